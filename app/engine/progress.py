@@ -1,0 +1,20 @@
+"""Progress records the pipeline yields; the CLI and the Qt workers consume them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrameProgress:
+    done: int  # output frames written so far
+    total: int  # output frames the render will write
+    fps: float  # recent throughput, output frames per second
+    eta_s: float  # seconds left at that rate
+    preview: np.ndarray | None = field(default=None, repr=False, compare=False)  # BGR frame, now and then
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0

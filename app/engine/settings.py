@@ -1,0 +1,37 @@
+"""The explicit settings object one render job gets (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+LoopMode = Literal["pingpong", "repeat"]
+LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
+PRESETS: tuple[str, ...] = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+)
+
+
+@dataclass
+class RenderSettings:
+    video: Path
+    audio: Path
+    output: Path
+    model: str = "auto"  # auto | draft | a registry or imported model name
+    device: str = "auto"  # auto | cpu | cuda[:N] | dml[:N]
+    crf: int = 18
+    preset: str = "veryfast"
+    loop: LoopMode = "pingpong"
+    batch_size: int | None = None  # None: the model's default for the device
+    detect_interval: int = 5  # run the face detector every k-th source frame
+    detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
+    detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
+
+    def __post_init__(self) -> None:
+        self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)
+        if self.detector_model is not None:
+            self.detector_model = Path(self.detector_model)
+
+    def to_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
