@@ -1,0 +1,37 @@
+"""Shared test setup: offscreen Qt, isolated app folders, paths to the shared real media."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_MEDIA = SHARED / "media"
+YUNET_PATH = SHARED / "models" / "face_detection_yunet_2026may.onnx"
+
+
+@pytest.fixture(autouse=True)
+def isolated_app_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own data/cache/log folders: never the user's real ones."""
+    home = tmp_path_factory.mktemp("lipsync_home")
+    monkeypatch.setenv("LIPSYNC_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def shared_media() -> Path:
+    if not SHARED_MEDIA.is_dir():
+        pytest.fail(f"shared media missing at {SHARED_MEDIA}: tests need ../shared beside the checkout")
+    return SHARED_MEDIA
+
+
+@pytest.fixture
+def yunet_path() -> Path:
+    if not YUNET_PATH.is_file():
+        pytest.fail(f"YuNet model missing at {YUNET_PATH}")
+    return YUNET_PATH
