@@ -13,7 +13,8 @@ class FrameProgress:
     total: int  # output frames the render will write
     fps: float  # recent throughput, output frames per second
     eta_s: float  # seconds left at that rate
-    preview: np.ndarray | None = field(default=None, repr=False, compare=False)  # BGR frame, now and then
+    # A small BGR copy of the latest frame, now and then (not every frame).
+    preview: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def fraction(self) -> float:

@@ -1,0 +1,90 @@
+"""`lipsync-studio render` and `lipsync-studio demo`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.cli.progress_bar import ProgressBar
+from app.engine.errors import RenderCancelled
+from app.engine.paths import resources_dir
+from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+
+DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    render = subparsers.add_parser("render", help="render one lip-synced video")
+    render.add_argument("--video", required=True, type=Path, help="presenter video or still image")
+    render.add_argument(
+        "--audio", required=True, type=Path, help="speech audio (or a video's audio track)"
+    )
+    render.add_argument("-o", "--output", required=True, type=Path, help="output .mp4")
+    add_render_options(render)
+    render.set_defaults(handler=run_render)
+
+    demo = subparsers.add_parser("demo", help="render the bundled sample (offline, draft model)")
+    demo.add_argument("-o", "--output", type=Path, default=DEFAULT_DEMO_OUTPUT,
+                      help=f"output .mp4 (default: {DEFAULT_DEMO_OUTPUT})")
+    add_render_options(demo, default_model="draft")
+    demo.set_defaults(handler=run_demo)
+
+
+def add_render_options(parser: argparse.ArgumentParser, default_model: str = "auto") -> None:
+    """The options `render`, `demo` and `batch` share."""
+    parser.add_argument("--model", default=default_model,
+                        help="auto (best installed, else draft) | draft | a model name "
+                        f"(default: {default_model})")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | dml[:N]")
+    parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
+    parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
+    parser.add_argument("--loop", default="pingpong", choices=LOOP_MODES,
+                        help="how a video shorter than the audio is extended")
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    parser.add_argument("--detect-every", type=int, default=5, dest="detect_interval",
+                        help="run the face detector every N frames, track in between")
+
+
+def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
+    from app.engine.errors import InputError
+
+    if not 0 <= args.crf <= 51:
+        raise InputError(f"--crf {args.crf}: must be between 0 and 51")
+    if args.detect_interval < 1:
+        raise InputError(f"--detect-every {args.detect_interval}: must be at least 1")
+    return RenderSettings(
+        video=video, audio=audio, output=args.output, model=args.model, device=args.device,
+        crf=args.crf, preset=args.preset, loop=args.loop, batch_size=args.batch_size,
+        detect_interval=args.detect_interval,
+    )
+
+
+def run_render(args: argparse.Namespace) -> int:
+    return _render(settings_from_args(args, args.video, args.audio))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    samples = resources_dir() / "samples"
+    return _render(settings_from_args(args, samples / "presenter.mp4", samples / "speech.wav"))
+
+
+def _render(settings: RenderSettings) -> int:
+    from app.engine.pipeline import render
+
+    bar = ProgressBar(settings.output.name)
+    try:
+        result = render(settings, on_progress=lambda p: bar.frames(p.done, p.total, p.fps, p.eta_s))
+    except RenderCancelled:
+        return 130
+    finally:
+        bar.close()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"{result.output}: {result.frames} frames, {result.duration_s:.2f} s, "
+        f"{result.width}x{result.height} at {result.fps:g} fps; model {result.model}, "
+        f"detector {result.detector}; {result.frames / max(result.elapsed_s, 1e-9):.1f} fps",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,135 @@
+"""Speech → mel-spectrogram chunks, one per output video frame.
+
+The mel spectrogram follows Wav2Lip's `audio.melspectrogram` with its hparams, so the
+Wav2Lip ONNX models see exactly what they were trained on; the draft model reads the
+same chunks. Pure numpy: the mel filter bank is librosa's Slaney-normalised bank
+(htk=False), rebuilt here so the engine does not depend on librosa.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+N_FFT = 800
+HOP = 200  # 12.5 ms: 80 mel columns per second
+WIN = 800
+NUM_MELS = 80
+FMIN = 55.0
+FMAX = 7600.0
+PREEMPHASIS = 0.97
+REF_LEVEL_DB = 20.0
+MIN_LEVEL_DB = -100.0
+MAX_ABS_VALUE = 4.0
+
+MEL_COLUMNS_PER_SECOND = SAMPLE_RATE / HOP  # 80.0
+MEL_STEP = 16  # columns per chunk (0.2 s), Wav2Lip's syncnet_mel_step_size
+SILENCE = -MAX_ABS_VALUE  # the normalised value of "below -100 dB"
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's auditory scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    mel = hz / f_sp
+    log_part = hz >= min_log_hz
+    mel[log_part] = min_log_mel + np.log(hz[log_part] / min_log_hz) / logstep
+    return mel
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = np.log(6.4) / 27.0
+    hz = f_sp * mel
+    log_part = mel >= min_log_mel
+    hz[log_part] = min_log_hz * np.exp(logstep * (mel[log_part] - min_log_mel))
+    return hz
+
+
+def mel_filter_bank(
+    sr: int = SAMPLE_RATE,
+    n_fft: int = N_FFT,
+    n_mels: int = NUM_MELS,
+    fmin: float = FMIN,
+    fmax: float = FMAX,
+) -> np.ndarray:
+    """(n_mels, 1 + n_fft//2) triangular filters, Slaney area normalisation, as
+    librosa.filters.mel(htk=False, norm="slaney") (computed in float64)."""
+    fft_freqs = np.linspace(0.0, sr / 2, 1 + n_fft // 2)
+    mel_edges = _mel_to_hz(
+        np.linspace(_hz_to_mel(np.array([fmin]))[0], _hz_to_mel(np.array([fmax]))[0], n_mels + 2)
+    )
+    fdiff = np.diff(mel_edges)
+    ramps = mel_edges[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    # Constant energy per channel: each triangle scaled by 2 / its width in Hz.
+    weights *= (2.0 / (mel_edges[2:] - mel_edges[:-2]))[:, None]
+    return weights
+
+
+_MEL_BASIS = mel_filter_bank()
+# Periodic Hann (scipy's get_window("hann", N, fftbins=True), as librosa uses).
+_WINDOW = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(WIN) / WIN)
+
+
+def _stft_magnitude(y: np.ndarray) -> np.ndarray:
+    """|STFT| (1 + n_fft//2, 1 + len//hop) as librosa.stft(center=True) does it.
+    librosa >= 0.10 pads with zeros ("constant"); Wav2Lip's pinned librosa 0.7
+    reflected, which changes only the first and last two columns."""
+    pad = N_FFT // 2
+    padded = np.pad(y, (pad, pad), mode="constant")
+    n_cols = 1 + (len(padded) - N_FFT) // HOP
+    frames = np.lib.stride_tricks.as_strided(
+        padded,
+        shape=(n_cols, N_FFT),
+        strides=(padded.strides[0] * HOP, padded.strides[0]),
+        writeable=False,
+    )
+    return np.abs(np.fft.rfft(frames * _WINDOW, axis=1)).T
+
+
+def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
+    """Mono 16 kHz float audio in [-1, 1] -> (80, 1 + len//200) float32 in [-4, 4]."""
+    wav = np.asarray(wav, dtype=np.float64).reshape(-1)
+    # Pre-emphasis y[n] = x[n] - 0.97 x[n-1] (scipy.signal.lfilter([1, -k], [1], x)).
+    emphasised = np.empty_like(wav)
+    if len(wav):
+        emphasised[0] = wav[0]
+        emphasised[1:] = wav[1:] - PREEMPHASIS * wav[:-1]
+    mel = _MEL_BASIS @ _stft_magnitude(emphasised)
+    min_level = np.exp(MIN_LEVEL_DB / 20 * np.log(10))  # 1e-5
+    db = 20 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
+    normalised = 2 * MAX_ABS_VALUE * ((db - MIN_LEVEL_DB) / -MIN_LEVEL_DB) - MAX_ABS_VALUE
+    return np.clip(normalised, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+
+
+def mel_chunks(mel: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
+    """(n_frames, 80, 16) float32: chunk i starts at column int(80 * i / fps), the
+    audio from that frame's time on (Wav2Lip's rule); where fewer than 16 columns
+    remain, the last 16 columns."""
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    if n_frames < 0:
+        raise ValueError(f"n_frames must be >= 0, got {n_frames}")
+    mel = np.asarray(mel, dtype=np.float32)
+    if mel.ndim != 2 or mel.shape[0] != NUM_MELS:
+        raise ValueError(f"mel must be ({NUM_MELS}, T), got {mel.shape}")
+    if mel.shape[1] < MEL_STEP:  # shorter than 0.2 s: the rest is silence
+        mel = np.pad(
+            mel, ((0, 0), (0, MEL_STEP - mel.shape[1])), mode="constant", constant_values=SILENCE
+        )
+    last_start = mel.shape[1] - MEL_STEP
+    starts = np.array(
+        [min(int(MEL_COLUMNS_PER_SECOND * i / fps), last_start) for i in range(n_frames)],
+        dtype=np.int64,
+    )
+    columns = starts[:, None] + np.arange(MEL_STEP)[None, :]  # (n_frames, 16)
+    return np.ascontiguousarray(mel[:, columns].transpose(1, 0, 2))
