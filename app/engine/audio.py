@@ -52,6 +52,12 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return hz
 
 
+def _mel_edges(fmin: float, fmax: float, n_mels: int) -> np.ndarray:
+    """n_mels + 2 frequencies (Hz) evenly spaced on the mel scale: filter edges/centres."""
+    lo, hi = _hz_to_mel(np.array([fmin, fmax]))
+    return _mel_to_hz(np.linspace(lo, hi, n_mels + 2))
+
+
 def mel_filter_bank(
     sr: int = SAMPLE_RATE,
     n_fft: int = N_FFT,
@@ -62,9 +68,7 @@ def mel_filter_bank(
     """(n_mels, 1 + n_fft//2) triangular filters, Slaney area normalisation, as
     librosa.filters.mel(htk=False, norm="slaney") (computed in float64)."""
     fft_freqs = np.linspace(0.0, sr / 2, 1 + n_fft // 2)
-    mel_edges = _mel_to_hz(
-        np.linspace(_hz_to_mel(np.array([fmin]))[0], _hz_to_mel(np.array([fmax]))[0], n_mels + 2)
-    )
+    mel_edges = _mel_edges(fmin, fmax, n_mels)
     fdiff = np.diff(mel_edges)
     ramps = mel_edges[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / fdiff[:-1, None]
@@ -73,6 +77,11 @@ def mel_filter_bank(
     # Constant energy per channel: each triangle scaled by 2 / its width in Hz.
     weights *= (2.0 / (mel_edges[2:] - mel_edges[:-2]))[:, None]
     return weights
+
+
+def mel_centre_frequencies() -> np.ndarray:
+    """(80,) centre frequency in Hz of each mel band (the peak of its triangle)."""
+    return _mel_edges(FMIN, FMAX, NUM_MELS)[1:-1]
 
 
 _MEL_BASIS = mel_filter_bank()
