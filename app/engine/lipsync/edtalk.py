@@ -1,0 +1,92 @@
+"""EDTalk (Tan et al. 2024) lip-sync through ONNX Runtime: edtalk_256.
+
+The contract follows FaceFusion's lip_syncer (facefusion/processors/modules/
+lip_syncer/core.py: forward_edtalk, prepare_crop_frame, normalize_crop_frame),
+which runs the same published file:
+- `source` (N, 1, 80, 16): the same mel chunk as Wav2Lip's (prepare_audio_frame
+  expands one (80, 16) chunk to (1, 1, 80, 16) for both families), not scaled by
+  the weight.
+- `target` (N, 3, 256, 256): the crop RGB / 255. FaceFusion warps the ffhq_512
+  template at 512 and resizes to 256 (INTER_AREA); we warp our "ffhq" template
+  (the same normalised points) at 256 directly.
+- `weight` (1,) float32: how strongly the mouth follows the audio (FaceFusion's
+  --lip-syncer-weight, 0..1, default 0.5; ours defaults to 1.0).
+- output (N, 3, 256, 256): RGB in 0..1, flipped back to BGR.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from app.engine.lipsync.onnx_runner import (
+    MEL_SHAPE,
+    Contract,
+    OnnxRunner,
+    TensorSpec,
+    check_batch,
+    default_batch_size,
+    infer_batches,
+    session_label,
+)
+
+CROP_SIZE = 256
+
+CONTRACT = Contract(
+    family="edtalk",
+    inputs=(
+        TensorSpec("source", (1, *MEL_SHAPE)),
+        TensorSpec("target", (3, CROP_SIZE, CROP_SIZE)),
+        TensorSpec("weight", (1,), batched=False),
+    ),
+    output=TensorSpec("output", (3, CROP_SIZE, CROP_SIZE)),
+)
+
+
+class EdTalkModel:
+    """A LipSyncModel over an EDTalk session (any provider)."""
+
+    template = "ffhq"
+    crop_size = CROP_SIZE
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        name: str = "edtalk_256",
+        batch_size: int | None = None,
+        weight: float = 1.0,
+        *,
+        model_path: str | Path | None = None,
+    ) -> None:
+        if not math.isfinite(weight):
+            raise ValueError(f"weight must be finite, got {weight}")
+        self.name = name
+        self.weight = float(weight)
+        self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
+        label = str(model_path) if model_path else session_label(session, name)
+        self._runner = OnnxRunner(session, CONTRACT, batch_size=self.batch_size, label=label)
+
+    @property
+    def runner(self) -> OnnxRunner:
+        return self._runner
+
+    def prepare(self, mels: np.ndarray) -> None:
+        """Nothing to precompute: each frame sees only its own mel chunk."""
+
+    def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        n = check_batch(crops, mels, CROP_SIZE)
+        out = np.empty((n, CROP_SIZE, CROP_SIZE, 3), dtype=np.uint8)
+        source, target = self._runner.inputs["source"], self._runner.inputs["target"]
+        self._runner.inputs["weight"][0] = self.weight  # read at each call: may be changed
+
+        def fill(start: int, stop: int) -> None:
+            k = stop - start
+            source[:k, 0] = mels[start:stop]
+            # BGR -> RGB by reversing the channel axis of the view; no copy.
+            rgb = crops[start:stop, :, :, ::-1].transpose(0, 3, 1, 2)
+            np.divide(rgb, np.float32(255.0), out=target[:k], dtype=np.float32)
+
+        return infer_batches(self._runner, n, fill, out, reverse_channels=True)

@@ -1,0 +1,395 @@
+"""Shared ONNX machinery for the neural lip-sync families.
+
+A family declares its `Contract` (input/output names and per-frame shapes, as the
+published files have them). `OnnxRunner` matches a session's inputs to the contract
+by name, or by shape when a re-exported file renamed them, owns one preallocated
+array per input that the family writes each batch into, and runs the session batch
+by batch: plain `run` on CPU, IO binding on CUDA / DirectML. A file fixed to a batch
+of 1 (or any fixed batch) is fed exactly that many rows, padded at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from app.engine.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# Sessions on these providers keep tensors on the device: IO binding skips a host
+# round trip for the output and lets ORT copy the inputs in one go.
+_IO_BINDING_DEVICES: dict[str, str] = {
+    "CUDAExecutionProvider": "cuda",
+    "DmlExecutionProvider": "dml",
+}
+
+# Crops per session run. CPU gains little past ~8 (bench/standin_throughput.py);
+# a GPU wants bigger batches to fill its cores, DirectML a little less than CUDA
+# (it shares memory with the desktop on integrated parts).
+_DEFAULT_BATCH: dict[str, int] = {
+    "cpu": 8,
+    "cuda": 32,
+    "tensorrt": 32,
+    "rocm": 32,
+    "migraphx": 32,
+    "dml": 16,
+    "coreml": 8,
+    "openvino": 8,
+}
+
+MEL_SHAPE = (80, 16)  # one mel chunk: 80 bands x 16 columns (0.2 s), both families
+
+_FLOAT_TYPES: dict[str, type[np.floating[Any]]] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+}
+
+
+def default_batch_size(provider: str) -> int:
+    """Batch size for a provider, given as ORT's name ("CUDAExecutionProvider") or
+    ours ("cuda", "dml", "directml", "cpu"). Unknown providers get the CPU value."""
+    key = provider.lower().removesuffix("executionprovider")
+    key = {"directml": "dml"}.get(key, key)
+    return _DEFAULT_BATCH.get(key, _DEFAULT_BATCH["cpu"])
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One tensor of a family's contract: `dims` are per frame (batch dim excluded
+    when `batched`)."""
+
+    name: str
+    dims: tuple[int, ...]
+    batched: bool = True
+
+    def shape_str(self) -> str:
+        shape = (("N",) if self.batched else ()) + self.dims
+        return f"({','.join(map(str, shape))}) float"
+
+    def describe(self) -> str:
+        return f"'{self.name}' {self.shape_str()}"
+
+
+@dataclass(frozen=True)
+class Contract:
+    family: str
+    inputs: tuple[TensorSpec, ...]
+    output: TensorSpec
+
+    def describe(self) -> str:
+        ins = ", ".join(s.describe() for s in self.inputs)
+        return f"inputs {ins}; output {self.output.describe()}"
+
+
+@dataclass(frozen=True)
+class FileTensor:
+    """An input or output as the .onnx file declares it."""
+
+    name: str
+    shape: tuple[int | str | None, ...]  # int fixed, str symbolic, None unknown
+    type: str  # ORT's type string, e.g. "tensor(float)"
+
+    @classmethod
+    def of(cls, arg: Any) -> FileTensor:  # ort.NodeArg
+        return cls(arg.name, tuple(arg.shape), arg.type)
+
+    def shape_str(self) -> str:
+        shape = ",".join("?" if d is None else str(d) for d in self.shape)
+        return f"({shape}) {self.type.removeprefix('tensor(').removesuffix(')')}"
+
+    def describe(self) -> str:
+        return f"'{self.name}' {self.shape_str()}"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Contract name -> the file's tensor, the file's output, and its fixed batch."""
+
+    inputs: dict[str, FileTensor]
+    output: FileTensor
+    fixed_batch: int | None  # None: the batch dim is dynamic
+    by: str  # "name" or "shape": how the inputs were matched (for the log)
+
+
+def _compatible(spec: TensorSpec, ft: FileTensor) -> bool:
+    if ft.type not in _FLOAT_TYPES:
+        return False
+    if len(ft.shape) != len(spec.dims) + spec.batched:
+        return False
+    dims = ft.shape[1:] if spec.batched else ft.shape
+    if spec.batched and isinstance(ft.shape[0], int) and ft.shape[0] < 1:
+        return False
+    # A symbolic dim accepts anything; a fixed one must equal the contract's.
+    return all(not isinstance(d, int) or d == want for d, want in zip(dims, spec.dims))
+
+
+def bind_contract(
+    contract: Contract,
+    file_inputs: Sequence[FileTensor],
+    file_outputs: Sequence[FileTensor],
+    label: str,
+) -> Binding:
+    """Match a file's tensors to the contract: by name where every name matches,
+    otherwise by shape (the one assignment that fits). Raises InputError naming
+    `label` (the file) and what differs."""
+    by_name = {ft.name: ft for ft in file_inputs}
+    name_problems = _name_problems(contract, file_inputs)
+    inputs: dict[str, FileTensor] | None = None
+    how = "name"
+    if not name_problems:
+        inputs = {spec.name: by_name[spec.name] for spec in contract.inputs}
+    elif len(file_inputs) == len(contract.inputs):
+        fits = [
+            perm
+            for perm in itertools.permutations(file_inputs)
+            if all(_compatible(s, ft) for s, ft in zip(contract.inputs, perm))
+        ]
+        if len(fits) > 1:  # e.g. all dims symbolic: prefer the most names kept
+            best = max(sum(s.name == ft.name for s, ft in zip(contract.inputs, p)) for p in fits)
+            fits = [
+                p
+                for p in fits
+                if sum(s.name == ft.name for s, ft in zip(contract.inputs, p)) == best
+            ]
+        if len(fits) == 1:
+            inputs = {s.name: ft for s, ft in zip(contract.inputs, fits[0])}
+            how = "shape"
+        elif len(fits) > 1:
+            raise InputError(
+                f"{label}: cannot tell which input is which for a {contract.family} model: "
+                f"{_describe_file(file_inputs, file_outputs)} fit {contract.describe()} "
+                "in more than one order"
+            )
+    if inputs is None:
+        raise InputError(
+            f"{label}: not a {contract.family} model: "
+            f"{'; '.join(name_problems)}; and the inputs do not fit by shape either. "
+            f"Expected {contract.describe()}. "
+            f"The file has {_describe_file(file_inputs, file_outputs)}"
+        )
+
+    output = _bind_output(contract, file_outputs, label)
+    batches = {
+        ft.shape[0]
+        for spec, ft in ((s, inputs[s.name]) for s in contract.inputs)
+        if spec.batched and isinstance(ft.shape[0], int)
+    }
+    if isinstance(output.shape[0], int):
+        batches.add(output.shape[0])
+    if len(batches) > 1:
+        raise InputError(
+            f"{label}: inconsistent fixed batch sizes {sorted(batches)} in "
+            f"{_describe_file(file_inputs, file_outputs)}"
+        )
+    fixed = int(batches.pop()) if batches else None
+    return Binding(inputs, output, fixed, how)
+
+
+def _name_problems(contract: Contract, file_inputs: Sequence[FileTensor]) -> list[str]:
+    by_name = {ft.name: ft for ft in file_inputs}
+    problems = []
+    for spec in contract.inputs:
+        ft = by_name.get(spec.name)
+        if ft is None:
+            problems.append(f"no input named '{spec.name}'")
+        elif not _compatible(spec, ft):
+            problems.append(f"input '{ft.name}' is {ft.shape_str()}, expected {spec.shape_str()}")
+    wanted = {s.name for s in contract.inputs}
+    problems += [f"unexpected input {ft.describe()}" for ft in file_inputs if ft.name not in wanted]
+    return problems
+
+
+def _bind_output(contract: Contract, file_outputs: Sequence[FileTensor], label: str) -> FileTensor:
+    spec = contract.output
+    named = [ft for ft in file_outputs if ft.name == spec.name and _compatible(spec, ft)]
+    fits = named or [ft for ft in file_outputs if _compatible(spec, ft)]
+    if len(fits) != 1:
+        outs = ", ".join(ft.describe() for ft in file_outputs)
+        what = "no output" if not fits else "more than one output"
+        raise InputError(
+            f"{label}: not a {contract.family} model: {what} fits {spec.describe()} "
+            f"(the file's outputs: {outs})"
+        )
+    return fits[0]
+
+
+def _describe_file(file_inputs: Sequence[FileTensor], file_outputs: Sequence[FileTensor]) -> str:
+    ins = ", ".join(ft.describe() for ft in file_inputs)
+    outs = ", ".join(ft.describe() for ft in file_outputs)
+    return f"inputs {ins}; outputs {outs}"
+
+
+def session_label(session: ort.InferenceSession, fallback: str) -> str:
+    """The model file's path for messages (ORT keeps it privately), else `fallback`."""
+    path = getattr(session, "_model_path", None)
+    return str(Path(path)) if path else fallback
+
+
+class OnnxRunner:
+    """Runs one family's session over batches, feeding preallocated input arrays.
+
+    Usage: for each `(start, stop)` of `chunks(n)`, write rows `[0, stop-start)` of
+    `inputs[name]` (unbatched inputs such as edtalk's weight are written once), then
+    `run(stop - start)` returns the output rows as float32 (N, *output dims).
+    The buffers are shared between calls: one thread at a time per runner.
+    """
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        contract: Contract,
+        *,
+        batch_size: int,
+        label: str,
+        io_binding: bool | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.session = session
+        self.contract = contract
+        self.label = label
+        self.binding = bind_contract(
+            contract,
+            [FileTensor.of(a) for a in session.get_inputs()],
+            [FileTensor.of(a) for a in session.get_outputs()],
+            label,
+        )
+        if self.binding.by == "shape":
+            log.info(
+                "%s: inputs bound by shape: %s",
+                label,
+                {k: v.name for k, v in self.binding.inputs.items()},
+            )
+        # A fixed batch is what the file accepts, whatever we were asked for.
+        self.capacity = self.binding.fixed_batch or batch_size
+
+        self.provider = session.get_providers()[0]
+        device = _IO_BINDING_DEVICES.get(self.provider)
+        self._use_io_binding = device is not None if io_binding is None else io_binding
+        self._device = device or "cpu"
+        options = session.get_provider_options().get(self.provider, {})
+        self._device_id = int(options.get("device_id", 0) or 0)
+        # Fixed-batch files need full buffers. With IO binding, one shape for every
+        # run also keeps CUDA from re-tuning convolutions for each odd tail size.
+        self._pad_tail = self.binding.fixed_batch is not None or self._use_io_binding
+
+        # The big per-batch tensors, allocated once, in the file's float type.
+        self.inputs: dict[str, np.ndarray] = {}
+        for spec in contract.inputs:
+            dtype = _FLOAT_TYPES[self.binding.inputs[spec.name].type]
+            shape = ((self.capacity,) if spec.batched else ()) + spec.dims
+            self.inputs[spec.name] = np.zeros(shape, dtype=dtype)
+        self._io: ort.IOBinding | None = None
+        self._io_verified = False  # one IO-binding run succeeded
+
+    @property
+    def uses_io_binding(self) -> bool:
+        return self._use_io_binding
+
+    def chunks(self, n: int) -> Iterator[tuple[int, int]]:
+        for start in range(0, n, self.capacity):
+            yield start, min(start + self.capacity, n)
+
+    def run(self, rows: int) -> np.ndarray:
+        """Run on the first `rows` rows of the input buffers -> (rows, *out dims) float32."""
+        if not 1 <= rows <= self.capacity:
+            raise ValueError(f"rows must be in 1..{self.capacity}, got {rows}")
+        fed = self.capacity if self._pad_tail else rows
+        feeds = {
+            self.binding.inputs[spec.name].name: (
+                self.inputs[spec.name][:fed] if spec.batched else self.inputs[spec.name]
+            )
+            for spec in self.contract.inputs
+        }
+        if self._use_io_binding:
+            result = self._run_io_binding(feeds)
+        else:
+            result = self.session.run([self.binding.output.name], feeds)[0]
+        want = (fed,) + self.contract.output.dims
+        if result.shape != want:
+            raise InputError(
+                f"{self.label}: the model returned {result.shape}, expected {want} "
+                f"({self.contract.output.describe()})"
+            )
+        return result[:rows].astype(np.float32, copy=False)
+
+    def _run_io_binding(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        try:
+            if self._io is None:
+                self._io = self.session.io_binding()
+            io = self._io
+            # bind_cpu_input copies to the device when bound (IOBinding::BindInput),
+            # so every batch binds again after its buffers were filled.
+            for name, array in feeds.items():
+                io.bind_cpu_input(name, array)
+            io.bind_output(self.binding.output.name, self._device, self._device_id)
+            io.synchronize_inputs()
+            self.session.run_with_iobinding(io)
+            io.synchronize_outputs()
+            result = np.asarray(io.copy_outputs_to_cpu()[0])
+        except Exception:
+            if self._io_verified:
+                raise
+            # First use failed (e.g. an ORT build whose OrtDevice lacks "dml"): plain
+            # run still works on the same session, only with a host copy of the output.
+            log.warning(
+                "%s: IO binding failed on %s, using plain run",
+                self.label,
+                self.provider,
+                exc_info=True,
+            )
+            self._use_io_binding = False
+            return self.session.run([self.binding.output.name], feeds)[0]
+        self._io_verified = True
+        return result
+
+
+def to_uint8_hwc(result: np.ndarray, out: np.ndarray, *, reverse_channels: bool) -> None:
+    """(n, 3, S, S) float 0..1 -> `out` (n, S, S, 3) uint8, rounded; channel order
+    reversed for RGB models. Works in place on `result` (a fresh ORT output)."""
+    if not result.flags.writeable:
+        result = result.copy()
+    # NaN (an fp16 file that overflowed) would make the uint8 cast undefined: black.
+    np.nan_to_num(result, copy=False, nan=0.0)
+    np.clip(result, 0.0, 1.0, out=result)
+    result *= 255.0
+    # Round, not truncate (FaceFusion truncates): an identity model then returns
+    # the crop bit-exact, and the output is not biased half a level dark.
+    np.rint(result, out=result)
+    chw = result[:, ::-1] if reverse_channels else result
+    out[...] = chw.transpose(0, 2, 3, 1)
+
+
+def infer_batches(
+    runner: OnnxRunner,
+    n: int,
+    fill: Callable[[int, int], None],
+    out: np.ndarray,
+    *,
+    reverse_channels: bool,
+) -> np.ndarray:
+    """The shared batch loop: `fill(start, stop)` writes rows into `runner.inputs`,
+    the result is written into `out[start:stop]` as uint8 HWC."""
+    for start, stop in runner.chunks(n):
+        fill(start, stop)
+        to_uint8_hwc(runner.run(stop - start), out[start:stop], reverse_channels=reverse_channels)
+    return out
+
+
+def check_batch(crops: np.ndarray, mels: np.ndarray, size: int) -> int:
+    """Shapes are the pipeline's job; a mismatch is a programming error."""
+    if crops.dtype != np.uint8 or crops.ndim != 4 or crops.shape[1:] != (size, size, 3):
+        raise ValueError(
+            f"crops must be (N, {size}, {size}, 3) uint8, got {crops.shape} {crops.dtype}"
+        )
+    if mels.shape != (len(crops), *MEL_SHAPE):
+        raise ValueError(f"mels must be ({len(crops)}, 80, 16), got {mels.shape}")
+    return len(crops)

@@ -1,0 +1,94 @@
+"""Wav2Lip (Prajwal et al. 2020) through ONNX Runtime: wav2lip_96, wav2lip_gan_96.
+
+The contract follows FaceFusion's lip_syncer (facefusion/processors/modules/
+lip_syncer/core.py: forward_wav2lip, prepare_crop_frame, normalize_crop_frame),
+which runs the same published .onnx files:
+- `source` (N, 1, 80, 16): one mel chunk per frame, Wav2Lip's normalisation in
+  [-4, 4] (app.engine.audio already produces it; FaceFusion reaches the same range
+  from a linear mel in prepare_audio_frame, then scales by weight * 2, i.e. x1.0 at
+  its default weight 0.5: we feed the chunks unscaled).
+- `target` (N, 6, 96, 96): BGR / 255, channels 0-2 the crop with rows 48.. zeroed
+  (the mouth the model must draw), channels 3-5 the unmasked crop (the identity
+  reference). FaceFusion passes the same frame as both, as we do.
+- output (N, 3, 96, 96): BGR in 0..1.
+FaceFusion cuts the 96x96 crop as the bounding box of the 68 landmarks inside its
+ffhq_512 crop; our "wav2lip" template is the 5-point similarity equivalent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from app.engine.lipsync.onnx_runner import (
+    MEL_SHAPE,
+    Contract,
+    OnnxRunner,
+    TensorSpec,
+    check_batch,
+    default_batch_size,
+    infer_batches,
+    session_label,
+)
+
+CROP_SIZE = 96
+
+CONTRACT = Contract(
+    family="wav2lip",
+    inputs=(
+        TensorSpec("source", (1, *MEL_SHAPE)),
+        TensorSpec("target", (6, CROP_SIZE, CROP_SIZE)),
+    ),
+    output=TensorSpec("output", (3, CROP_SIZE, CROP_SIZE)),
+)
+
+
+class Wav2LipModel:
+    """A LipSyncModel over a Wav2Lip session (any provider)."""
+
+    template = "wav2lip"
+    crop_size = CROP_SIZE
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        name: str = "wav2lip_96",
+        batch_size: int | None = None,
+        *,
+        model_path: str | Path | None = None,
+    ) -> None:
+        self.name = name
+        self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
+        label = str(model_path) if model_path else session_label(session, name)
+        self._runner = OnnxRunner(session, CONTRACT, batch_size=self.batch_size, label=label)
+
+    @property
+    def runner(self) -> OnnxRunner:
+        return self._runner
+
+    def prepare(self, mels: np.ndarray) -> None:
+        """Nothing to precompute: each frame sees only its own mel chunk."""
+
+    def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        n = check_batch(crops, mels, CROP_SIZE)
+        out = np.empty((n, CROP_SIZE, CROP_SIZE, 3), dtype=np.uint8)
+        source, target = self._runner.inputs["source"], self._runner.inputs["target"]
+        half = CROP_SIZE // 2
+
+        def fill(start: int, stop: int) -> None:
+            k = stop - start
+            source[:k, 0] = mels[start:stop]
+            reference = target[:k, 3:6]
+            # Same arithmetic as FaceFusion (float32 / 255), straight into the buffer.
+            np.divide(
+                crops[start:stop].transpose(0, 3, 1, 2),
+                np.float32(255.0),
+                out=reference,
+                dtype=np.float32,
+            )
+            target[:k, 0:3, :half] = reference[:, :, :half]
+            target[:k, 0:3, half:] = 0
+
+        return infer_batches(self._runner, n, fill, out, reverse_channels=False)
