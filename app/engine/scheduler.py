@@ -1,0 +1,581 @@
+"""The batch queue: per-device worker threads over the persistent JobStore.
+
+Slots. `slots={"cuda:0": 1, "cpu": 1}` starts one worker thread per unit: each runs one
+job at a time, so a GPU never has two renders fighting for its memory.
+
+Which jobs a slot takes (the "auto" rule). A job's `device` is a constraint:
+- "cuda:1" runs only on slot "cuda:1"; "cuda" (no index) on any "cuda:N" slot;
+- "auto" runs on any accelerator slot (cuda/dml); it runs on a "cpu" slot only when the
+  scheduler has no accelerator slot at all. A CPU render is many times slower than a GPU
+  one, and its model threads would starve the decode/encode threads of the GPU job, so
+  on a GPU machine the CPU slot is for jobs that asked for "cpu". The runner gets the
+  concrete device: `job.to_settings().device` is the slot ("cuda:0"), never "auto".
+Jobs no slot may run are left queued (and reported when the scheduler starts).
+
+Order: highest priority first, FIFO within a priority. A retried job goes to the back of
+its priority band; a job interrupted by stop() keeps its place.
+
+Failures. An InputError fails the job for good (bad input does not fix itself). Any other
+exception and a stall are retried up to `max_retries` times. A stall is a running job
+whose runner reports no progress for `stall_timeout` seconds: its cancel Event is set,
+it is marked failed ("stalled: no progress for N s"), and the worker gets
+`cancel_grace` seconds to return. If the runner ignores the cancel, its thread is
+abandoned (a daemon, logged) and a fresh worker takes the slot, so the queue moves on.
+The retry is queued when the old runner has let go of the job (returned or abandoned).
+
+Hooks for a GUI, plain callables run on scheduler threads (keep them quick; the Qt
+adapter turns them into signals): `on_job_event(job_id, state)` and
+`on_progress(job_id, FrameProgress)`. Every start, finish, failure, cancel and
+abandoned runner is logged with timings through joblog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.engine.errors import InputError, RenderCancelled
+from app.engine.joblog import log_event
+from app.engine.jobstore import Job, JobSpec, JobStore, device_family, part_path
+from app.engine.progress import FrameProgress
+from app.engine.settings import RenderSettings
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[FrameProgress], None]
+# runner(job, on_progress, cancel) renders the job; what it returns (a mapping, or a
+# dataclass such as RenderResult) becomes the "result" field of the "job_finish" log line.
+Runner = Callable[[Job, ProgressCallback, threading.Event], object]
+JobEventHook = Callable[[int, str], None]
+ProgressHook = Callable[[int, FrameProgress], None]
+
+DEFAULT_STALL_TIMEOUT_S = 300.0  # loading a model on a cold GPU can take a minute or two
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_POLL_INTERVAL_S = 0.5  # idle workers re-check the store; the watchdog's tick
+DEFAULT_CANCEL_GRACE_S = 10.0
+DEFAULT_PROGRESS_INTERVAL_S = 0.1  # store writes of progress: ~10 per second per job
+CRASH_LIMIT = 3  # attempts after which a job found running at start-up is failed
+ACCELERATORS = ("cuda", "dml")
+
+
+def render_runner(
+    job: Job, on_progress: ProgressCallback, cancel: threading.Event
+) -> dict[str, Any]:
+    """The production runner: render the job with the pipeline."""
+    from app.engine import pipeline  # lazy: PyAV/ONNX Runtime load only when a job runs
+
+    result = pipeline.render(job.to_settings(), on_progress=on_progress, cancel=cancel)
+    return result_fields(result)
+
+
+def result_fields(result: object) -> dict[str, Any]:
+    """A render result as log fields: its dataclass fields minus arrays and tracks."""
+    if not dataclasses.is_dataclass(result) or isinstance(result, type):
+        return {}
+    return {
+        f.name: getattr(result, f.name)
+        for f in dataclasses.fields(result)
+        if f.repr  # repr=False marks the bulky ones (the face track)
+    }
+
+
+def accepted_devices(slot: str, all_slots: Iterable[str]) -> tuple[str, ...]:
+    """The job `device` values a slot takes (see the module docstring)."""
+    family = device_family(slot)
+    accept = [slot]
+    if family != slot:
+        accept.append(family)
+    has_accelerator = any(device_family(s) in ACCELERATORS for s in all_slots)
+    if family in ACCELERATORS or not has_accelerator:
+        accept.append("auto")
+    return tuple(accept)
+
+
+@dataclass(eq=False)
+class _Worker:
+    slot: str
+    name: str
+    accept: tuple[str, ...]
+    thread: threading.Thread | None = None
+    abandoned: bool = False  # the watchdog gave up on it; it exits if its runner returns
+
+
+@dataclass(eq=False)
+class _Run:
+    """One running job, as the scheduler sees it."""
+
+    job: Job
+    worker: _Worker
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+    last_report: float = field(default_factory=time.monotonic)
+    last_store_write: float = 0.0
+    stop_reason: str | None = None  # "cancelled" | "stalled" | "shutdown"
+    stop_time: float = 0.0
+    ended: bool = False  # the runner returned
+    settled: bool = False  # a stalled job's retry decision is made
+    no_retry: bool = False  # the user cancelled a stalled job: do not retry it
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: JobStore,
+        runner: Runner = render_runner,
+        *,
+        slots: Mapping[str, int] | None = None,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+        cancel_grace: float = DEFAULT_CANCEL_GRACE_S,
+        progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S,
+        on_job_event: JobEventHook | None = None,
+        on_progress: ProgressHook | None = None,
+    ) -> None:
+        slots = dict(slots) if slots is not None else {"cpu": 1}
+        if not slots:
+            raise ValueError("a scheduler needs at least one slot")
+        for slot, n in slots.items():
+            if slot == "auto" or device_family(slot) == "auto":
+                raise ValueError("a slot is a concrete device ('cpu', 'cuda:0'), not 'auto'")
+            if n < 1:
+                raise ValueError(f"slot {slot!r}: {n} workers; at least 1")
+        if stall_timeout <= 0 or poll_interval <= 0 or cancel_grace < 0 or max_retries < 0:
+            raise ValueError("timeouts and intervals must be positive, max_retries >= 0")
+        self.store = store
+        self.slots = slots
+        self._runner = runner
+        self.stall_timeout = stall_timeout
+        self.max_retries = max_retries
+        self.poll_interval = poll_interval
+        self.cancel_grace = cancel_grace
+        self.progress_interval = progress_interval
+        self.on_job_event = on_job_event
+        self.on_progress = on_progress
+        self._accept = {slot: accepted_devices(slot, slots) for slot in slots}
+        self._all_accepted = tuple(dict.fromkeys(d for a in self._accept.values() for d in a))
+        # One lock for the scheduler's state; store calls happen under it (they are short)
+        # so that claim + register, pause and cancel cannot interleave.
+        self._cv = threading.Condition(threading.Lock())
+        self._active: dict[int, _Run] = {}
+        self._workers: list[_Worker] = []
+        self._abandoned: list[_Worker] = []
+        self._paused = False
+        self._started = False
+        self._stopping = False
+        self._stop_event = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover jobs a crash left running, then start one worker per slot unit."""
+        with self._cv:
+            if self._started:
+                raise RuntimeError("scheduler already started (a stopped one cannot restart)")
+            self._started = True
+        # A job that was running at each of several crashes may be what crashes the app:
+        # fail it then. At least CRASH_LIMIT, so one power cut never fails a job.
+        recovered = self.store.recover_after_crash(
+            max_attempts=max(self.max_retries + 1, CRASH_LIMIT)
+        )
+        for job in recovered:
+            log_event("job_recovered", logger=log, job_id=job.id, state=job.state,
+                      attempts=job.attempts)
+            self._emit([(job.id, job.state)])
+        unservable = self.store.count("queued") - self.store.count(
+            "queued", devices=self._all_accepted
+        )
+        if unservable:
+            log.warning("%d queued job(s) ask for a device with no slot here (slots: %s)",
+                        unservable, ", ".join(self.slots))
+        with self._cv:
+            for slot, n in self.slots.items():
+                for i in range(n):
+                    self._spawn_worker(slot, f"{slot}#{i}")
+        self._watchdog = threading.Thread(
+            target=self._watch, name="lipsync-scheduler-watchdog", daemon=True
+        )
+        self._watchdog.start()
+        log.info("scheduler started: slots %s, %d job(s) queued",
+                 self.slots, self.store.count("queued"))
+
+    def _spawn_worker(self, slot: str, name: str) -> _Worker:
+        # Daemon threads: a runner stuck in native code must not keep the app from exiting.
+        worker = _Worker(slot=slot, name=name, accept=self._accept[slot])
+        worker.thread = threading.Thread(
+            target=self._work, args=(worker,), name=f"lipsync-worker-{name}", daemon=True
+        )
+        self._workers.append(worker)
+        worker.thread.start()
+        return worker
+
+    def stop(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop taking jobs and cancel the running ones; they go back to the queue.
+
+        wait: join the workers for up to `timeout` (default: cancel_grace) seconds; a
+        runner that is still running then is abandoned and its job released. Close the
+        store only after stop(wait=True).
+        """
+        with self._cv:
+            if not self._started or self._stopping:
+                return
+            self._stopping = True
+            now = time.monotonic()
+            for run in self._active.values():
+                if run.stop_reason is None:
+                    run.stop_reason, run.stop_time = "shutdown", now
+                run.cancel.set()
+            self._cv.notify_all()
+        self._stop_event.set()
+        if not wait:
+            return
+        deadline = time.monotonic() + (self.cancel_grace if timeout is None else timeout)
+        with self._cv:
+            threads = [w.thread for w in self._workers] + [self._watchdog]
+        for thread in threads:
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        events: list[tuple[int, str]] = []
+        with self._cv:
+            for run in list(self._active.values()):
+                events += self._abandon(run, replace=False)
+        self._emit(events)
+        log.info("scheduler stopped")
+
+    @property
+    def abandoned_workers(self) -> int:
+        """How many worker threads were given up on because their runner would not return."""
+        with self._cv:
+            return len(self._abandoned)
+
+    # -- queue control ----------------------------------------------------------------
+
+    def submit(self, spec: JobSpec | RenderSettings) -> int:
+        return self.submit_many([spec])[0]
+
+    def submit_many(self, specs: Iterable[JobSpec | RenderSettings]) -> list[int]:
+        """Add jobs to the store and wake the idle workers (adding to the store directly
+        works too; the workers then find the jobs within poll_interval)."""
+        ids = self.store.add_many(specs)
+        self.wake()
+        return ids
+
+    def wake(self) -> None:
+        with self._cv:
+            self._cv.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Start nothing new; running jobs finish."""
+        with self._cv:
+            self._paused = True
+        log_event("queue_paused", logger=log)
+
+    def resume(self) -> None:
+        with self._cv:
+            self._paused = False
+            self._cv.notify_all()
+        log_event("queue_resumed", logger=log)
+
+    def set_priority(self, job_id: int, priority: int) -> bool:
+        changed = self.store.set_priority(job_id, priority)
+        self.wake()
+        return changed
+
+    def retry(self, job_id: int) -> bool:
+        """Queue a done/failed/cancelled job again, with a fresh retry budget."""
+        ok = self.store.requeue(job_id, reset_attempts=True)
+        if ok:
+            self._emit([(job_id, "queued")])
+            self.wake()
+        return ok
+
+    def cancel(self, job_id: int) -> bool:
+        """queued -> cancelled; running -> its cancel Event is set and it is cancelled
+        (its runner's partial output is removed when it returns). False if neither."""
+        with self._cv:
+            run = self._active.get(job_id)
+            if run is not None and run.stop_reason is not None:
+                run.no_retry = True  # stalled/stopping already; at least do not retry it
+                return False
+            if run is not None:
+                run.stop_reason, run.stop_time = "cancelled", time.monotonic()
+                run.cancel.set()
+            ok = self.store.cancel(job_id)
+            self._cv.notify_all()
+        if ok:
+            log_event("job_cancel", logger=log, job_id=job_id, was_running=run is not None)
+            self._emit([(job_id, "cancelled")])
+        return ok
+
+    def cancel_all(self) -> int:
+        """Cancel every queued and running job; returns how many."""
+        with self._cv:  # one critical section: no worker claims a job halfway through
+            now = time.monotonic()
+            running = []
+            for job_id, run in self._active.items():
+                if run.stop_reason is None:
+                    run.stop_reason, run.stop_time = "cancelled", now
+                    run.cancel.set()
+                    if self.store.cancel(job_id):
+                        running.append(job_id)
+            queued = self.store.cancel_queued()
+            self._cv.notify_all()
+        log_event("queue_cancelled", logger=log, running=len(running), queued=len(queued))
+        self._emit([(job_id, "cancelled") for job_id in running + queued])
+        return len(running) + len(queued)
+
+    def remove(self, job_id: int) -> bool:
+        """Delete a job that is not running."""
+        with self._cv:
+            return job_id not in self._active and self.store.remove(job_id)
+
+    def running_jobs(self) -> list[int]:
+        with self._cv:
+            return list(self._active)
+
+    def run_until_idle(self, timeout: float | None = None) -> bool:
+        """Block until no job runs and none that a slot here may run is queued.
+
+        Returns False on timeout (a paused queue never gets idle), or at once once
+        stop() was called with jobs left.
+        """
+        if not self._started:
+            raise RuntimeError("start() the scheduler first")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while True:
+                if not self._active and not self.store.count(
+                    "queued", devices=self._all_accepted
+                ):
+                    return True
+                if self._stopping:
+                    return False
+                wait = self.poll_interval
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                    if wait <= 0:
+                        return False
+                self._cv.wait(wait)
+
+    # -- workers ----------------------------------------------------------------------
+
+    def _work(self, worker: _Worker) -> None:
+        while True:
+            with self._cv:
+                while self._paused and not self._stopping and not worker.abandoned:
+                    self._cv.wait(self.poll_interval)
+                if self._stopping or worker.abandoned:
+                    return
+                try:
+                    job = self.store.claim_next(worker.slot, accept=worker.accept)
+                except Exception:  # a locked or broken database: log, keep the slot alive
+                    log.exception("worker %s: claiming a job failed", worker.name)
+                    job = None
+                if job is None:
+                    # Holding the lock since the claim: a submit()'s notify cannot be missed.
+                    self._cv.wait(self.poll_interval)
+                    continue
+                run = _Run(job=job, worker=worker)
+                self._active[job.id] = run
+            try:
+                self._execute(run)
+            except Exception:  # e.g. the store closed under us: keep the slot alive
+                log.exception("worker %s: job %d could not be settled", worker.name, job.id)
+                with self._cv:
+                    if self._active.get(job.id) is run:
+                        del self._active[job.id]
+                    self._cv.notify_all()
+            if worker.abandoned:
+                return
+
+    def _execute(self, run: _Run) -> None:
+        job = run.job
+        self._emit([(job.id, "running")])
+        log_event(
+            "job_start", logger=log, job_id=job.id, slot=run.worker.slot, attempt=job.attempts,
+            priority=job.priority, video=str(job.video), audio=str(job.audio),
+            output=str(job.output), model=job.model, device=job.device,
+        )
+        outcome, error, retry = "done", None, False
+        result: Mapping[str, Any] = {}
+        try:
+            returned = self._runner(job, lambda p: self._report(run, p), run.cancel)
+            result = returned if isinstance(returned, Mapping) else result_fields(returned)
+        except RenderCancelled:
+            outcome = "cancelled"
+        except InputError as exc:
+            outcome, error = "failed", str(exc)
+        except Exception as exc:
+            outcome, error, retry = "failed", f"{type(exc).__name__}: {exc}", True
+            log.error("job %d: runner raised", job.id, exc_info=True,
+                      extra={"job_id": job.id, "event": "runner_error"})
+        self._complete(run, outcome, error, retry, result)
+
+    def _report(self, run: _Run, progress: FrameProgress) -> None:
+        """The runner's progress callback, on the runner's thread."""
+        if run.stop_reason is not None or run.worker.abandoned:
+            return  # late frames of a cancelled or stalled run
+        now = time.monotonic()
+        run.last_report = now  # any report counts as a sign of life for the watchdog
+        last_frame = progress.total > 0 and progress.done >= progress.total
+        if last_frame or now - run.last_store_write >= self.progress_interval:
+            run.last_store_write = now
+            self.store.update_progress(run.job.id, progress.done, progress.total, progress.fps)
+        if self.on_progress is not None:
+            try:
+                self.on_progress(run.job.id, progress)
+            except Exception:
+                log.exception("on_progress hook raised")
+
+    def _complete(
+        self,
+        run: _Run,
+        outcome: str,
+        error: str | None,
+        retry: bool,
+        result: Mapping[str, Any],
+    ) -> None:
+        job = run.job
+        events: list[tuple[int, str]] = []
+        with self._cv:
+            run.ended = True
+            elapsed = round(time.monotonic() - run.started, 3)
+            if run.worker.abandoned:
+                # The watchdog settled this job when it gave up on the thread.
+                log_event("abandoned_runner_returned", level=logging.WARNING, logger=log,
+                          job_id=job.id, slot=run.worker.slot, elapsed_s=elapsed,
+                          outcome=outcome)
+                return
+            self._active.pop(job.id, None)
+            fields: dict[str, Any] = {
+                "job_id": job.id, "slot": run.worker.slot, "attempt": job.attempts,
+                "elapsed_s": elapsed,
+            }
+            reason = run.stop_reason
+            if reason == "stalled":
+                # Failed by the watchdog already; the runner let go, so a retry is safe now.
+                _remove_outputs(job, output_too=outcome == "done")
+                events += self._settle_stalled(run)
+            elif reason == "cancelled":
+                # A runner that finished anyway wrote the output: a cancelled job has none.
+                _remove_outputs(job, output_too=outcome == "done")
+                log_event("job_cancelled", logger=log, **fields)
+            elif reason == "shutdown" and outcome != "done":
+                _remove_outputs(job, output_too=False)
+                if self.store.release(job.id):
+                    events.append((job.id, "queued"))
+                log_event("job_interrupted", logger=log, **fields)
+            elif outcome == "done":
+                if self.store.finish(job.id):
+                    events.append((job.id, "done"))
+                log_event("job_finish", logger=log, **fields, result=dict(result))
+            elif outcome == "cancelled":  # the runner cancelled itself
+                _remove_outputs(job, output_too=False)
+                if self.store.cancel(job.id):
+                    events.append((job.id, "cancelled"))
+                log_event("job_cancelled", logger=log, **fields)
+            else:
+                _remove_outputs(job, output_too=False)
+                if self.store.fail(job.id, error or "failed"):
+                    events.append((job.id, "failed"))
+                will_retry = retry and job.attempts <= self.max_retries
+                log_event("job_failed", level=logging.WARNING, logger=log, **fields,
+                          error=error, retry=will_retry)
+                if will_retry and self.store.requeue(job.id):
+                    events.append((job.id, "queued"))
+            self._cv.notify_all()
+        self._emit(events)
+
+    # -- watchdog ---------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stop_event.wait(self.poll_interval):
+            try:
+                self._check_runs()
+            except Exception:  # the watchdog must outlive a bad tick
+                log.exception("watchdog tick failed")
+
+    def _check_runs(self) -> None:
+        events: list[tuple[int, str]] = []
+        with self._cv:
+            now = time.monotonic()
+            for run in list(self._active.values()):
+                if run.stop_reason is None and now - run.last_report > self.stall_timeout:
+                    run.stop_reason, run.stop_time = "stalled", now
+                    run.cancel.set()
+                    error = f"stalled: no progress for {self.stall_timeout:g} s"
+                    if self.store.fail(run.job.id, error):
+                        events.append((run.job.id, "failed"))
+                    log_event("job_failed", level=logging.WARNING, logger=log,
+                              job_id=run.job.id, slot=run.worker.slot, attempt=run.job.attempts,
+                              elapsed_s=round(now - run.started, 3), error=error, stalled=True)
+                elif (run.stop_reason is not None and not run.ended
+                      and now - run.stop_time > self.cancel_grace):
+                    events += self._abandon(run, replace=not self._stopping)
+            self._cv.notify_all()
+        self._emit(events)
+
+    def _abandon(self, run: _Run, replace: bool) -> list[tuple[int, str]]:
+        """Give up on a runner that ignores its cancel Event (lock held)."""
+        worker = run.worker
+        worker.abandoned = True
+        self._abandoned.append(worker)
+        self._active.pop(run.job.id, None)
+        if worker in self._workers:
+            self._workers.remove(worker)
+        log_event(
+            "runner_abandoned", level=logging.WARNING, logger=log, job_id=run.job.id,
+            slot=worker.slot, thread=worker.thread.name if worker.thread else None,
+            reason=run.stop_reason, waited_s=round(time.monotonic() - run.stop_time, 3),
+            message=f"job {run.job.id}: runner on {worker.name} ignored its cancel; thread "
+            f"abandoned" + ("; the slot gets a fresh worker" if replace else ""),
+        )
+        events: list[tuple[int, str]] = []
+        if run.stop_reason == "stalled":
+            events += self._settle_stalled(run)
+        elif run.stop_reason == "shutdown" and self.store.release(run.job.id):
+            events.append((run.job.id, "queued"))
+        if replace:
+            self._spawn_worker(worker.slot, worker.name)
+        return events
+
+    def _settle_stalled(self, run: _Run) -> list[tuple[int, str]]:
+        """Retry a stalled job if its budget allows; once per run (lock held)."""
+        if run.settled:
+            return []
+        run.settled = True
+        if not run.no_retry and run.job.attempts <= self.max_retries:
+            if self.store.requeue(run.job.id):
+                log_event("job_retry", logger=log, job_id=run.job.id,
+                          attempt=run.job.attempts, reason="stalled")
+                return [(run.job.id, "queued")]
+        return []
+
+    def _emit(self, events: list[tuple[int, str]]) -> None:
+        """Call on_job_event outside the lock: a hook may call back into the scheduler."""
+        if self.on_job_event is None:
+            return
+        for job_id, state in events:
+            try:
+                self.on_job_event(job_id, state)
+            except Exception:
+                log.exception("on_job_event hook raised")
+
+
+def _remove_outputs(job: Job, output_too: bool) -> None:
+    """A job that did not finish leaves no file at its output path (nor a .part)."""
+    for path in (part_path(job.output), job.output) if output_too else (part_path(job.output),):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("job %d: cannot delete %s: %s", job.id, path, exc)
