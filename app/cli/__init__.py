@@ -21,6 +21,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMMAND_MODULES = (
     "app.cli.render_cmd",
     "app.cli.probe_cmd",
+    "app.cli.models_cmd",
 )
 
 
