@@ -274,9 +274,10 @@ class _Run:
                 )
                 indices = np.array([i for i, _, _ in todo], dtype=np.int64)
                 mouths = model.infer(crops, self.mels[indices], indices)
+                passthrough = getattr(model, "passthrough_unchanged", False)
                 for k, index in enumerate(indices):
                     # An unchanged crop (draft model in silence) leaves the frame bit-exact.
-                    if not np.array_equal(mouths[k], crops[k]):
+                    if not (passthrough and np.array_equal(mouths[k], crops[k])):
                         results[int(index)] = (mouths[k], matrices[k])
         self.frames_with_face += len(todo)
         for index, frame, _ in batch:
