@@ -65,7 +65,10 @@ def plain_reencode(source: Path, tmp_path: Path, crf: int, preset: str) -> list[
 
 @pytest.mark.parametrize(
     "builder,family,tolerance_db",
-    [(standins.build_wav2lip_identity, "wav2lip", 1.5), (standins.build_edtalk_identity, "edtalk", 1.0)],
+    [
+        (standins.build_wav2lip_identity, "wav2lip", 1.5),
+        (standins.build_edtalk_identity, "edtalk", 1.0),
+    ],
 )
 def test_identity_model_round_trip_matches_a_plain_reencode(
     builder, family, tolerance_db, clip_720p, speech, tmp_path, yunet_path
