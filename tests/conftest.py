@@ -26,7 +26,7 @@ def isolated_app_home(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def shared_media() -> Path:
     if not SHARED_MEDIA.is_dir():
-        pytest.fail(f"shared media missing at {SHARED_MEDIA}: tests need ../shared beside the checkout")
+        pytest.fail(f"shared media missing at {SHARED_MEDIA}: tests need ../shared beside the repo")
     return SHARED_MEDIA
 
 
