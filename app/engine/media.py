@@ -240,7 +240,10 @@ class VideoReader:
         fps = self._fps
         tol = float(0.25 / fps)  # timestamps are rounded to the stream's time base
         target = float(start / fps)
+        can_seek = True
         for margin in SEEK_MARGINS_S:
+            if not can_seek and margin is not None:
+                continue
             with _open_input(self.path) as container:
                 stream = _video_stream(container)
                 assert stream is not None  # probe saw it
@@ -249,7 +252,7 @@ class VideoReader:
                 convert = _BgrConverter(self.info.rotation)
                 # The frame shown at `target` is the last one at or before target + tol.
                 seek_to = None if margin is None else target + tol - margin
-                seeking = start > 0 and seek_to is not None and seek_to > 0
+                seeking = can_seek and start > 0 and seek_to is not None and seek_to > 0
                 if seeking:
                     assert seek_to is not None
                     offset = origin + int(seek_to / (stream.time_base or Fraction(1, 90_000)))
@@ -257,16 +260,17 @@ class VideoReader:
                         container.seek(offset, stream=stream, backward=True)
                     except av.error.FFmpegError as exc:  # raw streams cannot seek
                         log.debug("%s: cannot seek (%s); decoding from the start", name, exc)
-                        seeking = False
+                        can_seek = False
+                        continue  # a fresh container: the failed seek may have moved this one
                 timed = _timed(_decode(container, stream, name), stream, origin, fps)
                 if seeking:
                     first = next(timed, None)
-                    if first is None:
-                        return  # start lies past the end of the stream
-                    if first[0] > target + tol:
-                        # The seek landed after the frame we need (a keyframe whose decode
-                        # time precedes its display time, or a poor index): go back further.
-                        log.debug("%s: seek to frame %d landed late; retrying", name, start)
+                    if first is None or first[0] > target + tol:
+                        # Nothing decodable after the seek point (MPEG-TS seeks by bytes and
+                        # may land past the last keyframe), or it landed after the frame we
+                        # need (a keyframe shown after it is decoded, a poor index): go back
+                        # further. Past the end of the stream this ends up yielding nothing.
+                        log.debug("%s: seek to frame %d fell short; going back", name, start)
                         continue
                     timed = _chain([first], timed)
                 for _, frame in resample(timed, fps, start):

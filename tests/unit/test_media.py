@@ -184,6 +184,17 @@ def test_seek_gives_the_same_frames_as_skipping(clip):
         assert list(reader.frames(1000)) == []
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".ts", ".h264"])
+def test_seek_in_other_containers(tmp_path, suffix):
+    # MPEG-TS seeks by byte position, a raw H.264 stream cannot seek at all.
+    path = make_video(tmp_path / f"clip{suffix}", 64, 48, 25, 1.6, audio=False, gop=5)
+    with media.open_video(path) as reader:
+        full = [read_index(f) for f in reader.frames()]
+        assert full == list(range(40))
+        for start in (1, 4, 5, 9, 21, 34, 35, 36, 39, 40, 41):  # keyframes every 5
+            assert [read_index(f) for f in reader.frames(start)] == full[start:], start
+
+
 @pytest.mark.parametrize("name", [V01, V04])
 def test_seek_on_real_clips(shared_media, name):
     with media.open_video(shared_media / name) as reader:
