@@ -140,7 +140,9 @@ def iter_render(
         )
         log.warning(warnings[-1])
     return RenderResult(
-        output=output, frames=n_out, fps=fps, width=video_info.width, height=video_info.height,
+        # yuv420p needs even sizes: the writer drops an odd last column/row.
+        output=output, frames=n_out, fps=fps,
+        width=video_info.width // 2 * 2, height=video_info.height // 2 * 2,
         model=model.name, detector=detector.name, frames_with_face=run.frames_with_face,
         detections=run.builder.detections, elapsed_s=time.perf_counter() - started,
         stages=run.clocks(), warnings=tuple(warnings), track=run.builder.track,
