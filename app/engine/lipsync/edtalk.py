@@ -25,12 +25,10 @@ import onnxruntime as ort
 from app.engine.lipsync.onnx_runner import (
     MEL_SHAPE,
     Contract,
-    OnnxRunner,
+    OnnxLipSyncModel,
     TensorSpec,
     check_batch,
-    default_batch_size,
     infer_batches,
-    session_label,
 )
 
 CROP_SIZE = 256
@@ -46,16 +44,18 @@ CONTRACT = Contract(
 )
 
 
-class EdTalkModel:
+class EdTalkModel(OnnxLipSyncModel):
     """A LipSyncModel over an EDTalk session (any provider)."""
 
+    contract = CONTRACT
+    default_name = "edtalk_256"
     template = "ffhq"
     crop_size = CROP_SIZE
 
     def __init__(
         self,
         session: ort.InferenceSession,
-        name: str = "edtalk_256",
+        name: str | None = None,
         batch_size: int | None = None,
         weight: float = 1.0,
         *,
@@ -63,18 +63,8 @@ class EdTalkModel:
     ) -> None:
         if not math.isfinite(weight):
             raise ValueError(f"weight must be finite, got {weight}")
-        self.name = name
         self.weight = float(weight)
-        self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
-        label = str(model_path) if model_path else session_label(session, name)
-        self._runner = OnnxRunner(session, CONTRACT, batch_size=self.batch_size, label=label)
-
-    @property
-    def runner(self) -> OnnxRunner:
-        return self._runner
-
-    def prepare(self, mels: np.ndarray) -> None:
-        """Nothing to precompute: each frame sees only its own mel chunk."""
+        super().__init__(session, name, batch_size, model_path=model_path)
 
     def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
         n = check_batch(crops, mels, CROP_SIZE)

@@ -393,3 +393,33 @@ def check_batch(crops: np.ndarray, mels: np.ndarray, size: int) -> int:
     if mels.shape != (len(crops), *MEL_SHAPE):
         raise ValueError(f"mels must be ({len(crops)}, 80, 16), got {mels.shape}")
     return len(crops)
+
+
+class OnnxLipSyncModel:
+    """What every ONNX lip-sync family shares: a runner over its session and a batch
+    size chosen for the session's provider. Subclasses set `contract`, `template`,
+    `crop_size` and `default_name`, and implement `infer`."""
+
+    contract: Contract
+    default_name: str
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        name: str | None = None,
+        batch_size: int | None = None,
+        *,
+        model_path: str | Path | None = None,
+    ) -> None:
+        self.name = name or self.default_name
+        self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
+        label = str(model_path) if model_path else session_label(session, self.name)
+        self._runner = OnnxRunner(session, self.contract, batch_size=self.batch_size, label=label)
+
+    @property
+    def runner(self) -> OnnxRunner:
+        return self._runner
+
+    def prepare(self, mels: np.ndarray) -> None:
+        """Nothing to precompute: each frame sees only its own mel chunk."""
+

@@ -17,20 +17,15 @@ ffhq_512 crop; our "wav2lip" template is the 5-point similarity equivalent.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import onnxruntime as ort
 
 from app.engine.lipsync.onnx_runner import (
     MEL_SHAPE,
     Contract,
-    OnnxRunner,
+    OnnxLipSyncModel,
     TensorSpec,
     check_batch,
-    default_batch_size,
     infer_batches,
-    session_label,
 )
 
 CROP_SIZE = 96
@@ -45,31 +40,13 @@ CONTRACT = Contract(
 )
 
 
-class Wav2LipModel:
+class Wav2LipModel(OnnxLipSyncModel):
     """A LipSyncModel over a Wav2Lip session (any provider)."""
 
+    contract = CONTRACT
+    default_name = "wav2lip_96"
     template = "wav2lip"
     crop_size = CROP_SIZE
-
-    def __init__(
-        self,
-        session: ort.InferenceSession,
-        name: str = "wav2lip_96",
-        batch_size: int | None = None,
-        *,
-        model_path: str | Path | None = None,
-    ) -> None:
-        self.name = name
-        self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
-        label = str(model_path) if model_path else session_label(session, name)
-        self._runner = OnnxRunner(session, CONTRACT, batch_size=self.batch_size, label=label)
-
-    @property
-    def runner(self) -> OnnxRunner:
-        return self._runner
-
-    def prepare(self, mels: np.ndarray) -> None:
-        """Nothing to precompute: each frame sees only its own mel chunk."""
 
     def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
         n = check_batch(crops, mels, CROP_SIZE)
