@@ -126,6 +126,8 @@ def iter_render(
     )
     try:
         yield from run.encode_into(writer)
+        if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
+            raise RenderCancelled(f"{settings.output.name}: render cancelled")
         output = writer.close()
     except BaseException:
         writer.abort()
