@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "app.cli.render_cmd",
     "app.cli.probe_cmd",
     "app.cli.models_cmd",
+    "app.cli.batch_cmd",
+    "app.cli.queue_cmd",
 )
 
 

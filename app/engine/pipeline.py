@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine import media
+from app.engine import media, track_cache
 from app.engine.audio import mel_chunks, mel_spectrogram
 from app.engine.blend import lower_face_mask, paste_back
 from app.engine.crop import estimate_alignment, warp_to_crop
@@ -94,7 +94,9 @@ def iter_render(
     """Yield a FrameProgress per written frame; return the RenderResult.
 
     `model`, `detector` and `face_track` (a cached track of this video) replace what
-    the settings would load; tests and the batch scheduler pass them.
+    the settings would load; tests and the batch scheduler pass them. Without a
+    `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
+    and stores it back after a successful render (track_cache.py).
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
@@ -112,6 +114,12 @@ def iter_render(
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
     detector = detector or create_detector(settings.detector, _detector_path(settings))
+    cached = None  # this video's entry in the face-track cache
+    if face_track is None and settings.track_cache:
+        cached = track_cache.entry(
+            settings.video, track_cache.TrackSettings.of(detector, settings.detect_interval, fps)
+        )
+        face_track = cached.load() if cached is not None else None
     log.info(
         "render %s + %s -> %s: %d frames at %.3f fps, model %s, detector %s",
         settings.video.name, settings.audio.name, settings.output.name,
@@ -134,6 +142,8 @@ def iter_render(
         raise
     finally:
         run.shutdown()
+    if cached is not None:
+        cached.save(run.builder.track)
 
     warnings: list[str] = []
     if run.frames_with_face == 0:

@@ -430,12 +430,26 @@ class Scheduler:
         last_frame = progress.total > 0 and progress.done >= progress.total
         if last_frame or now - run.last_store_write >= self.progress_interval:
             run.last_store_write = now
-            self.store.update_progress(run.job.id, progress.done, progress.total, progress.fps)
+            if not self.store.update_progress(
+                run.job.id, progress.done, progress.total, progress.fps
+            ):
+                self._cancelled_in_store(run)
         if self.on_progress is not None:
             try:
                 self.on_progress(run.job.id, progress)
             except Exception:
                 log.exception("on_progress hook raised")
+
+    def _cancelled_in_store(self, run: _Run) -> None:
+        """The store no longer has the job running: another process cancelled it there
+        (`lipsync-studio queue cancel`). Stop the runner as cancel() would."""
+        with self._cv:
+            if run.stop_reason is not None:
+                return
+            run.stop_reason, run.stop_time = "cancelled", time.monotonic()
+            run.cancel.set()
+        log_event("job_cancel", logger=log, job_id=run.job.id, was_running=True, elsewhere=True)
+        self._emit([(run.job.id, "cancelled")])
 
     def _complete(
         self,
@@ -475,9 +489,13 @@ class Scheduler:
                 if self.store.release(job.id):
                     events.append((job.id, "queued"))
                 log_event("job_interrupted", logger=log, **fields)
+            elif outcome == "done" and not self.store.finish(job.id):
+                # Cancelled in the store after its last progress report: no output.
+                _remove_outputs(job, output_too=True)
+                events.append((job.id, "cancelled"))
+                log_event("job_cancelled", logger=log, **fields)
             elif outcome == "done":
-                if self.store.finish(job.id):
-                    events.append((job.id, "done"))
+                events.append((job.id, "done"))
                 log_event("job_finish", logger=log, **fields, result=dict(result))
             elif outcome == "cancelled":  # the runner cancelled itself
                 _remove_outputs(job, output_too=False)

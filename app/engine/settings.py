@@ -27,6 +27,7 @@ class RenderSettings:
     detect_interval: int = 5  # run the face detector every k-th source frame
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
+    track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)
 
     def __post_init__(self) -> None:
         self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)
