@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from app.cli.render_cmd import add_render_options, settings_from_args
 from app.engine.errors import InputError
+from app.engine.filelock import RUNNER_LOCK, FileLock
 
 if TYPE_CHECKING:
     from app.engine.jobstore import JobStore
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 PAIR_MODES = ("each-video-each-audio", "by-name")
 DEFAULT_NAME = "{video}_{audio}.mp4"
 NAME_FIELDS = ("video", "audio", "index")
-RUNNER_LOCK = "queue.lock"  # held by the process running the queue
 ADD_LOCK = "queue-add.lock"  # held while output names are chosen and the jobs added
 PROGRESS_EVERY_S = 1.0  # a progress line per job at most this often (0.1 s on a terminal)
 PENDING_STATES = ("queued", "running")
@@ -181,65 +181,6 @@ def _pending_outputs(store: JobStore) -> list[Path]:
             outputs += [job.output for job in page]
             offset += len(page)
     return outputs
-
-
-# -- one process runs the queue -----------------------------------------------------------
-
-
-class FileLock:
-    """An exclusive lock on a file, released by the OS when the process dies (even by
-    SIGKILL), so a crash never leaves the queue locked."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self, blocking: bool = False) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except OSError:
-            os.close(fd)
-            if blocking:
-                raise
-            return False
-        self._fd = fd
-        if os.name != "nt":  # on Windows the locked byte cannot be read by others anyway
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-        return True
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    def holder(self) -> str:
-        """The pid written by the holder, or '?'."""
-        try:
-            return self.path.read_text().strip() or "?"
-        except OSError:
-            return "?"
 
 
 # -- the command ---------------------------------------------------------------------------
