@@ -44,6 +44,10 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
     parser.add_argument("--detect-every", type=int, default=5, dest="detect_interval",
                         help="run the face detector every N frames, track in between")
+    parser.add_argument("--detector", default="auto", choices=("auto", "yunet", "haar"),
+                        help="face detector: auto = YuNet if installed, else OpenCV's Haar")
+    parser.add_argument("--no-track-cache", action="store_false", dest="track_cache",
+                        help="detect faces again instead of reusing this video's cached track")
 
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
@@ -56,7 +60,8 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
     return RenderSettings(
         video=video, audio=audio, output=args.output, model=args.model, device=args.device,
         crf=args.crf, preset=args.preset, loop=args.loop, batch_size=args.batch_size,
-        detect_interval=args.detect_interval,
+        detect_interval=args.detect_interval, detector=args.detector,
+        track_cache=args.track_cache,
     )
 
 

@@ -231,7 +231,10 @@ def create_detector(kind: str = "auto", yunet_path: Path | None = None) -> FaceD
     if kind != "auto":
         raise InputError(f"unknown face detector {kind!r}: use auto, yunet or haar")
     if yunet_path is None:
-        log.warning("face detector: no YuNet model given, falling back to OpenCV's Haar cascade")
+        log.warning(
+            "face detector: YuNet is not installed, using OpenCV's Haar cascade "
+            "(better tracking: lipsync-studio models pull yunet_2026may)"
+        )
         return HaarDetector()
     try:
         return YuNetDetector(yunet_path)
