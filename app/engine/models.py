@@ -275,6 +275,12 @@ def _entry_path(entry: ModelEntry) -> Path:
     return paths.models_dir() / entry.file
 
 
+def _found_path(entry: ModelEntry) -> Path:
+    """The user's copy, else a read-only one bundled by `installer/build.py --with-models`."""
+    path, bundled = _entry_path(entry), paths.resources_dir() / "models" / entry.file
+    return bundled if not entry.custom and not path.exists() and bundled.is_file() else path
+
+
 def _record_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
@@ -320,7 +326,7 @@ def _expected_sha256(entry: ModelEntry, record: Mapping[str, Any] | None) -> str
 
 
 def _check(entry: ModelEntry, deep: bool) -> Status:
-    path = _entry_path(entry)
+    path = _found_path(entry)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -381,7 +387,7 @@ def installed_models() -> list[InstalledModel]:
 
 
 def _installed(entry: ModelEntry) -> InstalledModel:
-    path = _entry_path(entry)
+    path = _found_path(entry)
     record = _read_record(path) or {}
     return InstalledModel(
         name=entry.name, family=entry.family, path=path,
@@ -394,7 +400,7 @@ def find_detector_model() -> Path | None:
     """The installed YuNet file, or None (callers then fall back to OpenCV's Haar cascade)."""
     for entry in load_registry():
         if entry.family == "detector" and _check(entry, deep=False) == "installed":
-            return _entry_path(entry)
+            return _found_path(entry)
     return None
 
 
@@ -487,10 +493,10 @@ def download(
     target = _entry_path(entry)
     state = _check(entry, deep=False)
     if state == "installed":
-        return target
+        return _found_path(entry)
     if state == "corrupt":
         log.warning("%s fails its checksum: deleting it and downloading again", target)
-        target.unlink()
+        target.unlink(missing_ok=True)  # a corrupt bundled copy stays; the user's replaces it
         _record_path(target).unlink(missing_ok=True)
     if mirrors is None:
         mirrors = os.environ.get(MIRROR_ENV, "").split()

@@ -1,0 +1,101 @@
+"""The app's settings, kept in QSettings (organisation LipsyncStudio, app lipsync-studio).
+
+`open_settings()` is the one place that says where: an INI file in the user's config
+folder, or `$LIPSYNC_STUDIO_HOME/settings.ini` when that variable is set (portable
+installs, and tests: conftest gives every test its own home).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+
+ORGANISATION = "LipsyncStudio"
+APPLICATION = "lipsync-studio"
+GROUP = "render"
+DEFAULT_NAME_PATTERN = "{video}_{audio}.mp4"
+DETECTORS = ("auto", "yunet", "haar")
+
+
+def open_settings() -> QSettings:
+    home = os.environ.get("LIPSYNC_STUDIO_HOME")
+    if home:
+        return QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                     ORGANISATION, APPLICATION)
+
+
+def default_output_dir() -> str:
+    movies = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+    return str(Path(movies or Path.home()) / "Lipsync Studio")
+
+
+@dataclass
+class AppSettings:
+    device: str = "auto"  # auto | cpu | cuda:N | dml:N
+    model: str = "auto"  # auto | draft | a registry model
+    detector: str = "auto"
+    output_dir: str = ""  # "" -> default_output_dir()
+    name_pattern: str = DEFAULT_NAME_PATTERN
+    crf: int = 18
+    preset: str = "veryfast"
+    loop: str = "pingpong"
+    stall_timeout_s: float = 300.0
+    max_parallel: int = 1  # jobs at once per device
+
+    @classmethod
+    def load(cls, qs: QSettings) -> AppSettings:
+        out = cls()
+        qs.beginGroup(GROUP)
+        try:
+            for f in fields(cls):
+                default = getattr(out, f.name)
+                value = qs.value(f.name, default, type=type(default))
+                setattr(out, f.name, value)
+        finally:
+            qs.endGroup()
+        out._sanitise()
+        return out
+
+    def save(self, qs: QSettings) -> None:
+        qs.beginGroup(GROUP)
+        try:
+            for f in fields(self):
+                qs.setValue(f.name, getattr(self, f.name))
+        finally:
+            qs.endGroup()
+        qs.sync()
+
+    def _sanitise(self) -> None:
+        """Values a hand-edited or older settings file may hold that the engine refuses."""
+        defaults = AppSettings()
+        if self.preset not in PRESETS:
+            self.preset = defaults.preset
+        if self.loop not in LOOP_MODES:
+            self.loop = defaults.loop
+        if self.detector not in DETECTORS:
+            self.detector = defaults.detector
+        self.crf = min(51, max(0, int(self.crf)))
+        self.max_parallel = min(8, max(1, int(self.max_parallel)))
+        if not self.stall_timeout_s > 0:
+            self.stall_timeout_s = defaults.stall_timeout_s
+
+    @property
+    def output_folder(self) -> Path:
+        return Path(self.output_dir or default_output_dir())
+
+    def render_settings(self, video: Path, audio: Path, output: Path) -> RenderSettings:
+        return RenderSettings(
+            video=video, audio=audio, output=output, model=self.model, device=self.device,
+            crf=self.crf, preset=self.preset, loop=self.loop,  # type: ignore[arg-type]
+            detector=self.detector,
+        )
+
+    def slots(self, devices: list[str]) -> dict[str, int]:
+        """Scheduler slots: every device this machine offers, max_parallel jobs each."""
+        return {device: self.max_parallel for device in devices}

@@ -1,0 +1,69 @@
+"""Starting workers from widgets: keep each alive until it ends, cancel all on close.
+
+The widgets own a `Tasks` (one QThreadPool shared by a window and its dialogs, passed
+in, never `QThreadPool.globalInstance()`), so shutting the window down cancels every
+worker and waits for them (STYLE.md 5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool
+
+from app.engine.workers import BaseWorker
+
+log = logging.getLogger(__name__)
+
+
+class Tasks(QObject):
+    def __init__(self, pool: QThreadPool, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = pool
+        self._running: set[BaseWorker] = set()
+
+    def start(
+        self,
+        worker: BaseWorker,
+        on_finished: Callable[[Any], None] | None = None,
+        on_errored: Callable[[BaseException], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        on_preview: Callable[[Any], None] | None = None,
+    ) -> BaseWorker:
+        signals = worker.signals
+        if on_progress is not None:
+            signals.progress.connect(on_progress)
+        if on_preview is not None:
+            signals.preview.connect(on_preview)
+        # Connected to the Tasks object (a receiver in the GUI thread): queued there.
+        signals.finished.connect(lambda result: self._end(worker, on_finished, result))
+        signals.errored.connect(lambda exc: self._end(worker, on_errored, exc))
+        signals.cancelled.connect(lambda: self._end(worker, on_cancelled))
+        self._running.add(worker)
+        self.pool.start(worker)
+        return worker
+
+    def _end(self, worker: BaseWorker, callback: Callable[..., None] | None, *args: Any) -> None:
+        self._running.discard(worker)
+        if callback is not None:
+            callback(*args)
+        elif args and isinstance(args[0], BaseException):
+            log.warning("%s: %s", type(worker).__name__, args[0])
+
+    def busy(self, kind: type | None = None) -> bool:
+        return any(kind is None or isinstance(w, kind) for w in self._running)
+
+    def running(self) -> list[BaseWorker]:
+        return list(self._running)
+
+    def cancel_all(self) -> None:
+        for worker in list(self._running):
+            worker.cancel()
+
+    def shutdown(self, msecs: int = 10_000) -> bool:
+        """Cancel every worker and wait for the pool; False if some did not stop in time."""
+        self.cancel_all()
+        return self.pool.waitForDone(msecs)

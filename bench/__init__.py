@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of the engine: `python -m bench [--quick] [--out DIR]`."""

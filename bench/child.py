@@ -1,0 +1,161 @@
+"""One measured job in a fresh process, so its peak memory is its own.
+
+    python -m bench.child '{"kind": "render", ...}'
+
+Kinds: "render" (pipeline.render, the app's way), "sequential" (sequential.py, the
+Wav2Lip inference script's way), "batch" (one presenter rendered with several
+audios, as the scheduler does: pipeline.render(settings) per job) and "audio" (the
+peak memory of a render's audio front end alone). The model and the
+detector are made before the clock starts in "render" and "sequential" (a batch
+makes its own per job, as the scheduler does). Prints one JSON line: the result,
+`peak_rss_mb` (VmHWM) and `cpu_s` (process CPU of the timed part).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def make_model(job: dict):  # -> LipSyncModel
+    if job["model"] == "draft":
+        from app.engine.lipsync.draft import DraftModel
+
+        model = DraftModel()
+        if job.get("batch"):
+            model.batch_size = int(job["batch"])
+        return model
+    from app.engine.lipsync.wav2lip import Wav2LipModel
+
+    if job.get("ort_threads") is None:  # the app's session: SessionCache, providers.py
+        from app.engine.providers import SessionCache
+
+        session = SessionCache().get(job["model_path"], "cpu")
+    else:  # ONNX Runtime's own defaults (threads: all cores), as a plain script gets
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = int(job["ort_threads"])
+        session = ort.InferenceSession(job["model_path"], sess_options=options,
+                                       providers=["CPUExecutionProvider"])
+    return Wav2LipModel(session, batch_size=int(job["batch"]))
+
+
+def make_detector(job: dict):  # -> FaceDetector
+    from app.engine.faces import create_detector
+
+    path = Path(job["yunet_path"]) if job.get("yunet_path") else None
+    return create_detector(job["detector"], path)
+
+
+def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> RenderSettings
+    from app.engine.settings import RenderSettings
+
+    return RenderSettings(
+        video=Path(job["video"]), audio=Path(audio), output=Path(output),
+        model="draft" if job["model"] == "draft" else "wav2lip_96", device="cpu",
+        detector=job["detector"], detector_model=job.get("yunet_path"),
+        detect_interval=int(job.get("interval", 5)), track_cache=track_cache,
+        batch_size=job.get("batch"),
+    )
+
+
+def run_render(job: dict) -> dict:
+    from app.engine.pipeline import render
+
+    model, detector = make_model(job), make_detector(job)
+    settings = settings_of(job, job["audio"], job["output"], bool(job.get("track_cache")))
+    ticks: list[float] = []
+    cpu = time.process_time()
+    start = time.perf_counter()
+    result = render(settings, on_progress=lambda _p: ticks.append(time.perf_counter()),
+                    model=model, detector=detector)
+    cpu = time.process_time() - cpu
+    steady = (len(ticks) - 1) / (ticks[-1] - ticks[0]) if len(ticks) > 1 else 0.0
+    return {
+        "frames": result.frames, "elapsed_s": result.elapsed_s, "batch": model.batch_size,
+        "fps": result.frames / result.elapsed_s, "cpu_s": cpu,
+        "first_frame_s": ticks[0] - start if ticks else None, "steady_fps": steady,
+        "detections": result.detections, "frames_with_face": result.frames_with_face,
+        "stages": {name: {"wall_s": c.wall_s, "cpu_s": c.cpu_s, "items": c.items}
+                   for name, c in result.stages.items()},
+    }
+
+
+def run_sequential(job: dict) -> dict:
+    from bench import sequential
+
+    model, detector = make_model(job), make_detector(job)
+    cpu = time.process_time()
+    frames, phases = sequential.render(Path(job["video"]), Path(job["audio"]),
+                                       Path(job["output"]), model, detector,
+                                       int(job.get("interval", 5)))
+    cpu = time.process_time() - cpu
+    elapsed = sum(phases.values())
+    return {"frames": frames, "elapsed_s": elapsed, "fps": frames / elapsed, "cpu_s": cpu,
+            "phases_s": phases}
+
+
+def run_audio(job: dict) -> dict:
+    """Peak memory the audio front end adds: what iter_render does before the first frame
+    (load_audio at 16 kHz, mel_spectrogram, mel_chunks), with the engine imported."""
+    from app.engine import media, pipeline  # noqa: F401 - the imports a render has
+    from app.engine.audio import mel_chunks, mel_spectrogram
+    from bench.measure import peak_rss_mb
+
+    before = peak_rss_mb()
+    wav = media.load_audio(job["audio"], pipeline.ANALYSIS_RATE)
+    frames = max(1, round(len(wav) / pipeline.ANALYSIS_RATE * 25))
+    mels = mel_chunks(mel_spectrogram(wav), 25, frames)
+    return {"frames": frames, "before_mb": before, "added_mb": peak_rss_mb() - before,
+            "mel_chunks_mb": mels.nbytes / 1e6}
+
+
+def run_batch(job: dict) -> dict:
+    """Each audio rendered twice in turn, with the face-track cache and without, so both
+    series see the same background load; each series has its own output names."""
+    from app.engine import track_cache
+    from app.engine.pipeline import render
+
+    series: dict[str, dict] = {}
+    for on in (False, True):
+        series["cache" if on else "no_cache"] = {"elapsed_s": 0.0, "detections": 0,
+                                                 "renders": []}
+    track_cache.reset_stats()
+    for k, audio in enumerate(job["audios"]):
+        for on in (False, True):
+            name = "cache" if on else "no_cache"
+            output = Path(job["out_dir"]) / f"{name}-{k:02d}.mp4"
+            start = time.perf_counter()
+            result = render(settings_of(job, audio, str(output), on))
+            elapsed = time.perf_counter() - start
+            s = series[name]
+            s["elapsed_s"] += elapsed
+            s["detections"] += result.detections
+            s["renders"].append({"elapsed_s": elapsed, "detections": result.detections,
+                                 "frames": result.frames})
+    stats = track_cache.stats()
+    return {"series": series, "cache_hits": stats.hits, "cache_misses": stats.misses,
+            "hashes_computed": stats.hashes_computed, "hashes_reused": stats.hashes_reused}
+
+
+def main() -> int:
+    job = json.loads(sys.argv[1])
+    if job.get("home"):
+        os.environ["LIPSYNC_STUDIO_HOME"] = job["home"]  # a fresh cache: never the user's
+    run = {"render": run_render, "sequential": run_sequential, "batch": run_batch,
+           "audio": run_audio}[job["kind"]]
+    result = run(job)
+    from bench.measure import peak_rss_mb
+
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

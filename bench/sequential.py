@@ -1,0 +1,131 @@
+"""The sequential baseline: one job done the way Wav2Lip's inference.py does it, built
+from the engine's own pieces (same decoder, detector and tracking, model, blend and
+x264 settings), so only the structure differs from pipeline.py:
+
+1. read every frame the audio needs into a list (inference.py: `full_frames`);
+2. detect faces in all of them and cut every crop (`face_detect` returns a crop per
+   frame);
+3. infer batch by batch; each batch's frames are pasted and written to a video-only
+   file as soon as it is inferred (inference.py calls `out.write` inside its batch loop),
+   all in one thread;
+4. mux the audio in as a separate step (inference.py runs ffmpeg; here PyAV copies the
+   video packets and encodes AAC at 48 kHz, as the app's writer does).
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.audio.resampler import AudioResampler
+
+from app.engine import media
+from app.engine.audio import mel_chunks, mel_spectrogram
+from app.engine.blend import lower_face_mask, paste_back
+from app.engine.crop import estimate_alignment, warp_to_crop
+from app.engine.faces import FaceDetector, FaceTrackBuilder
+from app.engine.frame_plan import plan_frames
+from app.engine.lipsync.base import LipSyncModel
+from app.engine.pipeline import ANALYSIS_RATE
+
+
+def render(video: Path, audio: Path, output: Path, model: LipSyncModel,
+           detector: FaceDetector, interval: int = 5,
+           crf: int = 18, preset: str = "veryfast") -> tuple[int, dict[str, float]]:
+    """Frames written and the seconds of each step."""
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = phases.get(name, 0.0) + now - clock
+        clock = now
+
+    info = media.probe(video).video
+    assert info is not None
+    fps = info.fps
+    wav = media.load_audio(audio, ANALYSIS_RATE)
+    n = max(1, round(len(wav) / ANALYSIS_RATE * fps))
+    mels = mel_chunks(mel_spectrogram(wav), fps, n)
+    model.prepare(mels)
+    lap("audio_s")
+
+    with media.open_video(video) as reader:
+        frames = [p.frame for p in plan_frames(reader, n, "pingpong", video.name)]
+    lap("read_s")
+
+    builder = FaceTrackBuilder(detector, interval)
+    for index, frame in enumerate(frames):
+        builder.push(index, frame)
+    builder.finish()
+    size = model.crop_size
+    matrices: dict[int, np.ndarray] = {}
+    crops: dict[int, np.ndarray] = {}
+    for index, frame in enumerate(frames):
+        face = builder.track.get(index)
+        if face is not None:
+            matrices[index] = estimate_alignment(face.landmarks, model.template, size)
+            crops[index] = warp_to_crop(frame, matrices[index], size)
+    lap("detect_s")
+
+    video_only = output.with_name(output.stem + ".video.mp4")
+    h, w = frames[0].shape[:2]
+    writer = media.VideoWriter(video_only, w, h, fps, crf=crf, preset=preset)
+    mask = lower_face_mask(model.template, size)
+    passthrough = getattr(model, "passthrough_unchanged", False)
+    try:
+        for start in range(0, n, model.batch_size):
+            batch = range(start, min(start + model.batch_size, n))
+            todo = [i for i in batch if i in crops]
+            if todo:
+                stack = np.stack([crops[i] for i in todo])
+                mouths = model.infer(stack, mels[todo], np.array(todo, dtype=np.int64))
+                lap("infer_s")
+                for k, i in enumerate(todo):
+                    if not (passthrough and np.array_equal(mouths[k], stack[k])):
+                        paste_back(frames[i], mouths[k], matrices[i], mask)
+            for i in batch:
+                writer.write(frames[i])
+            lap("blend_write_s")
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    lap("blend_write_s")
+
+    mux_audio(video_only, audio, output)
+    video_only.unlink()
+    lap("mux_s")
+    return n, phases
+
+
+def mux_audio(video_only: Path, audio: Path, output: Path) -> None:
+    """Copy the video stream and encode the audio (AAC, 48 kHz) into `output`."""
+    with av.open(str(video_only)) as vin, av.open(str(audio)) as ain, \
+            av.open(str(output), "w", format="mp4") as out:
+        vsrc = vin.streams.video[0]
+        vdst = out.add_stream_from_template(vsrc)
+        asrc = ain.streams.audio[0]
+        layout = "stereo" if asrc.channels >= 2 else "mono"
+        adst = out.add_stream("aac", rate=media.OUT_AUDIO_RATE)
+        adst.codec_context.layout = layout
+        adst.codec_context.format = "fltp"
+        adst.codec_context.bit_rate = media.OUT_AUDIO_BITRATE
+        adst.codec_context.time_base = Fraction(1, media.OUT_AUDIO_RATE)
+        for packet in vin.demux(vsrc):
+            if packet.dts is None:
+                continue
+            packet.stream = vdst
+            out.mux(packet)
+        resampler = AudioResampler("fltp", layout, media.OUT_AUDIO_RATE)
+        for frame in ain.decode(asrc):
+            frame.pts = None
+            for chunk in resampler.resample(frame):
+                out.mux(adst.encode(chunk))
+        for chunk in resampler.resample(None):
+            out.mux(adst.encode(chunk))
+        out.mux(adst.encode())
