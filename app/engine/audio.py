@@ -89,35 +89,45 @@ _MEL_BASIS = mel_filter_bank()
 _WINDOW = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(WIN) / WIN)
 
 
-def _stft_magnitude(y: np.ndarray) -> np.ndarray:
-    """|STFT| (1 + n_fft//2, 1 + len//hop) as librosa.stft(center=True) does it.
-    librosa >= 0.10 pads with zeros ("constant"); Wav2Lip's pinned librosa 0.7
+def _stft_frames(y: np.ndarray) -> np.ndarray:
+    """(1 + len//hop, n_fft) read-only view of the windows librosa.stft(center=True)
+    takes. librosa >= 0.10 pads with zeros ("constant"); Wav2Lip's pinned librosa 0.7
     reflected, which changes only the first and last two columns."""
     pad = N_FFT // 2
     padded = np.pad(y, (pad, pad), mode="constant")
     n_cols = 1 + (len(padded) - N_FFT) // HOP
-    frames = np.lib.stride_tricks.as_strided(
+    return np.lib.stride_tricks.as_strided(
         padded,
         shape=(n_cols, N_FFT),
         strides=(padded.strides[0] * HOP, padded.strides[0]),
         writeable=False,
     )
-    return np.abs(np.fft.rfft(frames * _WINDOW, axis=1)).T
+
+
+BLOCK_COLUMNS = 2048  # columns per FFT block: the float64 spectra of a long clip stay small
 
 
 def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
-    """Mono 16 kHz float audio in [-1, 1] -> (80, 1 + len//200) float32 in [-4, 4]."""
+    """Mono 16 kHz float audio in [-1, 1] -> (80, 1 + len//200) float32 in [-4, 4].
+
+    Computed in blocks of columns, so a long clip's transient memory is one block's
+    spectra (a few MB), not the whole clip's (hundreds of MB at 5 minutes)."""
     wav = np.asarray(wav, dtype=np.float64).reshape(-1)
     # Pre-emphasis y[n] = x[n] - 0.97 x[n-1] (scipy.signal.lfilter([1, -k], [1], x)).
     emphasised = np.empty_like(wav)
     if len(wav):
         emphasised[0] = wav[0]
         emphasised[1:] = wav[1:] - PREEMPHASIS * wav[:-1]
-    mel = _MEL_BASIS @ _stft_magnitude(emphasised)
+    frames = _stft_frames(emphasised)
+    out = np.empty((NUM_MELS, len(frames)), dtype=np.float32)
     min_level = np.exp(MIN_LEVEL_DB / 20 * np.log(10))  # 1e-5
-    db = 20 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
-    normalised = 2 * MAX_ABS_VALUE * ((db - MIN_LEVEL_DB) / -MIN_LEVEL_DB) - MAX_ABS_VALUE
-    return np.clip(normalised, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+    for start in range(0, len(frames), BLOCK_COLUMNS):
+        block = frames[start : start + BLOCK_COLUMNS]
+        mel = _MEL_BASIS @ np.abs(np.fft.rfft(block * _WINDOW, axis=1)).T
+        db = 20 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
+        normalised = 2 * MAX_ABS_VALUE * ((db - MIN_LEVEL_DB) / -MIN_LEVEL_DB) - MAX_ABS_VALUE
+        out[:, start : start + len(block)] = np.clip(normalised, -MAX_ABS_VALUE, MAX_ABS_VALUE)
+    return out
 
 
 def mel_chunks(mel: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
