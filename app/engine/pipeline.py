@@ -32,6 +32,7 @@ from app.engine.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_d
 from app.engine.frame_plan import PlannedFrame, plan_frames
 from app.engine.lipsync.base import LipSyncModel
 from app.engine.lipsync.loader import load_model
+from app.engine.models import find_detector_model
 from app.engine.progress import FrameProgress
 from app.engine.settings import RenderSettings
 from app.engine.stages import END, Channel, Stage, StageClock, StopPipeline, Timer, timed_iter
@@ -113,7 +114,7 @@ def iter_render(
     del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
-    detector = detector or create_detector(settings.detector, _detector_path(settings))
+    detector = detector or create_detector(settings.detector, detector_path(settings))
     cached = None  # this video's entry in the face-track cache
     if face_track is None and settings.track_cache:
         cached = track_cache.entry(
@@ -190,13 +191,10 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
-def _detector_path(settings: RenderSettings) -> Path | None:
+def detector_path(settings: RenderSettings) -> Path | None:
+    """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
     if settings.detector_model is not None:
         return settings.detector_model
-    try:
-        from app.engine.models import find_detector_model
-    except ImportError:
-        return None
     return find_detector_model()
 
 

@@ -406,7 +406,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     from app.engine.faces import create_detector
     from app.engine.frame_plan import source_index
     from app.engine.lipsync.loader import load_model
-    from app.engine.pipeline import ANALYSIS_RATE, MIN_AUDIO_S
+    from app.engine.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path
 
     video = media.probe(settings.video).video
     if video is None:
@@ -422,7 +422,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     before = decode_frame(settings.video, src)
     model = load_model(settings.model, settings.device, 1)
     model.prepare(mels)
-    detector = create_detector(settings.detector, _detector_path(settings))
+    detector = create_detector(settings.detector, detector_path(settings))
     faces = detector.detect(before)
     after = before.copy()
     if not faces:
@@ -433,16 +433,6 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     mouth = model.infer(crop[None], mels[[index]], np.array([index], dtype=np.int64))[0]
     paste_back(after, mouth, matrix, lower_face_mask(model.template, size))
     return FramePair(index, before, after)
-
-
-def _detector_path(settings: RenderSettings) -> Path | None:
-    if settings.detector_model is not None:
-        return settings.detector_model
-    try:
-        from app.engine.models import find_detector_model
-    except ImportError:
-        return None
-    return find_detector_model()
 
 
 def frame_index_at(path: Path, seconds: float) -> int:
