@@ -112,7 +112,7 @@ class Run:
     # -- inputs ----------------------------------------------------------------------------
     def make_inputs(self) -> None:
         p, w = self.plan, self.work
-        from app.engine.lipsync import standins
+        from tests.support import standins
 
         self.clip = {res: inputs.write_presenter(w / f"presenter-{res}.mp4", res, p.base_s)
                      for res in inputs.SIZES}

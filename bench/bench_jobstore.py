@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from app.engine.jobstore import JobSpec, JobStore  # noqa: E402
+from app.engine.queue.jobstore import JobSpec, JobStore  # noqa: E402
 from app.engine.settings import RenderSettings  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "jobstore.json"

@@ -22,16 +22,16 @@ from pathlib import Path
 
 def make_model(job: dict):  # -> LipSyncModel
     if job["model"] == "draft":
-        from app.engine.lipsync.draft import DraftModel
+        from app.engine.models.lipsync.draft import DraftModel
 
         model = DraftModel()
         if job.get("batch"):
             model.batch_size = int(job["batch"])
         return model
-    from app.engine.lipsync.wav2lip import Wav2LipModel
+    from app.engine.models.lipsync.wav2lip import Wav2LipModel
 
     if job.get("ort_threads") is None:  # the app's session: SessionCache, providers.py
-        from app.engine.providers import SessionCache
+        from app.engine.models.providers import SessionCache
 
         session = SessionCache().get(job["model_path"], "cpu")
     else:  # ONNX Runtime's own defaults (threads: all cores), as a plain script gets
@@ -46,7 +46,7 @@ def make_model(job: dict):  # -> LipSyncModel
 
 
 def make_detector(job: dict):  # -> FaceDetector
-    from app.engine.faces import create_detector
+    from app.engine.render.faces import create_detector
 
     path = Path(job["yunet_path"]) if job.get("yunet_path") else None
     return create_detector(job["detector"], path)
@@ -65,7 +65,7 @@ def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> Re
 
 
 def run_render(job: dict) -> dict:
-    from app.engine.pipeline import render
+    from app.engine.render.pipeline import render
 
     model, detector = make_model(job), make_detector(job)
     settings = settings_of(job, job["audio"], job["output"], bool(job.get("track_cache")))
@@ -103,8 +103,11 @@ def run_sequential(job: dict) -> dict:
 def run_audio(job: dict) -> dict:
     """Peak memory the audio front end adds: what iter_render does before the first frame
     (load_audio at 16 kHz, mel_spectrogram, mel_chunks), with the engine imported."""
-    from app.engine import media, pipeline  # noqa: F401 - the imports a render has
-    from app.engine.audio import mel_chunks, mel_spectrogram
+    from app.engine.render import (
+        media,  # noqa: F401 - the imports a render has
+        pipeline,
+    )
+    from app.engine.render.audio import mel_chunks, mel_spectrogram
     from bench.measure import peak_rss_mb
 
     before = peak_rss_mb()
@@ -118,8 +121,8 @@ def run_audio(job: dict) -> dict:
 def run_batch(job: dict) -> dict:
     """Each audio rendered twice in turn, with the face-track cache and without, so both
     series see the same background load; each series has its own output names."""
-    from app.engine import track_cache
-    from app.engine.pipeline import render
+    from app.engine.render import track_cache
+    from app.engine.render.pipeline import render
 
     series: dict[str, dict] = {}
     for on in (False, True):

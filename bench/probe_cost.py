@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from app.engine import media
+from app.engine.render import media
 from bench.measure import median_s
 
 

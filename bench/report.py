@@ -99,7 +99,7 @@ def _summary(r: dict, add) -> None:
 def _probe(r: dict, add) -> None:
     p = r["probe"]
     add("## 1. Probe: media duration in-process vs ffprobe\n")
-    rows = [["`app.engine.media.probe` (in-process)", f"{p['in_process_ms']:.2f}"]]
+    rows = [["`app.engine.render.media.probe` (in-process)", f"{p['in_process_ms']:.2f}"]]
     if "ffprobe_ms" in p:
         rows.append(["`ffprobe -show_entries format=duration` (subprocess)",
                      f"{p['ffprobe_ms']:.2f}"])

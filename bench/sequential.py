@@ -22,14 +22,14 @@ import av
 import numpy as np
 from av.audio.resampler import AudioResampler
 
-from app.engine import media
-from app.engine.audio import mel_chunks, mel_spectrogram
-from app.engine.blend import lower_face_mask, paste_back
-from app.engine.crop import estimate_alignment, warp_to_crop
-from app.engine.faces import FaceDetector, FaceTrackBuilder
-from app.engine.frame_plan import plan_frames
-from app.engine.lipsync.base import LipSyncModel
-from app.engine.pipeline import ANALYSIS_RATE
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.render import media
+from app.engine.render.audio import mel_chunks, mel_spectrogram
+from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.crop import estimate_alignment, warp_to_crop
+from app.engine.render.faces import FaceDetector, FaceTrackBuilder
+from app.engine.render.frame_plan import plan_frames
+from app.engine.render.pipeline import ANALYSIS_RATE
 
 
 def render(video: Path, audio: Path, output: Path, model: LipSyncModel,

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.faces import Face, FaceDetector, HaarDetector, YuNetDetector
-from app.engine.lipsync.draft import DraftModel
-from app.engine.lipsync.wav2lip import Wav2LipModel
-from app.engine.providers import SessionCache
+from app.engine.models.lipsync.draft import DraftModel
+from app.engine.models.lipsync.wav2lip import Wav2LipModel
+from app.engine.models.providers import SessionCache
+from app.engine.render.faces import Face, FaceDetector, HaarDetector, YuNetDetector
 from bench import stages
 from bench.inputs import FPS
 from bench.measure import Cost, disturbed, least_disturbed

@@ -25,8 +25,8 @@ import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script
 
-from app.engine.lipsync import standins  # noqa: E402
-from app.engine.lipsync.wav2lip import Wav2LipModel  # noqa: E402
+from app.engine.models.lipsync.wav2lip import Wav2LipModel  # noqa: E402
+from tests.support import standins  # noqa: E402
 
 BATCHES = (1, 8, 32)
 

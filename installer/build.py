@@ -13,7 +13,7 @@ Output (dist/ and build/ are git-ignored):
     dist/lipsync-studio-<version>-<platform>-<flavour>.zip   the same folder, zipped
 
 --with-models puts registry models under resources/models/ in the bundle, where
-app.engine.models finds them as a read-only second location behind the user's model
+app.engine.models.registry finds them as a read-only second location behind the user's model
 folder. Each is taken from this machine's model folder when installed and verified there
 (LIPSYNC_STUDIO_HOME moves that folder), else downloaded and verified first. Without
 models the bundle still works offline: the draft model and OpenCV's Haar face detector.
@@ -59,7 +59,7 @@ FLAVOUR_PLATFORMS = {"cpu": ("linux", "win32", "darwin"), "cuda": ("linux", "win
 FORBIDDEN_MODULES = ("pytest", "_pytest", "pytestqt", "librosa", "numba", "llvmlite", "scipy",
                      "onnx", "tkinter", "_tkinter", "matplotlib", "PIL", "IPython", "tests",
                      "bench")
-FORBIDDEN_SUBMODULES = ("app.engine.lipsync.standins",)
+FORBIDDEN_SUBMODULES = ("tests.support.standins",)
 FORBIDDEN_FILES = re.compile(r"(QtWebEngine|Qt6WebEngine|Qt3D|Qt6Charts|QtCharts|"
                              r"DataVisualization|Qt6Designer|QtDesigner|libtk|libtcl|_tkinter)")
 
@@ -256,8 +256,8 @@ def stage_models(names: list[str], allow_non_commercial: bool) -> Path | None:
     shutil.rmtree(staged, ignore_errors=True)
     if not names:
         return None
-    from app.engine import models
     from app.engine.errors import InputError
+    from app.engine.models import registry as models
 
     registry = models.load_registry()
     entries = []
@@ -298,7 +298,7 @@ def stage_models(names: list[str], allow_non_commercial: bool) -> Path | None:
 
 
 def fetch_verified(name: str) -> Path:
-    from app.engine import models
+    from app.engine.models import registry as models
 
     if models.status(name) == "installed" and models.verify(name):
         return models.resolve(name).path

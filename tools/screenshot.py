@@ -26,7 +26,7 @@ def split_audio(source: Path, folder: Path) -> list[Path]:
     import av
     import numpy as np
 
-    from app.engine import media
+    from app.engine.render import media
 
     rate = 22_050
     samples = media.load_audio(source, rate)
@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.engine.joblog import setup_logging
-    from app.engine.jobstore import JobStore
+    from app.engine.queue.joblog import setup_logging
+    from app.engine.queue.jobstore import JobStore
     from app.ui.app_settings import AppSettings, open_settings
     from app.ui.main_window import MainWindow
 

@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Set up (first run only) and run the whole test suite. CI runs exactly this (.ci/run).
 . "$(dirname "$0")/venv.sh" dev
-# Qt (offscreen) needs a few X/GL libraries that a bare Debian lacks.
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! ldconfig -p | grep -q libxkbcommon.so.0; then
-    apt-get install -y -qq libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null \
-        || (apt-get update -qq && apt-get install -y -qq libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 >/dev/null)
-fi
+# System packages the app and its tests need that a bare Debian lacks: X/GL libraries for Qt
+# (offscreen too) and libpulse0 for QtMultimedia (the preview player).
+. tools/system_packages.sh
 .venv/bin/python -m pytest -q "$@"

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from app.cli.render_cmd import add_render_options, settings_from_args
 from app.engine.errors import InputError
-from app.engine.filelock import RUNNER_LOCK, FileLock
+from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 
 if TYPE_CHECKING:
-    from app.engine.jobstore import JobStore
     from app.engine.progress import FrameProgress
+    from app.engine.queue.jobstore import JobStore
 
 PAIR_MODES = ("each-video-each-audio", "by-name")
 DEFAULT_NAME = "{video}_{audio}.mp4"
@@ -188,7 +188,7 @@ def _pending_outputs(store: JobStore) -> list[Path]:
 
 def run_batch(args: argparse.Namespace) -> int:
     from app.engine import paths
-    from app.engine.jobstore import JobStore
+    from app.engine.queue.jobstore import JobStore
 
     if args.resume:
         given = [o for o, v in (("--videos", args.videos), ("--audios", args.audios),
@@ -218,8 +218,8 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _enqueue(args: argparse.Namespace, store: JobStore, add_lock: Path) -> list[int]:
-    from app.engine.jobstore import JobSpec
-    from app.engine.providers import resolve_device
+    from app.engine.models.providers import resolve_device
+    from app.engine.queue.jobstore import JobSpec
 
     videos = expand_globs(args.videos, "--videos")
     audios = expand_globs(args.audios, "--audios")
@@ -266,8 +266,8 @@ def _with_output(args: argparse.Namespace, output: Path) -> argparse.Namespace:
 
 
 def _run_queue(store: JobStore) -> int:
-    from app.engine.providers import list_devices
-    from app.engine.scheduler import Scheduler
+    from app.engine.models.providers import list_devices
+    from app.engine.queue.scheduler import Scheduler
 
     _log_to_file()
     interrupted = store.count("running")  # a crash left them: start() requeues them
@@ -299,7 +299,7 @@ def _log_to_file() -> None:
     main() gave it (setup_logging lowers the root logger's level to INFO)."""
     import logging
 
-    from app.engine.joblog import setup_logging
+    from app.engine.queue.joblog import setup_logging
 
     root = logging.getLogger()
     for handler in root.handlers:

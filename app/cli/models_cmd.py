@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from app.engine import models
+from app.engine.models import registry as models
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

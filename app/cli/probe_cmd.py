@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_probe(args: argparse.Namespace) -> int:
-    from app.engine.media import probe
+    from app.engine.render.media import probe
 
     print(json.dumps(probe(args.file).to_dict(), indent=2))
     return 0

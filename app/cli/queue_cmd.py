@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from app.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
-    from app.engine.jobstore import Job, JobStore
+    from app.engine.queue.jobstore import Job, JobStore
 
 COLUMNS = ("ID", "STATE", "PRIORITY", "PROGRESS", "VIDEO", "AUDIO", "OUTPUT", "ERROR")
 PAGE = 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from app.engine.jobstore import STATES
+    from app.engine.queue.jobstore import STATES
 
     queue = subparsers.add_parser("queue", help="list, cancel or retry queued jobs")
     actions = queue.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _store() -> JobStore:
-    from app.engine.jobstore import JobStore
+    from app.engine.queue.jobstore import JobStore
 
     return JobStore()
 

@@ -75,7 +75,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _render(settings: RenderSettings) -> int:
-    from app.engine.pipeline import render
+    from app.engine.render.pipeline import render
 
     bar = ProgressBar(settings.output.name)
     try:

@@ -154,7 +154,7 @@ class RenderWorker(BaseWorker):
         self._preview = Throttle(preview_interval)
 
     def work(self) -> object:
-        from app.engine import pipeline  # lazy: PyAV/ONNX Runtime load on the pool thread
+        from app.engine.render import pipeline  # lazy: PyAV/ONNX Runtime load on the pool thread
 
         return pipeline.render(self.settings, self._on_progress, self.cancel_event,
                                **self.components)
@@ -207,7 +207,7 @@ class DownloadWorker(BaseWorker):
         self._gate = Throttle(progress_interval)
 
     def work(self) -> object:
-        from app.engine import models
+        from app.engine.models import registry as models
 
         try:
             return models.download(self.name, self._on_progress, self.cancel_event,
@@ -306,7 +306,7 @@ def probe_files(
 
     A video's first frame comes back as a small thumbnail.
     """
-    from app.engine import media
+    from app.engine.render import media
 
     videos: list[Path] = []
     audios: list[Path] = []
@@ -348,7 +348,7 @@ def thumbnail(video: Path, height: int = THUMB_HEIGHT) -> np.ndarray | None:
     """The first frame of a video, `height` pixels high (BGR), or None if undecodable."""
     import cv2
 
-    from app.engine import media
+    from app.engine.render import media
 
     try:
         with media.open_video(video) as reader:
@@ -383,7 +383,7 @@ class FramePair:
 
 def decode_frame(video: Path, index: int) -> np.ndarray:
     """Frame `index` (at the file's constant rate) of a video; the last one if past the end."""
-    from app.engine import media
+    from app.engine.render import media
 
     with media.open_video(video) as reader:
         frame = next(iter(reader.frames(index)), None)
@@ -399,14 +399,14 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     """Output frame `index` of `settings`' render, rendered alone (a quick look before a
     long render): the same face detector, crop, model and blend as the pipeline, on one
     frame. The output path is not touched."""
-    from app.engine import media
-    from app.engine.audio import mel_chunks, mel_spectrogram
-    from app.engine.blend import lower_face_mask, paste_back
-    from app.engine.crop import estimate_alignment, warp_to_crop
-    from app.engine.faces import create_detector
-    from app.engine.frame_plan import source_index
-    from app.engine.lipsync.loader import load_model
-    from app.engine.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path
+    from app.engine.models.lipsync.loader import load_model
+    from app.engine.render import media
+    from app.engine.render.audio import mel_chunks, mel_spectrogram
+    from app.engine.render.blend import lower_face_mask, paste_back
+    from app.engine.render.crop import estimate_alignment, warp_to_crop
+    from app.engine.render.faces import create_detector
+    from app.engine.render.frame_plan import source_index
+    from app.engine.render.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path
 
     video = media.probe(settings.video).video
     if video is None:
@@ -437,7 +437,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
 
 def frame_index_at(path: Path, seconds: float) -> int:
     """The frame of a video shown at `seconds`."""
-    from app.engine import media
+    from app.engine.render import media
 
     info = media.probe(path).video
     if info is None:
@@ -458,7 +458,7 @@ def frame_pair_at(video: Path, output: Path, seconds: float, loop: str = "pingpo
 
 def frame_pair(video: Path, output: Path, index: int, loop: str = "pingpong") -> FramePair:
     """Output frame `index` of a finished render next to the source frame it came from."""
-    from app.engine import media
+    from app.engine.render import media
 
     source = media.probe(video).video
     if source is None:
@@ -471,6 +471,6 @@ def frame_pair(video: Path, output: Path, index: int, loop: str = "pingpong") ->
 
 
 def source_index_of(index: int, n_src: int, loop: str) -> int:
-    from app.engine.frame_plan import source_index
+    from app.engine.render.frame_plan import source_index
 
     return source_index(index, max(1, n_src), loop)

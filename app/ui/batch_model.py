@@ -18,8 +18,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from app.engine.jobstore import FINISHED_STATES, Job, JobStore
 from app.engine.progress import FrameProgress
+from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 
 (COL_THUMB, COL_VIDEO, COL_AUDIO, COL_MODEL, COL_PRIORITY, COL_STATE, COL_PROGRESS,
  COL_SPEED, COL_OUTPUT) = range(9)

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.engine import paths
 from app.engine.errors import InputError
-from app.engine.filelock import FileLock
-from app.engine.jobstore import JobSpec, JobStore
+from app.engine.queue.filelock import FileLock
+from app.engine.queue.jobstore import JobSpec, JobStore
 from app.engine.workers import CallWorker, ProbeReport, probe_files
 from app.ui.app_settings import AppSettings
 from app.ui.tasks import Tasks

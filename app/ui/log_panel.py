@@ -54,7 +54,7 @@ def format_event(event: Mapping[str, Any]) -> str:
 
 
 def read_lines(job_id: int | None, limit: int = LIMIT, path: Path | None = None) -> list[str]:
-    from app.engine.joblog import read_events
+    from app.engine.queue.joblog import read_events
 
     return [format_event(e) for e in read_events(job_id=job_id, limit=limit, path=path)]
 
@@ -85,7 +85,7 @@ def diagnostics(job_counts: Mapping[str, int] | None = None,
 
     from app import __version__
     from app.engine import paths
-    from app.engine.joblog import log_path, read_events
+    from app.engine.queue.joblog import log_path, read_events
 
     lines = [f"lipsync-studio {__version__}",
              f"Python {sys.version.split()[0]} on {platform.platform()}",
@@ -97,7 +97,7 @@ def diagnostics(job_counts: Mapping[str, int] | None = None,
             version = f"not importable ({exc})"
         lines.append(f"{module} {version}")
     try:
-        from app.engine.providers import available_providers, list_devices
+        from app.engine.models.providers import available_providers, list_devices
 
         lines.append("ONNX Runtime providers: " + ", ".join(available_providers()))
         lines.append("devices: " + ", ".join(f"{d.device} ({d.label})" for d in list_devices()))

@@ -85,8 +85,8 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     close it and return 0.
     """
     from app.engine import paths
-    from app.engine.joblog import setup_logging
-    from app.engine.jobstore import JobStore
+    from app.engine.queue.joblog import setup_logging
+    from app.engine.queue.jobstore import JobStore
     from app.ui.app_settings import open_settings
     from app.ui.main_window import MainWindow
 

@@ -53,10 +53,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine import paths
-from app.engine.filelock import RUNNER_LOCK, FileLock
-from app.engine.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
 from app.engine.progress import FrameProgress
-from app.engine.scheduler import Runner, Scheduler, render_runner
+from app.engine.queue.filelock import RUNNER_LOCK, FileLock
+from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
+from app.engine.queue.scheduler import Runner, Scheduler, render_runner
 from app.engine.workers import (
     CallWorker,
     FramePair,
@@ -112,15 +112,15 @@ def preload_engine() -> None:
     pipeline); done lazily on a worker thread it would freeze the window just as the
     first job starts.
     """
-    import app.engine.lipsync.loader  # noqa: F401
-    import app.engine.models  # noqa: F401
-    import app.engine.pipeline  # noqa: F401
-    import app.engine.track_cache  # noqa: F401
+    import app.engine.models.lipsync.loader  # noqa: F401
+    import app.engine.models.registry  # noqa: F401
+    import app.engine.render.pipeline  # noqa: F401
+    import app.engine.render.track_cache  # noqa: F401
 
 
 def machine_devices() -> list[str]:
     """The scheduler slots this machine offers: the CPU and each GPU provider."""
-    from app.engine.providers import list_devices
+    from app.engine.models.providers import list_devices
 
     return [d.device for d in list_devices()]
 
@@ -557,7 +557,7 @@ class MainWindow(QMainWindow):
         elif job.state == "done" and job.output.is_file():
             self.preview.show_output(job.output, job.output.name)
             if self.preview.mode == "scrub":
-                from app.engine.media import probe
+                from app.engine.render.media import probe
 
                 self.tasks.start(CallWorker(probe, job.output),
                                  on_finished=lambda info: self.preview.set_duration(info.duration))
@@ -709,7 +709,7 @@ class MainWindow(QMainWindow):
             self.select_job(ids[0])
         model = self.settings.model
         if ids and model not in ("auto", "draft"):
-            from app.engine import models
+            from app.engine.models import registry as models
 
             self.tasks.start(CallWorker(models.status, model),
                              on_finished=lambda status: status != "installed"

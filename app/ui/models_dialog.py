@@ -1,6 +1,6 @@
 """Models: what the registry offers, what is installed, and getting or removing weights.
 
-Every call into app.engine.models that can touch the network or hash a file (status,
+Every call into app.engine.models.registry that can touch the network or hash a file (status,
 download, verify, import, delete) runs in a worker. A model with a non-commercial
 licence says so before it is downloaded. A cancelled download keeps its partial file:
 Download again resumes it.
@@ -55,7 +55,7 @@ class ModelRow:
 
 def list_models() -> list[ModelRow]:
     """The registry with each model's local status (may hash a file: run it in a worker)."""
-    from app.engine import models
+    from app.engine.models import registry as models
 
     rows = []
     for entry in models.load_registry():
@@ -265,7 +265,7 @@ class ModelsDialog(QDialog):
             self.import_path(Path(path), self.selected_name())
 
     def import_path(self, path: Path, as_name: str | None = None) -> None:
-        from app.engine import models
+        from app.engine.models import registry as models
 
         row = self.row(as_name) if as_name else None
         if row is not None and row.status == "installed":
@@ -277,7 +277,7 @@ class ModelsDialog(QDialog):
             on_errored=lambda exc: self._say(f"Cannot import {path.name}: {exc}"))
 
     def verify_selected(self) -> None:
-        from app.engine import models
+        from app.engine.models import registry as models
 
         name = self.selected_name()
         if not name:
@@ -291,7 +291,7 @@ class ModelsDialog(QDialog):
             on_errored=lambda exc: self._say(f"Cannot verify {name}: {exc}"))
 
     def delete_selected(self) -> None:
-        from app.engine import models
+        from app.engine.models import registry as models
 
         name = self.selected_name()
         if not name:

@@ -44,14 +44,14 @@ def check_name_pattern(pattern: str) -> str | None:
 
 def device_choices() -> list[tuple[str, str]]:
     """(value, label): automatic first, then what ONNX Runtime offers here."""
-    from app.engine.providers import list_devices
+    from app.engine.models.providers import list_devices
 
     return [("auto", "Automatic (best GPU, else CPU)")] + [
         (d.device, f"{d.label} — {d.provider}") for d in list_devices()]
 
 
 def model_choices() -> list[tuple[str, str]]:
-    from app.engine import models
+    from app.engine.models import registry as models
 
     out = [("auto", "Automatic (best installed, else draft)"),
            ("draft", "draft — built in, no download")]

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.engine import media
-from app.engine.jobstore import JobStore
+from app.engine.queue.jobstore import JobStore
+from app.engine.render import media
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.main_window import MainWindow
 from tests.mediagen import make_audio, make_video

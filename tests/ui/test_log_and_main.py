@@ -11,7 +11,7 @@ from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.engine.joblog import log_event, setup_logging, shutdown_logging
+from app.engine.queue.joblog import log_event, setup_logging, shutdown_logging
 from app.ui.log_panel import LogPanel, format_event
 from app.ui.main import ErrorReporter, run_gui
 from app.ui.main_window import MainWindow
@@ -75,7 +75,7 @@ def test_copy_diagnostics_puts_versions_providers_and_errors_on_the_clipboard(
 
 
 def test_excepthook_logs_and_shows_a_dialog_from_any_thread(qtbot, jsonlog, monkeypatch) -> None:
-    from app.engine.joblog import read_events
+    from app.engine.queue.joblog import read_events
 
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.informativeText()))

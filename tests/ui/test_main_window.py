@@ -12,7 +12,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.engine.jobstore import part_path
+from app.engine.queue.jobstore import part_path
 from app.ui import intake
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.batch_model import COL_OUTPUT, COL_PROGRESS, COL_STATE, FRACTION_ROLE
@@ -369,7 +369,7 @@ def test_priority_edit_reorders_and_queue_actions(qtbot, make_window, pattern_cl
 
 def test_jobs_in_the_store_are_listed_when_the_window_opens(qtbot, make_window, pattern_clip,
                                                             speech, out_dir) -> None:
-    from app.engine.jobstore import JobSpec
+    from app.engine.queue.jobstore import JobSpec
 
     first = make_window()
     specs = [JobSpec(first.settings.render_settings(pattern_clip, speech(f"{i}.wav"),

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
-from app.engine import models
+from app.engine.models import registry as models
 from app.ui.models_dialog import COL_LICENCE, COL_NAME, COL_STATUS, ModelsDialog
 from app.ui.tasks import Tasks
 

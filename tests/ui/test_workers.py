@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QThreadPool
 
-from app.engine.jobstore import part_path
 from app.engine.progress import FrameProgress
+from app.engine.queue.jobstore import part_path
 from app.engine.settings import RenderSettings
 from app.engine.workers import (
     CallWorker,

@@ -9,7 +9,7 @@ import librosa
 import numpy as np
 import pytest
 
-from app.engine.audio import MEL_STEP, SILENCE, mel_chunks, mel_filter_bank, mel_spectrogram
+from app.engine.render.audio import MEL_STEP, SILENCE, mel_chunks, mel_filter_bank, mel_spectrogram
 from tests.conftest import SHARED_MEDIA
 
 SR, N_FFT, HOP, WIN = 16000, 800, 200, 800

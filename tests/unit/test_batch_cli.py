@@ -16,11 +16,11 @@ import pytest
 
 from app.cli import main
 from app.cli.batch_cmd import pair_by_name, plan_outputs
-from app.engine.joblog import read_events, shutdown_logging
-from app.engine.jobstore import Job, JobSpec, JobStore
-from app.engine.lipsync.draft import DraftModel
-from app.engine.pipeline import render
-from app.engine.scheduler import Scheduler, result_fields
+from app.engine.models.lipsync.draft import DraftModel
+from app.engine.queue.joblog import read_events, shutdown_logging
+from app.engine.queue.jobstore import Job, JobSpec, JobStore
+from app.engine.queue.scheduler import Scheduler, result_fields
+from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.unit.test_pipeline import stream_facts
 from tests.unit.test_track_cache import load_source_frames, load_speech, write_clip, write_speech

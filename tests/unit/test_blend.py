@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine.blend import lower_face_mask, paste_back, paste_region
-from app.engine.crop import estimate_alignment, invert, template_points, warp_to_crop
+from app.engine.render.blend import lower_face_mask, paste_back, paste_region
+from app.engine.render.crop import estimate_alignment, invert, template_points, warp_to_crop
 from tests.conftest import SHARED_MEDIA
 
 PORTRAIT = "image/i03_sadtalker_people_0_474.png"

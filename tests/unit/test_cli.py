@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.engine import media
+from app.engine.render import media
 from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, stream_facts, write_wav
 
 REPO = Path(__file__).resolve().parents[2]

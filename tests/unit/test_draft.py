@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine.audio import SILENCE, mel_chunks, mel_spectrogram
-from app.engine.crop import estimate_alignment, template_points, warp_to_crop
-from app.engine.lipsync.base import LipSyncModel
-from app.engine.lipsync.draft import DraftModel, openness_from_mels
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.draft import DraftModel, openness_from_mels
+from app.engine.render.audio import SILENCE, mel_chunks, mel_spectrogram
+from app.engine.render.crop import estimate_alignment, template_points, warp_to_crop
 from tests.conftest import REPO, SHARED_MEDIA, YUNET_PATH
 from tests.unit.test_audio import load_mono_16k
 
@@ -66,7 +66,7 @@ def test_draft_is_a_lipsync_model():
 
 
 def test_engine_modules_import_without_librosa_or_qt():
-    script = ("import sys, app.engine.audio, app.engine.lipsync.draft; "
+    script = ("import sys, app.engine.render.audio, app.engine.models.lipsync.draft; "
               "bad = [m for m in sys.modules if m.split('.')[0] in "
               "('librosa', 'scipy', 'PySide6', 'numba')]; print(bad); sys.exit(bool(bad))")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,

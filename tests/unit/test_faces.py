@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine.crop import estimate_alignment, template_points
 from app.engine.errors import InputError
-from app.engine.faces import (
+from app.engine.render.crop import estimate_alignment, template_points
+from app.engine.render.faces import (
     Face,
     FaceDetector,
     FaceTrack,
@@ -175,7 +175,7 @@ def test_haar_fallback_agrees_with_yunet(yunet, haar, clip, name):
 
 def test_auto_falls_back_to_haar_with_a_warning(tmp_path, caplog):
     missing = tmp_path / "yunet.onnx"
-    with caplog.at_level(logging.WARNING, logger="app.engine.faces"):
+    with caplog.at_level(logging.WARNING, logger="app.engine.render.faces"):
         detector = create_detector("auto", missing)
     assert detector.name == "haar"
     assert "Haar" in caplog.text and str(missing) in caplog.text
@@ -184,7 +184,7 @@ def test_auto_falls_back_to_haar_with_a_warning(tmp_path, caplog):
 def test_auto_falls_back_when_the_model_does_not_load(tmp_path, caplog):
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"this is not an onnx file" * 40)
-    with caplog.at_level(logging.WARNING, logger="app.engine.faces"):
+    with caplog.at_level(logging.WARNING, logger="app.engine.render.faces"):
         assert create_detector("auto", broken).name == "haar"
     assert str(broken) in caplog.text
     with pytest.raises(InputError, match="broken.onnx"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.engine.errors import InputError
-from app.engine.frame_plan import REVERSE_CHUNK, plan_frames, source_index
+from app.engine.render.frame_plan import REVERSE_CHUNK, plan_frames, source_index
 
 
 class CountingSource:

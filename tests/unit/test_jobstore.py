@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import paths
-from app.engine.jobstore import JobSpec, JobStore, part_path
+from app.engine.queue.jobstore import JobSpec, JobStore, part_path
 from app.engine.settings import RenderSettings
 
 

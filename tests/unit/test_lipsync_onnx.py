@@ -14,11 +14,12 @@ import pytest
 from onnx import TensorProto, helper
 
 from app.engine.errors import InputError
-from app.engine.lipsync import standins, wav2lip
-from app.engine.lipsync.base import LipSyncModel
-from app.engine.lipsync.edtalk import EdTalkModel
-from app.engine.lipsync.onnx_runner import OnnxRunner, default_batch_size, infer_batches
-from app.engine.lipsync.wav2lip import Wav2LipModel
+from app.engine.models.lipsync import wav2lip
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.edtalk import EdTalkModel
+from app.engine.models.lipsync.onnx_runner import OnnxRunner, default_batch_size, infer_batches
+from app.engine.models.lipsync.wav2lip import Wav2LipModel
+from tests.support import standins
 
 
 def _session(path: Path, threads: int = 1) -> ort.InferenceSession:

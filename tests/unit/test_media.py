@@ -1,4 +1,4 @@
-"""app.engine.media on real data: clips made with PyAV in tmp_path and the shared clips."""
+"""app.engine.render.media on real data: clips made with PyAV in tmp_path and the shared clips."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import av
 import numpy as np
 import pytest
 
-from app.engine import media
 from app.engine.errors import InputError
+from app.engine.render import media
 from tests.mediagen import (
     SQUARE_BGR,
     luma_psnr,

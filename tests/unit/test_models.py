@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from app import cli
-from app.engine import models, paths
+from app.engine import paths
 from app.engine.errors import InputError, ModelNotInstalled
+from app.engine.models import registry as models
 
 W2L = "wav2lip_96"
 
@@ -408,7 +409,7 @@ def test_import_registry_model_by_contract(tmp_path: Path) -> None:
 
 
 def test_import_reexported_file_binds_inputs_by_shape(tmp_path: Path) -> None:
-    from app.engine.providers import SessionCache
+    from app.engine.models.providers import SessionCache
 
     src = lipsync_onnx(tmp_path / "renamed.onnx", audio="mel", picture="face", out="y")
     installed = models.import_model(src, as_name="wav2lip_gan_96")

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.engine import media, models
-from app.engine.blend import lower_face_mask, paste_region
-from app.engine.crop import estimate_alignment
-from app.engine.lipsync import standins
-from app.engine.lipsync.loader import load_model
-from app.engine.pipeline import render
+from app.engine.models import registry as models
+from app.engine.models.lipsync.loader import load_model
+from app.engine.render import media
+from app.engine.render.blend import lower_face_mask, paste_region
+from app.engine.render.crop import estimate_alignment
+from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.mediagen import luma_psnr
+from tests.support import standins
 from tests.unit.test_pipeline import SPEECH, decode_all, write_wav
 
 PRESENTER_720P = "video/v09_liveportrait_s18_woman_silent_1280x720_30fps.mp4"

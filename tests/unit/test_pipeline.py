@@ -10,10 +10,10 @@ import av
 import numpy as np
 import pytest
 
-from app.engine import media
 from app.engine.errors import RenderCancelled
-from app.engine.faces import create_detector
-from app.engine.pipeline import render
+from app.engine.render import media
+from app.engine.render.faces import create_detector
+from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.mediagen import luma_psnr
 

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 
 from app.engine.errors import InputError
-from app.engine.providers import (
+from app.engine.models.providers import (
     DeviceChoice,
     SessionCache,
     cpu_threads,

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from app.engine.errors import InputError, RenderCancelled
-from app.engine.joblog import JsonFormatter, read_events, setup_logging, shutdown_logging
-from app.engine.jobstore import Job, JobSpec, JobStore
 from app.engine.progress import FrameProgress
-from app.engine.scheduler import Scheduler, accepted_devices
+from app.engine.queue.joblog import JsonFormatter, read_events, setup_logging, shutdown_logging
+from app.engine.queue.jobstore import Job, JobSpec, JobStore
+from app.engine.queue.scheduler import Scheduler, accepted_devices
 from app.engine.settings import RenderSettings
 
 POLL = 0.02
@@ -335,7 +335,7 @@ def test_failures_retry_except_bad_input_and_the_json_log_records_them(
     assert job_events(bad) == ["job_start", "runner_error", "job_failed"] * 2
     assert job_events(bad_input) == ["job_start", "job_failed"]
     finish = next(r for r in records if r.get("event") == "job_finish")
-    assert finish["logger"] == "app.engine.scheduler" and finish["slot"] == "cpu"
+    assert finish["logger"] == "app.engine.queue.scheduler" and finish["slot"] == "cpu"
     assert isinstance(finish["elapsed_s"], float) and finish["result"]["stages"]["fake"]
     start = next(r for r in records if r.get("event") == "job_start")
     assert start["output"] == str(tmp_path / "out" / "ok.mp4")
@@ -396,9 +396,10 @@ def test_cancel_all(
 
 def test_engine_imports_neither_qt_nor_the_pipeline() -> None:
     code = (
-        "import sys, app.engine.scheduler, app.engine.jobstore, app.engine.joblog\n"
+        "import sys\n"
+        "import app.engine.queue.scheduler, app.engine.queue.jobstore, app.engine.queue.joblog\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'av', 'onnxruntime')\n"
-        "       or m == 'app.engine.pipeline']\n"
+        "       or m == 'app.engine.render.pipeline']\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60,

@@ -10,11 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine import media, paths, track_cache
-from app.engine.faces import Face, FaceTrack, HaarDetector
-from app.engine.pipeline import RenderResult, render
+from app.engine import paths
+from app.engine.render import media, track_cache
+from app.engine.render.faces import Face, FaceTrack, HaarDetector
+from app.engine.render.pipeline import RenderResult, render
+from app.engine.render.track_cache import TrackSettings
 from app.engine.settings import RenderSettings
-from app.engine.track_cache import TrackSettings
 from tests.conftest import SHARED_MEDIA
 from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, write_wav
 

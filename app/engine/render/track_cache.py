@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from app.engine import paths
-from app.engine.faces import FaceDetector, FaceTrack
+from app.engine.render.faces import FaceDetector, FaceTrack
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from app.engine.lipsync import edtalk, wav2lip
-from app.engine.lipsync.onnx_runner import Contract, TensorSpec
+from app.engine.models.lipsync import edtalk, wav2lip
+from app.engine.models.lipsync.onnx_runner import Contract, TensorSpec
 
 # Opset 17 / IR 8: loads in every onnxruntime the app supports (>= 1.16).
 OPSET = 17
@@ -471,7 +471,7 @@ def initializer_count(path: str | Path) -> int:
     return sum(int(np.prod(t.dims)) for t in model.graph.initializer)
 
 
-if __name__ == "__main__":  # python -m app.engine.lipsync.standins: print the cost
+if __name__ == "__main__":  # python -m tests.support.standins: print the cost
     cost = wav2lip_cost()
     print(
         f"Wav2Lip: {cost.params / 1e6:.2f} M parameters, "

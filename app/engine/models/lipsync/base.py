@@ -20,7 +20,7 @@ import numpy as np
 class LipSyncModel(Protocol):
     name: str
     crop_size: int  # side of the square crop, pixels
-    template: str  # key of app.engine.crop.TEMPLATES
+    template: str  # key of app.engine.render.crop.TEMPLATES
     batch_size: int  # crops per infer() call the pipeline should aim for
 
     def prepare(self, mels: np.ndarray) -> None:

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.engine.errors import InputError, RenderCancelled
-from app.engine.joblog import log_event
-from app.engine.jobstore import Job, JobSpec, JobStore, device_family, part_path
 from app.engine.progress import FrameProgress
+from app.engine.queue.joblog import log_event
+from app.engine.queue.jobstore import Job, JobSpec, JobStore, device_family, part_path
 from app.engine.settings import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def render_runner(
     job: Job, on_progress: ProgressCallback, cancel: threading.Event
 ) -> dict[str, Any]:
     """The production runner: render the job with the pipeline."""
-    from app.engine import pipeline  # lazy: PyAV/ONNX Runtime load only when a job runs
+    from app.engine.render import pipeline  # lazy: PyAV/ONNX Runtime load only when a job runs
 
     result = pipeline.render(job.to_settings(), on_progress=on_progress, cancel=cancel)
     return result_fields(result)

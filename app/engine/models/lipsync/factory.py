@@ -6,12 +6,12 @@ seconds, and every job of a batch asks for the same one.
 
 from __future__ import annotations
 
-from app.engine import models
 from app.engine.errors import InputError
-from app.engine.lipsync.base import LipSyncModel
-from app.engine.lipsync.edtalk import EdTalkModel
-from app.engine.lipsync.wav2lip import Wav2LipModel
-from app.engine.providers import SessionCache
+from app.engine.models import registry as models
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.edtalk import EdTalkModel
+from app.engine.models.lipsync.wav2lip import Wav2LipModel
+from app.engine.models.providers import SessionCache
 
 SESSIONS = SessionCache()
 

@@ -12,8 +12,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.engine.audio import MAX_ABS_VALUE, MEL_STEP, MIN_LEVEL_DB, NUM_MELS, mel_centre_frequencies
-from app.engine.crop import template_points
+from app.engine.render.audio import (
+    MAX_ABS_VALUE,
+    MEL_STEP,
+    MIN_LEVEL_DB,
+    NUM_MELS,
+    mel_centre_frequencies,
+)
+from app.engine.render.crop import template_points
 
 # --- openness from audio -------------------------------------------------------------
 

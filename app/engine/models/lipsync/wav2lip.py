@@ -4,7 +4,7 @@ The contract follows FaceFusion's lip_syncer (facefusion/processors/modules/
 lip_syncer/core.py: forward_wav2lip, prepare_crop_frame, normalize_crop_frame),
 which runs the same published .onnx files:
 - `source` (N, 1, 80, 16): one mel chunk per frame, Wav2Lip's normalisation in
-  [-4, 4] (app.engine.audio already produces it; FaceFusion reaches the same range
+  [-4, 4] (app.engine.render.audio already produces it; FaceFusion reaches the same range
   from a linear mel in prepare_audio_frame, then scales by weight * 2, i.e. x1.0 at
   its default weight 0.5: we feed the chunks unscaled).
 - `target` (N, 6, 96, 96): BGR / 255, channels 0-2 the crop with rows 48.. zeroed
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.engine.lipsync.onnx_runner import (
+from app.engine.models.lipsync.onnx_runner import (
     MEL_SHAPE,
     Contract,
     OnnxLipSyncModel,

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from app.engine.lipsync.onnx_runner import (
+from app.engine.models.lipsync.onnx_runner import (
     MEL_SHAPE,
     Contract,
     OnnxLipSyncModel,

@@ -15,7 +15,7 @@ import logging
 import cv2
 import numpy as np
 
-from app.engine.crop import template_points
+from app.engine.render.crop import template_points
 
 log = logging.getLogger(__name__)
 

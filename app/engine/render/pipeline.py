@@ -23,19 +23,27 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine import media, track_cache
-from app.engine.audio import mel_chunks, mel_spectrogram
-from app.engine.blend import lower_face_mask, paste_back
-from app.engine.crop import estimate_alignment, warp_to_crop
 from app.engine.errors import InputError, RenderCancelled
-from app.engine.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
-from app.engine.frame_plan import PlannedFrame, plan_frames
-from app.engine.lipsync.base import LipSyncModel
-from app.engine.lipsync.loader import load_model
-from app.engine.models import find_detector_model
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.loader import load_model
+from app.engine.models.registry import find_detector_model
 from app.engine.progress import FrameProgress
+from app.engine.render import media, track_cache
+from app.engine.render.audio import mel_chunks, mel_spectrogram
+from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.crop import estimate_alignment, warp_to_crop
+from app.engine.render.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.stages import (
+    END,
+    Channel,
+    Stage,
+    StageClock,
+    StopPipeline,
+    Timer,
+    timed_iter,
+)
 from app.engine.settings import RenderSettings
-from app.engine.stages import END, Channel, Stage, StageClock, StopPipeline, Timer, timed_iter
 
 log = logging.getLogger(__name__)
 

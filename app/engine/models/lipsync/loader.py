@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from app.engine.lipsync.base import LipSyncModel
-from app.engine.lipsync.draft import DraftModel
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.draft import DraftModel
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def load_model(name: str, device: str = "auto", batch_size: int | None = None) -
 
 def _best_installed() -> str:
     try:
-        from app.engine import models
+        from app.engine.models import registry as models
     except ImportError:
         return "draft"
     installed = {m.name for m in models.installed_models()}
@@ -34,6 +34,6 @@ def _best_installed() -> str:
 
 
 def _load_onnx_model(name: str, device: str, batch_size: int | None) -> LipSyncModel:
-    from app.engine.lipsync.factory import create_onnx_model
+    from app.engine.models.lipsync.factory import create_onnx_model
 
     return create_onnx_model(name, device, batch_size)

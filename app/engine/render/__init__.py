@@ -1,0 +1,1 @@
+"""Rendering one job: decode, audio features, face track, lip-sync, blend, encode."""
