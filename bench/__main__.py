@@ -52,8 +52,7 @@ class Plan:
     def of(cls, quick: bool) -> Plan:
         if quick:
             return cls(True, 2, 32, 16, 16, 20, 3, 2, (4, 20), 10, 1, 1, 0, 0, 0, 32)
-        return cls(False, 10, 250, 96, 128, 100, 30, 20, (30, 300), 10, 8, 2, 15, 120, 540,
-                   100)
+        return cls(False, 10, 250, 96, 128, 100, 30, 20, (30, 300), 10, 8, 2, 15, 120, 540, 100)
 
 
 class Run:
@@ -73,8 +72,9 @@ class Run:
         return time.perf_counter() - self.started < self.plan.retry_until_s
 
     def log(self, message: str) -> None:
-        print(f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=sys.stderr,
-              flush=True)
+        print(
+            f"[{time.perf_counter() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True
+        )
 
     def home(self, name: str) -> str:
         """A fresh app home (cache, data) for one child."""
@@ -82,15 +82,28 @@ class Run:
         path.mkdir(parents=True, exist_ok=True)
         return str(path)
 
-    def render_job(self, name: str, video: Path, audio: Path, model: str,
-                   batch: int | None = None, track_cache: bool = False) -> dict:
+    def render_job(
+        self,
+        name: str,
+        video: Path,
+        audio: Path,
+        model: str,
+        batch: int | None = None,
+        track_cache: bool = False,
+    ) -> dict:
         return {
-            "kind": "render", "video": str(video), "audio": str(audio),
-            "output": str(self.work / f"{name}.mp4"), "model": model,
-            "model_path": str(self.wav2lip), "batch": batch,
+            "kind": "render",
+            "video": str(video),
+            "audio": str(audio),
+            "output": str(self.work / f"{name}.mp4"),
+            "model": model,
+            "model_path": str(self.wav2lip),
+            "batch": batch,
             "detector": "yunet" if self.yunet else "haar",
-            "yunet_path": str(self.yunet) if self.yunet else None, "interval": 5,
-            "track_cache": track_cache, "home": self.home(name),
+            "yunet_path": str(self.yunet) if self.yunet else None,
+            "interval": 5,
+            "track_cache": track_cache,
+            "home": self.home(name),
         }
 
     def section(self, name: str):  # context manager timing one section
@@ -105,7 +118,9 @@ class Run:
             def __exit__(self, *exc: object) -> None:
                 run.timings[name] = round(time.perf_counter() - self.t, 1)
                 run.results.setdefault("load_average", {})[name] = {
-                    "before": self.load, "after": machine.load_average()}
+                    "before": self.load,
+                    "after": machine.load_average(),
+                }
 
         return _Section()
 
@@ -114,14 +129,20 @@ class Run:
         p, w = self.plan, self.work
         from tests.support import standins
 
-        self.clip = {res: inputs.write_presenter(w / f"presenter-{res}.mp4", res, p.base_s)
-                     for res in inputs.SIZES}
+        self.clip = {
+            res: inputs.write_presenter(w / f"presenter-{res}.mp4", res, p.base_s)
+            for res in inputs.SIZES
+        }
         longest = max(p.memory_s[1], p.e2e_draft_s, p.e2e_wav2lip_s)
         self.long = {
-            "720p": inputs.repeat_video(self.clip["720p"], w / "presenter-720p-long.mp4",
-                                        math.ceil(longest / p.base_s)),
-            "1080p": inputs.repeat_video(self.clip["1080p"], w / "presenter-1080p-long.mp4",
-                                         math.ceil(p.e2e_draft_s / p.base_s)),
+            "720p": inputs.repeat_video(
+                self.clip["720p"], w / "presenter-720p-long.mp4", math.ceil(longest / p.base_s)
+            ),
+            "1080p": inputs.repeat_video(
+                self.clip["1080p"],
+                w / "presenter-1080p-long.mp4",
+                math.ceil(p.e2e_draft_s / p.base_s),
+            ),
         }
         self.stage_audio = inputs.write_speech(w / "speech-stages.wav", p.stage_frames / inputs.FPS)
         self.e2e_audio = {
@@ -136,28 +157,37 @@ class Run:
         self.wav2lip = standins.build_wav2lip_fullsize(w / "wav2lip_fullsize_fp32.onnx")
         self.results["inputs"] = {
             "face_image": self.sources.face_image,
-            "detector": "yunet (every 5th frame)" if self.yunet else
-                        "haar (every 5th frame): ../shared/models has no YuNet",
-            "presenter": {res: f"{w}x{h}, {inputs.FPS} fps, {p.base_s:g} s base clip, "
-                               f"{self.clip[res].stat().st_size / 1e6:.2f} MB"
-                          for res, (w, h) in inputs.SIZES.items()},
+            "detector": "yunet (every 5th frame)"
+            if self.yunet
+            else "haar (every 5th frame): ../shared/models has no YuNet",
+            "presenter": {
+                res: f"{w}x{h}, {inputs.FPS} fps, {p.base_s:g} s base clip, "
+                f"{self.clip[res].stat().st_size / 1e6:.2f} MB"
+                for res, (w, h) in inputs.SIZES.items()
+            },
             "speech": "resources/samples/speech.wav looped",
             "wav2lip_standin": "standins.build_wav2lip_fullsize (fp32, random weights, "
-                               "36.3 M parameters, 7.9 GFLOP/frame)",
+            "36.3 M parameters, 7.9 GFLOP/frame)",
         }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="The engine benchmark: results.json and RESULTS.md in --out.")
+        description="The engine benchmark: results.json and RESULTS.md in --out.",
+    )
     parser.add_argument("--quick", action="store_true", help="CI's smoke run: short inputs")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"folder for results.json and RESULTS.md (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"folder for results.json and RESULTS.md (default {DEFAULT_OUT})",
+    )
     args = parser.parse_args(argv)
     plan = Plan.of(args.quick)
-    command = "python -m bench" + "".join(f" {a}" for a in (argv if argv is not None
-                                                            else sys.argv[1:]))
+    command = "python -m bench" + "".join(
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:])
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lipsync-bench-") as tmp:
         work = Path(tmp)
@@ -166,9 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         run = Run(plan, work)
         results = run.results
         results.update(
-            command=command, quick=plan.quick,
+            command=command,
+            quick=plan.quick,
             date=datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
-            machine=machine.describe(), plan=asdict(plan),
+            machine=machine.describe(),
+            plan=asdict(plan),
         )
         from bench import sections
 
@@ -176,15 +208,16 @@ def main(argv: list[str] | None = None) -> int:
             run.make_inputs()
         sections.run_all(run)
         results["timings_s"] = run.timings
-        results["quiet_wait"] = {"waited_s": round(run.quiet.waited_s, 1),
-                                 "calls": run.quiet.calls}
+        results["quiet_wait"] = {"waited_s": round(run.quiet.waited_s, 1), "calls": run.quiet.calls}
         results["total_s"] = round(time.perf_counter() - run.started, 1)
     from bench import report
 
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "RESULTS.md").write_text(report.markdown(results))
-    run.log(f"wrote {args.out / 'results.json'} and {args.out / 'RESULTS.md'} "
-            f"in {results['total_s']:.0f} s")
+    run.log(
+        f"wrote {args.out / 'results.json'} and {args.out / 'RESULTS.md'} "
+        f"in {results['total_s']:.0f} s"
+    )
     return 0
 
 

@@ -48,9 +48,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         specs = [
-            JobSpec(RenderSettings(f"/videos/v{i % 500}.mp4", f"/audio/a{i}.wav",
-                                   f"/renders/out{i}.mp4", device=DEVICES[i % len(DEVICES)]),
-                    priority=i % 10)
+            JobSpec(
+                RenderSettings(
+                    f"/videos/v{i % 500}.mp4",
+                    f"/audio/a{i}.wav",
+                    f"/renders/out{i}.mp4",
+                    device=DEVICES[i % len(DEVICES)],
+                ),
+                priority=i % 10,
+            )
             for i in range(n)
         ]
         build_s = time.perf_counter() - t
@@ -62,49 +68,79 @@ def main() -> int:
             rows.append((f"  (building {n:,} RenderSettings, caller side)", build_s * 1000, "once"))
             deep = n // 2
             rows += [
-                ("page(0, 200) by priority", median_ms(lambda: store.page(0, 200), repeat),
-                 f"median of {repeat}"),
-                (f"page({deep:,}, 200) by priority",
-                 median_ms(lambda: store.page(deep, 200), repeat), f"median of {repeat}"),
-                (f"page({deep // 2:,}, 200, state='queued')",
-                 median_ms(lambda: store.page(deep // 2, 200, state="queued"), repeat),
-                 f"median of {repeat}"),
-                (f"page({deep:,}, 200) by created",
-                 median_ms(lambda: store.page(deep, 200, order="created"), repeat),
-                 f"median of {repeat}"),
+                (
+                    "page(0, 200) by priority",
+                    median_ms(lambda: store.page(0, 200), repeat),
+                    f"median of {repeat}",
+                ),
+                (
+                    f"page({deep:,}, 200) by priority",
+                    median_ms(lambda: store.page(deep, 200), repeat),
+                    f"median of {repeat}",
+                ),
+                (
+                    f"page({deep // 2:,}, 200, state='queued')",
+                    median_ms(lambda: store.page(deep // 2, 200, state="queued"), repeat),
+                    f"median of {repeat}",
+                ),
+                (
+                    f"page({deep:,}, 200) by created",
+                    median_ms(lambda: store.page(deep, 200, order="created"), repeat),
+                    f"median of {repeat}",
+                ),
                 ("count()", median_ms(store.count, repeat), f"median of {repeat}"),
-                ("count('queued')", median_ms(lambda: store.count("queued"), repeat),
-                 f"median of {repeat}"),
-                ("claim_next('cuda:0')", median_ms(lambda: store.claim_next("cuda:0"), repeat),
-                 f"median of {repeat}"),
-                ("claim_next('cpu', accept=('cpu',))",
-                 median_ms(lambda: store.claim_next("cpu", accept=("cpu",)), repeat),
-                 f"median of {repeat}"),
+                (
+                    "count('queued')",
+                    median_ms(lambda: store.count("queued"), repeat),
+                    f"median of {repeat}",
+                ),
+                (
+                    "claim_next('cuda:0')",
+                    median_ms(lambda: store.claim_next("cuda:0"), repeat),
+                    f"median of {repeat}",
+                ),
+                (
+                    "claim_next('cpu', accept=('cpu',))",
+                    median_ms(lambda: store.claim_next("cpu", accept=("cpu",)), repeat),
+                    f"median of {repeat}",
+                ),
             ]
             running = store.page(0, 1, state="running")[0].id
             frame = iter(range(10**9))
-            rows.append((
-                "update_progress (one job)",
-                median_ms(lambda: store.update_progress(running, next(frame), 10**6, 25.0),
-                          repeat * 10),
-                f"median of {repeat * 10}",
-            ))
+            rows.append(
+                (
+                    "update_progress (one job)",
+                    median_ms(
+                        lambda: store.update_progress(running, next(frame), 10**6, 25.0),
+                        repeat * 10,
+                    ),
+                    f"median of {repeat * 10}",
+                )
+            )
             db_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
 
-    print(f"JobStore, {n:,} jobs, SQLite {sqlite3.sqlite_version}, Python "
-          f"{platform.python_version()}, {platform.machine()}; database {db_mb:.1f} MB\n")
+    print(
+        f"JobStore, {n:,} jobs, SQLite {sqlite3.sqlite_version}, Python "
+        f"{platform.python_version()}, {platform.machine()}; database {db_mb:.1f} MB\n"
+    )
     print("| operation | ms | |\n|---|---:|---|")
     for name, ms, note in rows:
         print(f"| {name} | {ms:.3f} | {note} |")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
-        "jobs": n,
-        "sqlite": sqlite3.sqlite_version,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "db_mb": round(db_mb, 2),
-        "results_ms": {name.strip(): round(ms, 4) for name, ms, _ in rows},
-    }, indent=2) + "\n")
+    OUT.write_text(
+        json.dumps(
+            {
+                "jobs": n,
+                "sqlite": sqlite3.sqlite_version,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "db_mb": round(db_mb, 2),
+                "results_ms": {name.strip(): round(ms, 4) for name, ms, _ in rows},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwrote {OUT}")
     return 0
 

@@ -40,8 +40,9 @@ def make_model(job: dict):  # -> LipSyncModel
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = int(job["ort_threads"])
-        session = ort.InferenceSession(job["model_path"], sess_options=options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            job["model_path"], sess_options=options, providers=["CPUExecutionProvider"]
+        )
     return Wav2LipModel(session, batch_size=int(job["batch"]))
 
 
@@ -56,10 +57,15 @@ def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> Re
     from app.engine.settings import RenderSettings
 
     return RenderSettings(
-        video=Path(job["video"]), audio=Path(audio), output=Path(output),
-        model="draft" if job["model"] == "draft" else "wav2lip_96", device="cpu",
-        detector=job["detector"], detector_model=job.get("yunet_path"),
-        detect_interval=int(job.get("interval", 5)), track_cache=track_cache,
+        video=Path(job["video"]),
+        audio=Path(audio),
+        output=Path(output),
+        model="draft" if job["model"] == "draft" else "wav2lip_96",
+        device="cpu",
+        detector=job["detector"],
+        detector_model=job.get("yunet_path"),
+        detect_interval=int(job.get("interval", 5)),
+        track_cache=track_cache,
         batch_size=job.get("batch"),
     )
 
@@ -72,17 +78,28 @@ def run_render(job: dict) -> dict:
     ticks: list[float] = []
     cpu = time.process_time()
     start = time.perf_counter()
-    result = render(settings, on_progress=lambda _p: ticks.append(time.perf_counter()),
-                    model=model, detector=detector)
+    result = render(
+        settings,
+        on_progress=lambda _p: ticks.append(time.perf_counter()),
+        model=model,
+        detector=detector,
+    )
     cpu = time.process_time() - cpu
     steady = (len(ticks) - 1) / (ticks[-1] - ticks[0]) if len(ticks) > 1 else 0.0
     return {
-        "frames": result.frames, "elapsed_s": result.elapsed_s, "batch": model.batch_size,
-        "fps": result.frames / result.elapsed_s, "cpu_s": cpu,
-        "first_frame_s": ticks[0] - start if ticks else None, "steady_fps": steady,
-        "detections": result.detections, "frames_with_face": result.frames_with_face,
-        "stages": {name: {"wall_s": c.wall_s, "cpu_s": c.cpu_s, "items": c.items}
-                   for name, c in result.stages.items()},
+        "frames": result.frames,
+        "elapsed_s": result.elapsed_s,
+        "batch": model.batch_size,
+        "fps": result.frames / result.elapsed_s,
+        "cpu_s": cpu,
+        "first_frame_s": ticks[0] - start if ticks else None,
+        "steady_fps": steady,
+        "detections": result.detections,
+        "frames_with_face": result.frames_with_face,
+        "stages": {
+            name: {"wall_s": c.wall_s, "cpu_s": c.cpu_s, "items": c.items}
+            for name, c in result.stages.items()
+        },
     }
 
 
@@ -91,13 +108,23 @@ def run_sequential(job: dict) -> dict:
 
     model, detector = make_model(job), make_detector(job)
     cpu = time.process_time()
-    frames, phases = sequential.render(Path(job["video"]), Path(job["audio"]),
-                                       Path(job["output"]), model, detector,
-                                       int(job.get("interval", 5)))
+    frames, phases = sequential.render(
+        Path(job["video"]),
+        Path(job["audio"]),
+        Path(job["output"]),
+        model,
+        detector,
+        int(job.get("interval", 5)),
+    )
     cpu = time.process_time() - cpu
     elapsed = sum(phases.values())
-    return {"frames": frames, "elapsed_s": elapsed, "fps": frames / elapsed, "cpu_s": cpu,
-            "phases_s": phases}
+    return {
+        "frames": frames,
+        "elapsed_s": elapsed,
+        "fps": frames / elapsed,
+        "cpu_s": cpu,
+        "phases_s": phases,
+    }
 
 
 def run_audio(job: dict) -> dict:
@@ -114,8 +141,12 @@ def run_audio(job: dict) -> dict:
     wav = media.load_audio(job["audio"], pipeline.ANALYSIS_RATE)
     frames = max(1, round(len(wav) / pipeline.ANALYSIS_RATE * 25))
     mels = mel_chunks(mel_spectrogram(wav), 25, frames)
-    return {"frames": frames, "before_mb": before, "added_mb": peak_rss_mb() - before,
-            "mel_chunks_mb": mels.nbytes / 1e6}
+    return {
+        "frames": frames,
+        "before_mb": before,
+        "added_mb": peak_rss_mb() - before,
+        "mel_chunks_mb": mels.nbytes / 1e6,
+    }
 
 
 def run_batch(job: dict) -> dict:
@@ -126,8 +157,7 @@ def run_batch(job: dict) -> dict:
 
     series: dict[str, dict] = {}
     for on in (False, True):
-        series["cache" if on else "no_cache"] = {"elapsed_s": 0.0, "detections": 0,
-                                                 "renders": []}
+        series["cache" if on else "no_cache"] = {"elapsed_s": 0.0, "detections": 0, "renders": []}
     track_cache.reset_stats()
     for k, audio in enumerate(job["audios"]):
         for on in (False, True):
@@ -139,19 +169,29 @@ def run_batch(job: dict) -> dict:
             s = series[name]
             s["elapsed_s"] += elapsed
             s["detections"] += result.detections
-            s["renders"].append({"elapsed_s": elapsed, "detections": result.detections,
-                                 "frames": result.frames})
+            s["renders"].append(
+                {"elapsed_s": elapsed, "detections": result.detections, "frames": result.frames}
+            )
     stats = track_cache.stats()
-    return {"series": series, "cache_hits": stats.hits, "cache_misses": stats.misses,
-            "hashes_computed": stats.hashes_computed, "hashes_reused": stats.hashes_reused}
+    return {
+        "series": series,
+        "cache_hits": stats.hits,
+        "cache_misses": stats.misses,
+        "hashes_computed": stats.hashes_computed,
+        "hashes_reused": stats.hashes_reused,
+    }
 
 
 def main() -> int:
     job = json.loads(sys.argv[1])
     if job.get("home"):
         os.environ["LIPSYNC_STUDIO_HOME"] = job["home"]  # a fresh cache: never the user's
-    run = {"render": run_render, "sequential": run_sequential, "batch": run_batch,
-           "audio": run_audio}[job["kind"]]
+    run = {
+        "render": run_render,
+        "sequential": run_sequential,
+        "batch": run_batch,
+        "audio": run_audio,
+    }[job["kind"]]
     result = run(job)
     from bench.measure import peak_rss_mb
 

@@ -34,8 +34,10 @@ def floor_of(alone: dict[str, dict], cores: int) -> dict:
     cpu_per_frame = sum(alone[s]["cpu_ms_per_frame"] for s in STAGES) / 1000
     by_cpu = cores / cpu_per_frame
     return {
-        "slowest_stage": slowest, "slowest_fps": alone[slowest]["fps"],
-        "cpu_ms_per_frame": round(1000 * cpu_per_frame, 3), "cores": cores,
+        "slowest_stage": slowest,
+        "slowest_fps": alone[slowest]["fps"],
+        "cpu_ms_per_frame": round(1000 * cpu_per_frame, 3),
+        "cores": cores,
         "cores_over_cpu_fps": round(by_cpu, 2),
         "floor_fps": round(min(alone[slowest]["fps"], by_cpu), 2),
         "bound": "slowest stage" if alone[slowest]["fps"] <= by_cpu else "CPU",
@@ -57,20 +59,23 @@ def analyse(render: dict, alone: dict[str, dict], floor: dict) -> dict:
             "pipeline_thread_cpu_ms": round(1000 * clock["cpu_s"] / frames, 3),
             "busy": round(clock["wall_s"] / elapsed, 3),
             "wall_vs_alone": round(wall / alone[name]["wall_ms_per_frame"], 2)
-            if alone[name]["wall_ms_per_frame"] else None,
+            if alone[name]["wall_ms_per_frame"]
+            else None,
         }
     bottleneck = max(STAGES, key=lambda s: per_stage[s]["busy"])
     fps = render["fps"]
     others_alone = max((alone[s].get("others_cores") or 0.0) for s in STAGES)
     return {
-        "fps": round(fps, 2), "floor_fps": floor["floor_fps"],
+        "fps": round(fps, 2),
+        "floor_fps": floor["floor_fps"],
         "efficiency": round(fps / floor["floor_fps"], 3),
         "steady_fps": round(render["steady_fps"], 2),
         "steady_efficiency": round(render["steady_fps"] / floor["floor_fps"], 3),
         "first_frame_s": round(render["first_frame_s"], 3),
         "cpu_ms_per_frame": round(1000 * render["cpu_s"] / frames, 3),
         "cpu_utilisation": round(render["cpu_s"] / elapsed / floor["cores"], 3),
-        "bottleneck": bottleneck, "stages": per_stage,
+        "bottleneck": bottleneck,
+        "stages": per_stage,
         "met": fps / floor["floor_fps"] >= TARGET,
         "others_alone_max": round(others_alone, 2),
         "disturbed": disturbed(render.get("others_cores")) or disturbed(others_alone),

@@ -74,8 +74,9 @@ def _frame_at(image: np.ndarray, size: tuple[int, int], t: float, period: float)
     matrix = cv2.getRotationMatrix2D((iw / 2, ih / 2), angle, scale)
     matrix[0, 2] += w / 2 - iw / 2 + 0.006 * w * math.sin(phase)
     matrix[1, 2] += h / 2 - ih / 2 + 0.006 * h * math.sin(3 * phase + 0.5)
-    return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT101)
+    return cv2.warpAffine(
+        image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
+    )
 
 
 def write_presenter(path: Path, resolution: str, seconds: float) -> Path:
@@ -84,11 +85,14 @@ def write_presenter(path: Path, resolution: str, seconds: float) -> Path:
     image = _face_image()
     frames = round(seconds * FPS)
     rng = np.random.default_rng(0)
-    grain = [np.rint(rng.normal(0.0, GRAIN, (size[1], size[0], 1))).astype(np.int16)
-             for _ in range(GRAIN_FRAMES)]
+    grain = [
+        np.rint(rng.normal(0.0, GRAIN, (size[1], size[0], 1))).astype(np.int16)
+        for _ in range(GRAIN_FRAMES)
+    ]
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(FPS),
-                                      options={"crf": INPUT_CRF, "preset": "veryfast"})
+        stream = container.add_stream(
+            "libx264", rate=Fraction(FPS), options={"crf": INPUT_CRF, "preset": "veryfast"}
+        )
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for i in range(frames):
@@ -104,10 +108,12 @@ def repeat_video(base: Path, path: Path, times: int) -> Path:
     on a keyframe)."""
     with av.open(str(base)) as src:
         stream = src.streams.video[0]
-        packets = [(bytes(p), p.pts, p.dts, p.duration, p.is_keyframe)
-                   for p in src.demux(stream) if p.size]
+        packets = [
+            (bytes(p), p.pts, p.dts, p.duration, p.is_keyframe) for p in src.demux(stream) if p.size
+        ]
         span = max(pts + duration for _, pts, _, duration, _ in packets) - min(
-            pts for _, pts, _, _, _ in packets)
+            pts for _, pts, _, _, _ in packets
+        )
         with av.open(str(path), "w") as dst:
             out = dst.add_stream_from_template(stream)
             for k in range(times):
@@ -130,7 +136,7 @@ def write_speech(path: Path, seconds: float, offset_s: float = 0.0) -> Path:
     need = round(seconds * rate)
     start = round(offset_s * rate) % len(data)
     reps = (start + need) // len(data) + 1
-    looped = np.tile(data, reps)[start:start + need]
+    looped = np.tile(data, reps)[start : start + need]
     with wave.open(str(path), "wb") as dst:
         dst.setnchannels(1)
         dst.setsampwidth(2)

@@ -53,8 +53,11 @@ class Cost:
 
     def to_dict(self) -> dict:
         return {
-            "frames": self.frames, "wall_s": round(self.wall_s, 4), "cpu_s": round(self.cpu_s, 4),
-            "thread_cpu_s": round(self.thread_cpu_s, 4), "fps": round(self.fps, 2),
+            "frames": self.frames,
+            "wall_s": round(self.wall_s, 4),
+            "cpu_s": round(self.cpu_s, 4),
+            "thread_cpu_s": round(self.thread_cpu_s, 4),
+            "fps": round(self.fps, 2),
             "wall_ms_per_frame": round(1000 * self.wall_per_frame, 3),
             "cpu_ms_per_frame": round(1000 * self.cpu_per_frame, 3),
             "thread_cpu_ms_per_frame": round(1000 * self.thread_cpu_per_frame, 3),
@@ -121,8 +124,7 @@ class Background:
         self.cores = max(0.0, (busy1 - busy0 - (_own_cpu_s() - own0)) / wall)
 
 
-def wait_quiet(max_wait_s: float, threshold_cores: float = 0.25,
-               window_s: float = 0.5) -> float:
+def wait_quiet(max_wait_s: float, threshold_cores: float = 0.25, window_s: float = 0.5) -> float:
     """Wait (at most `max_wait_s`) for a `window_s` in which other processes use fewer
     than `threshold_cores` cores; returns the seconds waited."""
     start = time.perf_counter()
@@ -141,8 +143,9 @@ def disturbed(others_cores: float | None) -> bool:
     return others_cores is not None and others_cores > DISTURBED_CORES
 
 
-def least_disturbed(runs: list[Any], wall: Callable[[Any], float],
-                    others: Callable[[Any], float | None]) -> Any:
+def least_disturbed(
+    runs: list[Any], wall: Callable[[Any], float], others: Callable[[Any], float | None]
+) -> Any:
     """The fastest of the runs other processes left alone, else the fastest of all."""
     calm = [r for r in runs if not disturbed(others(r))]
     return min(calm or runs, key=wall)
@@ -194,7 +197,11 @@ def run_child(job: dict, timeout_s: float = 1800) -> dict:
     with Background() as background:
         done = subprocess.run(
             [sys.executable, "-m", "bench.child", json.dumps(job)],
-            cwd=REPO, capture_output=True, text=True, timeout=timeout_s, check=False,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     if done.returncode != 0:
         raise RuntimeError(

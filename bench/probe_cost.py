@@ -13,15 +13,25 @@ from bench.measure import median_s
 def run(path: Path, calls: int) -> dict:
     in_process = median_s(lambda: media.probe(path).duration, calls)
     result: dict = {
-        "file": path.name, "calls": calls, "duration_s": round(media.probe(path).duration, 3),
+        "file": path.name,
+        "calls": calls,
+        "duration_s": round(media.probe(path).duration, 3),
         "in_process_ms": round(1000 * in_process, 3),
     }
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         result["ffprobe"] = "not installed: skipped"
         return result
-    command = [ffprobe, "-v", "error", "-show_entries", "format=duration",
-               "-of", "default=noprint_wrappers=1:nokey=1", str(path)]
+    command = [
+        ffprobe,
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "default=noprint_wrappers=1:nokey=1",
+        str(path),
+    ]
 
     def call() -> float:
         done = subprocess.run(command, capture_output=True, text=True, check=True)

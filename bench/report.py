@@ -29,19 +29,26 @@ def markdown(r: dict) -> str:
     add = out.append
     add("# Lipsync Studio engine benchmark\n")
     if r["quick"]:
-        add("> **--quick run** (CI smoke test): short inputs, noisy numbers. The committed "
-            "numbers come from a full run (`python -m bench --out bench`).\n")
+        add(
+            "> **--quick run** (CI smoke test): short inputs, noisy numbers. The committed "
+            "numbers come from a full run (`python -m bench --out bench`).\n"
+        )
     add(f"- Command: `{r['command']}`")
     add(f"- Date: {r['date']}")
-    add(f"- Run time: {r['total_s']:.0f} s (" + ", ".join(
-        f"{k} {v:.0f} s" for k, v in r["timings_s"].items()) + ")")
+    add(
+        f"- Run time: {r['total_s']:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in r["timings_s"].items())
+        + ")"
+    )
     q = r.get("quiet_wait", {})
-    add("- Every target is a ratio of two measurements taken side by side in this run; the "
+    add(
+        "- Every target is a ratio of two measurements taken side by side in this run; the "
         "machine is shared (other processes were running), so single numbers are noisy. "
         "Before each measurement the run waited (up to "
         f"{r['plan']['quiet_wait_s']:g} s, {q.get('waited_s', 0):.0f} s in all) for other "
         "processes to use under 0.25 cores; what they used during each measurement is "
-        "shown as *others' cores*. Load averages per section are in results.json.\n")
+        "shown as *others' cores*. Load averages per section are in results.json.\n"
+    )
     _machine(r, add)
     _summary(r, add)
     _probe(r, add)
@@ -51,49 +58,77 @@ def markdown(r: dict) -> str:
     _memory(r, add)
     _batch(r, add)
     add("---\n")
-    add("Also in bench/: `bench_jobstore.py` (the job queue at 100,000 jobs) and "
+    add(
+        "Also in bench/: `bench_jobstore.py` (the job queue at 100,000 jobs) and "
         "`standin_throughput.py` (the Wav2Lip stand-in's fps per variant and batch size on "
-        "ONNX Runtime's default threads); each prints its own table.")
+        "ONNX Runtime's default threads); each prints its own table."
+    )
     return "\n".join(out) + "\n"
 
 
 def _machine(r: dict, add) -> None:
     m = r["machine"]
     add("## Machine\n")
-    add(_table(["", ""], [
-        ["CPU", f"{m['cpu']} ({m['cpu_family_model']}; {', '.join(m['simd']) or 'no AVX2'}"
-                f"{'; virtual machine' if m['hypervisor'] else ''})"],
-        ["cores", f"{m['cores']} usable ({m['logical_cpus']} logical)"],
-        ["RAM", f"{m['ram_gb']} GB"],
-        ["OS", m["os"]],
-        ["Python", m["python"]],
-        ["numpy / onnxruntime / av (libavcodec) / opencv",
-         f"{m['numpy']} / {m['onnxruntime']} / {m['av']} ({m['ffmpeg_libavcodec']}) / "
-         f"{m['opencv']} ({m['opencv_threads']} threads)"],
-    ], "ll"))
+    add(
+        _table(
+            ["", ""],
+            [
+                [
+                    "CPU",
+                    f"{m['cpu']} ({m['cpu_family_model']}; {', '.join(m['simd']) or 'no AVX2'}"
+                    f"{'; virtual machine' if m['hypervisor'] else ''})",
+                ],
+                ["cores", f"{m['cores']} usable ({m['logical_cpus']} logical)"],
+                ["RAM", f"{m['ram_gb']} GB"],
+                ["OS", m["os"]],
+                ["Python", m["python"]],
+                [
+                    "numpy / onnxruntime / av (libavcodec) / opencv",
+                    f"{m['numpy']} / {m['onnxruntime']} / {m['av']} ({m['ffmpeg_libavcodec']}) / "
+                    f"{m['opencv']} ({m['opencv_threads']} threads)",
+                ],
+            ],
+            "ll",
+        )
+    )
     i = r["inputs"]
-    add("Inputs (made by the run, bench/inputs.py): presenter "
+    add(
+        "Inputs (made by the run, bench/inputs.py): presenter "
         + "; ".join(f"{k}: {v}" for k, v in i["presenter"].items())
         + f", from `{i['face_image']}` with a gentle looping head motion and light grain; "
-        f"{i['speech']}; detector {i['detector']}; {i['wav2lip_standin']}.\n")
+        f"{i['speech']}; detector {i['detector']}; {i['wav2lip_standin']}.\n"
+    )
 
 
 def _summary(r: dict, add) -> None:
     add("## Targets\n")
     rows = []
     for e in r["efficiency"]:
-        rows.append([f"3. pipeline efficiency, {_render_name(e)}", f">= {TARGET}",
-                     f"{e['efficiency']:.2f}" + (" (disturbed)" if e.get("disturbed") else ""),
-                     _status(e["met"])])
+        rows.append(
+            [
+                f"3. pipeline efficiency, {_render_name(e)}",
+                f">= {TARGET}",
+                f"{e['efficiency']:.2f}" + (" (disturbed)" if e.get("disturbed") else ""),
+                _status(e["met"]),
+            ]
+        )
     mem = r["memory"]
     short_s, long_s = (x["seconds"] for x in mem["renders"])
-    rows.append([f"5. peak RSS, {long_s:g} s render / {short_s:g} s render (720p draft)",
-                 f"<= {mem['target']}", f"{mem['ratio']:.2f}", _status(mem["met"])])
+    rows.append(
+        [
+            f"5. peak RSS, {long_s:g} s render / {short_s:g} s render (720p draft)",
+            f"<= {mem['target']}",
+            f"{mem['ratio']:.2f}",
+            _status(mem["met"]),
+        ]
+    )
     add(_table(["what", "target", "measured", ""], rows, "lrrl"))
-    add("Sections 1, 4 and 6 have no target in issue 6; their ratios are reported below. "
+    add(
+        "Sections 1, 4 and 6 have no target in issue 6; their ratios are reported below. "
         "*Disturbed*: other processes kept more than 0.25 cores busy during the render or "
         "during one of the stages-alone measurements its floor comes from, so that ratio "
-        "is not trustworthy (section 3 gives the numbers).\n")
+        "is not trustworthy (section 3 gives the numbers).\n"
+    )
 
 
 def _probe(r: dict, add) -> None:
@@ -101,14 +136,17 @@ def _probe(r: dict, add) -> None:
     add("## 1. Probe: media duration in-process vs ffprobe\n")
     rows = [["`app.engine.render.media.probe` (in-process)", f"{p['in_process_ms']:.2f}"]]
     if "ffprobe_ms" in p:
-        rows.append(["`ffprobe -show_entries format=duration` (subprocess)",
-                     f"{p['ffprobe_ms']:.2f}"])
+        rows.append(
+            ["`ffprobe -show_entries format=duration` (subprocess)", f"{p['ffprobe_ms']:.2f}"]
+        )
         rows.append(["ratio ffprobe / in-process", f"{p['ffprobe_over_in_process']:.1f}x"])
     else:
         rows.append(["ffprobe", p["ffprobe"]])
     add(_table(["", f"median ms per call ({p['calls']} calls)"], rows))
-    add(f"File: the {p['duration_s']:g} s 720p presenter. `media.probe` also decodes the "
-        "first frame of each stream (the input check); ffprobe reads the header only.\n")
+    add(
+        f"File: the {p['duration_s']:g} s 720p presenter. `media.probe` also decodes the "
+        "first frame of each stream (the input check); ffprobe reads the header only.\n"
+    )
 
 
 def _cores(x: float | None) -> str:
@@ -116,104 +154,198 @@ def _cores(x: float | None) -> str:
 
 
 def _cost_row(label: str, c: dict, note: str = "") -> list[object]:
-    return [label, f"{c['fps']:.1f}", f"{c['wall_ms_per_frame']:.2f}",
-            f"{c['cpu_ms_per_frame']:.2f}", f"{c['thread_cpu_ms_per_frame']:.2f}",
-            _cores(c.get("others_cores")), note]
+    return [
+        label,
+        f"{c['fps']:.1f}",
+        f"{c['wall_ms_per_frame']:.2f}",
+        f"{c['cpu_ms_per_frame']:.2f}",
+        f"{c['thread_cpu_ms_per_frame']:.2f}",
+        _cores(c.get("others_cores")),
+        note,
+    ]
 
 
 def _stages(r: dict, add) -> None:
     add("## 2. Stages alone, 25 fps\n")
-    add("Each stage alone over frames held in memory, with the engine's own pieces "
+    add(
+        "Each stage alone over frames held in memory, with the engine's own pieces "
         "(bench/stages.py). CPU = process CPU time (every thread: FFmpeg's, x264's, "
         "OpenCV's, ONNX Runtime's) per frame; thread CPU = the calling thread only "
         "(`time.thread_time`, what RenderResult.stages counts). Others' cores: how many "
         "cores other processes on the machine kept busy meanwhile (/proc/stat). Stages "
-        f"that take seconds ran {r['plan']['repeats']} time(s), the fastest kept.\n")
+        f"that take seconds ran {r['plan']['repeats']} time(s), the fastest kept.\n"
+    )
     for res, s in r["stages"].items():
         rows = [_cost_row("decode", s["decode"])]
         for key, f in s["faces"].items():
-            rows.append(_cost_row(f"faces: {f['detector']}, {FACE_LABELS.get(f['interval'], key)}",
-                                  f, f"{f['detections']} detections"
-                                  + (f" in the first {f['frames']} frames"
-                                     if f["frames"] != s["frames"] else "")
-                                  + (" (used below)" if key == s["track_from"] else "")))
+            rows.append(
+                _cost_row(
+                    f"faces: {f['detector']}, {FACE_LABELS.get(f['interval'], key)}",
+                    f,
+                    f"{f['detections']} detections"
+                    + (f" in the first {f['frames']} frames" if f["frames"] != s["frames"] else "")
+                    + (" (used below)" if key == s["track_from"] else ""),
+                )
+            )
         d, w = s["model"]["draft"], s["model"]["wav2lip"]
-        rows.append(_cost_row(f"model: draft (batch {d['batch']})", d,
-                              f"{d['pasted']} of {d['frames']} frames changed"))
-        rows.append(_cost_row(f"model: Wav2Lip stand-in fp32 (batch {w['batch']})", w,
-                              f"first {w['frames']} frames"))
+        rows.append(
+            _cost_row(
+                f"model: draft (batch {d['batch']})",
+                d,
+                f"{d['pasted']} of {d['frames']} frames changed",
+            )
+        )
+        rows.append(
+            _cost_row(
+                f"model: Wav2Lip stand-in fp32 (batch {w['batch']})",
+                w,
+                f"first {w['frames']} frames",
+            )
+        )
         rows.append(_cost_row("blend (draft's crops)", s["blend"]["draft"]))
         rows.append(_cost_row("blend (Wav2Lip's crops)", s["blend"]["wav2lip"]))
         rows.append(_cost_row("encode: libx264 veryfast crf 18 + AAC", s["encode"]))
         add(f"### {res} ({s['frames']} frames)\n")
-        add(_table(["stage", "fps", "wall ms/frame", "CPU ms/frame", "thread CPU ms/frame",
-                    "others' cores", ""], rows, "lrrrrrl"))
+        add(
+            _table(
+                [
+                    "stage",
+                    "fps",
+                    "wall ms/frame",
+                    "CPU ms/frame",
+                    "thread CPU ms/frame",
+                    "others' cores",
+                    "",
+                ],
+                rows,
+                "lrrrrrl",
+            )
+        )
     b = r["wav2lip_batches"]
     add("### Wav2Lip stand-in: batch size (720p crops, the app's CPU session)\n")
-    add(_table(["batch", "fps", "frames"],
-               [[k, f"{v:.2f}", b["costs"][k]["frames"]] for k, v in b["fps"].items()]))
-    add(f"Best: batch {b['best']} (used for the Wav2Lip rows). The app's CPU session runs "
+    add(
+        _table(
+            ["batch", "fps", "frames"],
+            [[k, f"{v:.2f}", b["costs"][k]["frames"]] for k, v in b["fps"].items()],
+        )
+    )
+    add(
+        f"Best: batch {b['best']} (used for the Wav2Lip rows). The app's CPU session runs "
         f"ONNX Runtime on cores - 1 = {max(1, r['machine']['cores'] - 1)} thread(s), "
-        "leaving a core to decode and encode.\n")
+        "leaving a core to decode and encode.\n"
+    )
 
 
 def _diagnosis(e: dict) -> str:
     st, floor = e["stages"], e["floor"]
     b, slowest = e["bottleneck"], floor["slowest_stage"]
-    parts = [f"busiest thread: **{b}** ({st[b]['busy']:.0%} of the render; "
-             f"{st[b]['wall_vs_alone']:.2f}x its wall per frame alone)"]
+    parts = [
+        f"busiest thread: **{b}** ({st[b]['busy']:.0%} of the render; "
+        f"{st[b]['wall_vs_alone']:.2f}x its wall per frame alone)"
+    ]
     if slowest != b or st[slowest]["busy"] < 0.95:
-        parts.append(f"the slowest stage alone, {slowest}, is busy {st[slowest]['busy']:.0%}: "
-                     f"it waits on its queues the rest")
-    parts.append(f"floor bound by {floor['bound']} ({floor['floor_fps']:.1f} fps; "
-                 f"{floor['cpu_ms_per_frame']:.1f} CPU ms/frame alone, "
-                 f"{e['cpu_ms_per_frame']:.1f} in the render, "
-                 f"{e['cpu_utilisation']:.0%} of {floor['cores']} cores used)")
-    parts.append(f"first frame after {e['first_frame_s']:.2f} s; first-to-last-frame rate "
-                 f"{e['steady_fps']:.1f} fps = {e['steady_efficiency']:.2f} of the floor")
+        parts.append(
+            f"the slowest stage alone, {slowest}, is busy {st[slowest]['busy']:.0%}: "
+            f"it waits on its queues the rest"
+        )
+    parts.append(
+        f"floor bound by {floor['bound']} ({floor['floor_fps']:.1f} fps; "
+        f"{floor['cpu_ms_per_frame']:.1f} CPU ms/frame alone, "
+        f"{e['cpu_ms_per_frame']:.1f} in the render, "
+        f"{e['cpu_utilisation']:.0%} of {floor['cores']} cores used)"
+    )
+    parts.append(
+        f"first frame after {e['first_frame_s']:.2f} s; first-to-last-frame rate "
+        f"{e['steady_fps']:.1f} fps = {e['steady_efficiency']:.2f} of the floor"
+    )
     return "; ".join(parts) + "."
 
 
 def _efficiency(r: dict, add) -> None:
     add("## 3. Pipeline efficiency: end-to-end fps / floor\n")
-    add("floor = min(slowest stage's fps alone, cores / sum of every stage's CPU seconds "
+    add(
+        "floor = min(slowest stage's fps alone, cores / sum of every stage's CPU seconds "
         "per frame alone), from section 2 at the same resolution. The render: "
         f"`pipeline.render` in a fresh process, detector {r['inputs']['detector']}, "
         "track cache off, "
         "fps = frames / RenderResult.elapsed_s (input checks and audio included); draft "
         "renders ran `repeats` times, the fastest kept. Per stage: busy = the stage's "
-        "RenderResult.stages wall / the render's elapsed time.\n")
+        "RenderResult.stages wall / the render's elapsed time.\n"
+    )
     rows = []
     for e in r["efficiency"]:
         f = e["floor"]
-        rows.append([_render_name(e), f"{e['seconds']:g}", f"{e['fps']:.1f}",
-                     " / ".join(f"{x:.1f}" for x in e["runs_fps"]),
-                     f"{f['slowest_fps']:.1f} ({f['slowest_stage']})",
-                     f"{f['cores_over_cpu_fps']:.1f}", f"{e['floor_fps']:.1f}",
-                     f"**{e['efficiency']:.2f}**" + (" (disturbed)" if e.get("disturbed") else ""),
-                     f">= {TARGET} {_status(e['met'])}",
-                     f"{_cores(e['others_cores'])} / {_cores(e.get('others_alone_max'))}"])
-    add(_table(["render", "s", "fps", "runs fps", "slowest alone fps", "cores / CPU fps",
-                "floor fps", "efficiency", "target", "others' cores: render / stages alone"],
-               rows, "lrrrrrrrlr"))
+        rows.append(
+            [
+                _render_name(e),
+                f"{e['seconds']:g}",
+                f"{e['fps']:.1f}",
+                " / ".join(f"{x:.1f}" for x in e["runs_fps"]),
+                f"{f['slowest_fps']:.1f} ({f['slowest_stage']})",
+                f"{f['cores_over_cpu_fps']:.1f}",
+                f"{e['floor_fps']:.1f}",
+                f"**{e['efficiency']:.2f}**" + (" (disturbed)" if e.get("disturbed") else ""),
+                f">= {TARGET} {_status(e['met'])}",
+                f"{_cores(e['others_cores'])} / {_cores(e.get('others_alone_max'))}",
+            ]
+        )
+    add(
+        _table(
+            [
+                "render",
+                "s",
+                "fps",
+                "runs fps",
+                "slowest alone fps",
+                "cores / CPU fps",
+                "floor fps",
+                "efficiency",
+                "target",
+                "others' cores: render / stages alone",
+            ],
+            rows,
+            "lrrrrrrrlr",
+        )
+    )
     for e in r["efficiency"]:
         add(f"### {_render_name(e)}\n")
         rows = []
         for name in STAGES:
             s = e["stages"][name]
-            rows.append([name, f"{s['alone_wall_ms']:.2f}", f"{s['alone_cpu_ms']:.2f}",
-                         f"{s['alone_thread_cpu_ms']:.2f}", f"{s['pipeline_wall_ms']:.2f}",
-                         f"{s['pipeline_thread_cpu_ms']:.2f}", f"{s['busy']:.0%}",
-                         f"{s['wall_vs_alone']:.2f}x" if s["wall_vs_alone"] else "-"])
-        add(_table(["stage", "alone wall ms/f", "alone CPU ms/f", "alone thread CPU ms/f",
-                    "render wall ms/f", "render thread CPU ms/f", "busy", "wall vs alone"],
-                   rows))
+            rows.append(
+                [
+                    name,
+                    f"{s['alone_wall_ms']:.2f}",
+                    f"{s['alone_cpu_ms']:.2f}",
+                    f"{s['alone_thread_cpu_ms']:.2f}",
+                    f"{s['pipeline_wall_ms']:.2f}",
+                    f"{s['pipeline_thread_cpu_ms']:.2f}",
+                    f"{s['busy']:.0%}",
+                    f"{s['wall_vs_alone']:.2f}x" if s["wall_vs_alone"] else "-",
+                ]
+            )
+        add(
+            _table(
+                [
+                    "stage",
+                    "alone wall ms/f",
+                    "alone CPU ms/f",
+                    "alone thread CPU ms/f",
+                    "render wall ms/f",
+                    "render thread CPU ms/f",
+                    "busy",
+                    "wall vs alone",
+                ],
+                rows,
+            )
+        )
         add(_diagnosis(e) + "\n")
 
 
 def _sequential(r: dict, add) -> None:
     add("## 4. Sequential baseline (the Wav2Lip inference script's structure)\n")
-    add("Same input, model, detector and encoder settings, built from the engine's pieces "
+    add(
+        "Same input, model, detector and encoder settings, built from the engine's pieces "
         "(bench/sequential.py): read every frame the audio needs into a list, detect all "
         "and cut every crop, infer batch by batch (each batch pasted and written right "
         "after, as inference.py calls `out.write` inside its batch loop; one thread), then "
@@ -221,66 +353,128 @@ def _sequential(r: dict, add) -> None:
         "other; time = the job without model loading; peak = VmHWM. The Wav2Lip baseline "
         "runs first on the app's session (ONNX Runtime on cores - 1 threads, as ours: only "
         "the structure differs), then (full run) on ONNX Runtime's default of every core, "
-        "which is what a plain script gets.\n")
+        "which is what a plain script gets.\n"
+    )
     rows = []
     for s in r["sequential"]:
-        phases = ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in
-                           s["sequential_phases_s"].items())
-        threads = ("-" if s["ours_ort_threads"] is None else
-                   f"{s['ours_ort_threads']} / {s['sequential_ort_threads']}")
-        rows.append([s["render"], s["frames"], threads, f"{s['ours_s']:.1f}",
-                     f"{s['sequential_s']:.1f}", f"**{s['time_ratio']:.2f}**",
-                     f"{s['ours_peak_mb']:.0f}", f"{s['sequential_peak_mb']:.0f}",
-                     f"**{s['memory_ratio']:.2f}**", phases,
-                     " / ".join(_cores(x) for x in s["others_cores"])])
-    add(_table(["render", "frames", "ORT threads ours / seq.", "ours s", "sequential s",
-                "ours / sequential time", "ours peak MB", "sequential peak MB",
-                "ours / sequential peak", "sequential steps, s", "others' cores"],
-               rows, "lrrrrrrrrlr"))
+        phases = ", ".join(
+            f"{k.removesuffix('_s')} {v:.1f}" for k, v in s["sequential_phases_s"].items()
+        )
+        threads = (
+            "-"
+            if s["ours_ort_threads"] is None
+            else f"{s['ours_ort_threads']} / {s['sequential_ort_threads']}"
+        )
+        rows.append(
+            [
+                s["render"],
+                s["frames"],
+                threads,
+                f"{s['ours_s']:.1f}",
+                f"{s['sequential_s']:.1f}",
+                f"**{s['time_ratio']:.2f}**",
+                f"{s['ours_peak_mb']:.0f}",
+                f"{s['sequential_peak_mb']:.0f}",
+                f"**{s['memory_ratio']:.2f}**",
+                phases,
+                " / ".join(_cores(x) for x in s["others_cores"]),
+            ]
+        )
+    add(
+        _table(
+            [
+                "render",
+                "frames",
+                "ORT threads ours / seq.",
+                "ours s",
+                "sequential s",
+                "ours / sequential time",
+                "ours peak MB",
+                "sequential peak MB",
+                "ours / sequential peak",
+                "sequential steps, s",
+                "others' cores",
+            ],
+            rows,
+            "lrrrrrrrrlr",
+        )
+    )
 
 
 def _memory(r: dict, add) -> None:
     m = r["memory"]
     add("## 5. Flat memory: peak RSS of a short and a long render\n")
-    add(f"720p, draft model, detector {r['inputs']['detector']}, the app's defaults (track "
-        "cache on, empty), each render in a fresh process; peak = VmHWM at exit.\n")
+    add(
+        f"720p, draft model, detector {r['inputs']['detector']}, the app's defaults (track "
+        "cache on, empty), each render in a fresh process; peak = VmHWM at exit.\n"
+    )
     if m.get("note"):
         add(f"> {m['note']}\n")
-    rows = [[f"{x['seconds']:g} s", x["frames"], f"{x['peak_rss_mb']:.0f}", f"{x['fps']:.1f}",
-             f"{x['audio_front_end_peak_mb']:.0f} (+{x['audio_front_end_mb']:.0f})",
-             f"{x['mel_chunks_mb']:.0f}"]
-            for x in m["renders"]]
-    add(_table(["render", "frames", "peak RSS MB", "fps",
+    rows = [
+        [
+            f"{x['seconds']:g} s",
+            x["frames"],
+            f"{x['peak_rss_mb']:.0f}",
+            f"{x['fps']:.1f}",
+            f"{x['audio_front_end_peak_mb']:.0f} (+{x['audio_front_end_mb']:.0f})",
+            f"{x['mel_chunks_mb']:.0f}",
+        ]
+        for x in m["renders"]
+    ]
+    add(
+        _table(
+            [
+                "render",
+                "frames",
+                "peak RSS MB",
+                "fps",
                 "audio front end alone: peak MB (+ added to the imports)",
-                "mel chunks kept for the render, MB"], rows))
+                "mel chunks kept for the render, MB",
+            ],
+            rows,
+        )
+    )
     short, long = m["renders"]
-    add(f"Ratio {long['seconds']:g} s / {short['seconds']:g} s: **{m['ratio']:.2f}**; "
-        f"target <= {m['target']}: {_status(m['met'])}.\n")
+    add(
+        f"Ratio {long['seconds']:g} s / {short['seconds']:g} s: **{m['ratio']:.2f}**; "
+        f"target <= {m['target']}: {_status(m['met'])}.\n"
+    )
     grew = long["peak_rss_mb"] - short["peak_rss_mb"]
     front = long["audio_front_end_mb"] - short["audio_front_end_mb"]
-    add(f"The long render peaks {grew:.0f} MB higher. The audio front end (what iter_render "
+    add(
+        f"The long render peaks {grew:.0f} MB higher. The audio front end (what iter_render "
         "does before the first frame: `media.load_audio` at 16 kHz, `mel_spectrogram`, "
         "`mel_chunks`), run alone in a fresh process, peaks "
         f"{front:.0f} MB higher at the long length than at the short one, at "
         f"{long['audio_front_end_peak_mb']:.0f} MB: where that is near the long render's "
         "peak, the audio front end sets it, before the first frame is decoded. "
         "The mel chunks it keeps for the whole render are "
-        f"{long['mel_chunks_mb']:.0f} MB vs {short['mel_chunks_mb']:.0f} MB.\n")
+        f"{long['mel_chunks_mb']:.0f} MB vs {short['mel_chunks_mb']:.0f} MB.\n"
+    )
 
 
 def _batch(r: dict, add) -> None:
     b = r["batch"]
     add("## 6. Batch: one presenter x several audios, face-track cache on vs off\n")
-    add(f"{b['audios']} audios of {b['audio_s']:g} s on one {b['presenter_s']:g} s 720p "
+    add(
+        f"{b['audios']} audios of {b['audio_s']:g} s on one {b['presenter_s']:g} s 720p "
         f"presenter, draft model, detector {r['inputs']['detector']}; each job is "
         "`pipeline.render(settings)` "
         "as the scheduler runs it (model and detector made per job). The two series "
         "alternate job by job in one process, so both see the same background load; the "
-        "cache starts empty.\n")
-    add(_table(["", "total s", "detector calls"], [
-        ["track cache off", f"{b['without_cache_s']:.2f}", b["without_cache_detections"]],
-        ["track cache on", f"{b['with_cache_s']:.2f}", b["with_cache_detections"]],
-        ["on / off", f"**{b['time_ratio']:.2f}**", ""],
-    ]))
-    add(f"Cache: {b['cache_hits']} hits, {b['cache_misses']} misses; video hashed "
-        f"{b['hashes_computed']} time(s), hash reused {b['hashes_reused']} time(s).\n")
+        "cache starts empty.\n"
+    )
+    add(
+        _table(
+            ["", "total s", "detector calls"],
+            [
+                ["track cache off", f"{b['without_cache_s']:.2f}", b["without_cache_detections"]],
+                ["track cache on", f"{b['with_cache_s']:.2f}", b["with_cache_detections"]],
+                ["on / off", f"**{b['time_ratio']:.2f}**", ""],
+            ],
+        )
+    )
+    add(
+        f"Cache: {b['cache_hits']} hits, {b['cache_misses']} misses; video hashed "
+        f"{b['hashes_computed']} time(s), hash reused {b['hashes_reused']} time(s).\n"
+    )

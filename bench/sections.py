@@ -38,10 +38,20 @@ def stages_pipeline_baseline(run: Run) -> None:
     for res in SIZES:
         with run.section(f"2 stages {res}"):
             costs = stage_costs.run(
-                run.clip[res], run.stage_audio, run.work, frames_n=plan.stage_frames,
-                yunet=run.yunet, wav2lip=run.wav2lip, wav2lip_frames=plan.wav2lip_stage_frames,
-                batch=best, sweep_frames=plan.sweep_frames, repeats=plan.repeats,
-                quiet=run.quiet, retry=run.retry, haar_every_frame=plan.haar_every_frame)
+                run.clip[res],
+                run.stage_audio,
+                run.work,
+                frames_n=plan.stage_frames,
+                yunet=run.yunet,
+                wav2lip=run.wav2lip,
+                wav2lip_frames=plan.wav2lip_stage_frames,
+                batch=best,
+                sweep_frames=plan.sweep_frames,
+                repeats=plan.repeats,
+                quiet=run.quiet,
+                retry=run.retry,
+                haar_every_frame=plan.haar_every_frame,
+            )
             gc.collect()  # the clip's frames
         results["stages"][res] = costs
         if best is None:
@@ -55,12 +65,15 @@ def stages_pipeline_baseline(run: Run) -> None:
         with run.section(f"3+4 pipeline and baseline {res}"):
             for model, batch_size in renders:
                 name = f"{res}-{model}" + (f"-b{batch_size}" if batch_size else "")
-                job = run.render_job(f"e2e-{name}", run.long[res], run.e2e_audio[model], model,
-                                     batch=batch_size)
+                job = run.render_job(
+                    f"e2e-{name}", run.long[res], run.e2e_audio[model], model, batch=batch_size
+                )
                 runs: list[dict] = []
                 repeats = plan.repeats if model == "draft" else 1
                 while len(runs) < repeats or (
-                    model == "draft" and len(runs) < repeats + 2 and run.retry()
+                    model == "draft"
+                    and len(runs) < repeats + 2
+                    and run.retry()
                     and all(disturbed(x["others_cores"]) for x in runs)
                 ):
                     run.log(f"  render {name}")
@@ -69,36 +82,51 @@ def stages_pipeline_baseline(run: Run) -> None:
                 ours = least_disturbed(runs, lambda x: x["elapsed_s"], lambda x: x["others_cores"])
                 alone = efficiency.alone_costs(costs, model, batch_size)
                 floor = efficiency.floor_of(alone, cores())
-                row = {"resolution": res, "model": model,
-                       "batch": ours["batch"], "seconds": ours["frames"] / FPS,
-                       "floor": floor, **efficiency.analyse(ours, alone, floor),
-                       "runs_fps": [round(x["fps"], 2) for x in runs],
-                       "others_cores": _rounded(ours["others_cores"]), "render": ours}
+                row = {
+                    "resolution": res,
+                    "model": model,
+                    "batch": ours["batch"],
+                    "seconds": ours["frames"] / FPS,
+                    "floor": floor,
+                    **efficiency.analyse(ours, alone, floor),
+                    "runs_fps": [round(x["fps"], 2) for x in runs],
+                    "others_cores": _rounded(ours["others_cores"]),
+                    "render": ours,
+                }
                 results["efficiency"].append(row)
                 if res == "720p" and (model == "draft" or batch_size == best):
                     sessions: list[int | None] = [None]  # the app's session (cores - 1 threads)
                     if model == "wav2lip" and not plan.quick:
                         sessions.append(cores())  # ONNX Runtime's default: every core
                     for threads in sessions:
-                        run.log(f"  sequential baseline {name}"
-                                + (f", ONNX Runtime on {threads} threads" if threads else ""))
-                        baseline = dict(job, kind="sequential", ort_threads=threads,
-                                        output=job["output"] + ".seq.mp4")
+                        run.log(
+                            f"  sequential baseline {name}"
+                            + (f", ONNX Runtime on {threads} threads" if threads else "")
+                        )
+                        baseline = dict(
+                            job,
+                            kind="sequential",
+                            ort_threads=threads,
+                            output=job["output"] + ".seq.mp4",
+                        )
                         run.quiet()
                         theirs = run_child(baseline)
                         results["sequential"].append(
-                            sequential_row(name, ours, theirs, model, threads))
+                            sequential_row(name, ours, theirs, model, threads)
+                        )
 
 
 def _rounded(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
-def sequential_row(name: str, ours: dict, theirs: dict, model: str,
-                   threads: int | None) -> dict:
+def sequential_row(name: str, ours: dict, theirs: dict, model: str, threads: int | None) -> dict:
     return {
-        "render": name, "model": model, "frames": ours["frames"],
-        "ours_s": round(ours["elapsed_s"], 3), "sequential_s": round(theirs["elapsed_s"], 3),
+        "render": name,
+        "model": model,
+        "frames": ours["frames"],
+        "ours_s": round(ours["elapsed_s"], 3),
+        "sequential_s": round(theirs["elapsed_s"], 3),
         "time_ratio": round(ours["elapsed_s"] / theirs["elapsed_s"], 3),
         "ours_peak_mb": round(ours["peak_rss_mb"], 1),
         "sequential_peak_mb": round(theirs["peak_rss_mb"], 1),
@@ -106,8 +134,7 @@ def sequential_row(name: str, ours: dict, theirs: dict, model: str,
         "sequential_phases_s": {k: round(v, 3) for k, v in theirs["phases_s"].items()},
         "others_cores": [_rounded(ours["others_cores"]), _rounded(theirs["others_cores"])],
         "ours_ort_threads": max(1, cores() - 1) if model == "wav2lip" else None,
-        "sequential_ort_threads": (threads or max(1, cores() - 1)) if model == "wav2lip"
-        else None,
+        "sequential_ort_threads": (threads or max(1, cores() - 1)) if model == "wav2lip" else None,
     }
 
 
@@ -117,25 +144,35 @@ def memory(run: Run) -> None:
         rows = []
         for seconds, audio in zip(run.plan.memory_s, run.memory_audio):
             run.log(f"  render {seconds:g} s")
-            job = run.render_job(f"memory-{seconds:g}s", run.long["720p"], audio, "draft",
-                                 track_cache=True)
+            job = run.render_job(
+                f"memory-{seconds:g}s", run.long["720p"], audio, "draft", track_cache=True
+            )
             run.quiet()
             result = run_child(job)
             front = run_child({"kind": "audio", "audio": str(audio)})
             front_peak = front["before_mb"] + front["added_mb"]
-            rows.append({"seconds": seconds, "frames": result["frames"],
-                         "peak_rss_mb": round(result["peak_rss_mb"], 1),
-                         "fps": round(result["fps"], 2), "elapsed_s": round(result["elapsed_s"], 2),
-                         "others_cores": _rounded(result["others_cores"]),
-                         "audio_front_end_mb": round(front["added_mb"], 1),
-                         "audio_front_end_peak_mb": round(front_peak, 1),
-                         "mel_chunks_mb": round(front["mel_chunks_mb"], 1)})
+            rows.append(
+                {
+                    "seconds": seconds,
+                    "frames": result["frames"],
+                    "peak_rss_mb": round(result["peak_rss_mb"], 1),
+                    "fps": round(result["fps"], 2),
+                    "elapsed_s": round(result["elapsed_s"], 2),
+                    "others_cores": _rounded(result["others_cores"]),
+                    "audio_front_end_mb": round(front["added_mb"], 1),
+                    "audio_front_end_peak_mb": round(front_peak, 1),
+                    "mel_chunks_mb": round(front["mel_chunks_mb"], 1),
+                }
+            )
         ratio = rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
         run.results["memory"] = {
-            "renders": rows, "ratio": round(ratio, 3), "target": MEMORY_TARGET,
+            "renders": rows,
+            "ratio": round(ratio, 3),
+            "target": MEMORY_TARGET,
             "met": ratio <= MEMORY_TARGET,
-            "note": None if not run.plan.quick else
-            f"--quick: {short_s:g} s vs {long_s:g} s, not 30 s vs 5 min",
+            "note": None
+            if not run.plan.quick
+            else f"--quick: {short_s:g} s vs {long_s:g} s, not 30 s vs 5 min",
         }
 
 
@@ -144,21 +181,28 @@ def batch(run: Run) -> None:
     with run.section("6 batch"):
         out_dir = run.work / "batch"
         out_dir.mkdir()
-        job = dict(run.render_job("batch", run.clip["720p"], run.batch_audio[0], "draft"),
-                   kind="batch", audios=[str(a) for a in run.batch_audio], out_dir=str(out_dir))
+        job = dict(
+            run.render_job("batch", run.clip["720p"], run.batch_audio[0], "draft"),
+            kind="batch",
+            audios=[str(a) for a in run.batch_audio],
+            out_dir=str(out_dir),
+        )
         run.quiet()
         result = run_child(job)
         cached, uncached = result["series"]["cache"], result["series"]["no_cache"]
         run.results["batch"] = {
-            "audios": plan.batch_audios, "audio_s": plan.batch_audio_s,
+            "audios": plan.batch_audios,
+            "audio_s": plan.batch_audio_s,
             "presenter_s": plan.base_s,
             "with_cache_s": round(cached["elapsed_s"], 3),
             "without_cache_s": round(uncached["elapsed_s"], 3),
             "time_ratio": round(cached["elapsed_s"] / uncached["elapsed_s"], 3),
             "with_cache_detections": cached["detections"],
             "without_cache_detections": uncached["detections"],
-            "cache_hits": result["cache_hits"], "cache_misses": result["cache_misses"],
-            "hashes_computed": result["hashes_computed"], "hashes_reused": result["hashes_reused"],
+            "cache_hits": result["cache_hits"],
+            "cache_misses": result["cache_misses"],
+            "hashes_computed": result["hashes_computed"],
+            "hashes_reused": result["hashes_reused"],
             "renders": {"with_cache": cached["renders"], "without_cache": uncached["renders"]},
             "peak_rss_mb": round(result["peak_rss_mb"], 1),
             "others_cores": _rounded(result["others_cores"]),

@@ -32,9 +32,16 @@ from app.engine.render.frame_plan import plan_frames
 from app.engine.render.pipeline import ANALYSIS_RATE
 
 
-def render(video: Path, audio: Path, output: Path, model: LipSyncModel,
-           detector: FaceDetector, interval: int = 5,
-           crf: int = 18, preset: str = "veryfast") -> tuple[int, dict[str, float]]:
+def render(
+    video: Path,
+    audio: Path,
+    output: Path,
+    model: LipSyncModel,
+    detector: FaceDetector,
+    interval: int = 5,
+    crf: int = 18,
+    preset: str = "veryfast",
+) -> tuple[int, dict[str, float]]:
     """Frames written and the seconds of each step."""
     phases: dict[str, float] = {}
     clock = time.perf_counter()
@@ -105,8 +112,11 @@ def render(video: Path, audio: Path, output: Path, model: LipSyncModel,
 
 def mux_audio(video_only: Path, audio: Path, output: Path) -> None:
     """Copy the video stream and encode the audio (AAC, 48 kHz) into `output`."""
-    with av.open(str(video_only)) as vin, av.open(str(audio)) as ain, \
-            av.open(str(output), "w", format="mp4") as out:
+    with (
+        av.open(str(video_only)) as vin,
+        av.open(str(audio)) as ain,
+        av.open(str(output), "w", format="mp4") as out,
+    ):
         vsrc = vin.streams.video[0]
         vdst = out.add_stream_from_template(vsrc)
         asrc = ain.streams.audio[0]

@@ -32,8 +32,12 @@ def wav2lip_session(path: Path):  # -> onnxruntime.InferenceSession
     return SessionCache().get(path, "cpu")
 
 
-def _best(repeats: int, quiet: Callable[[], None], run: Callable[[], Any],
-          retry: Callable[[], bool] = lambda: False) -> Any:
+def _best(
+    repeats: int,
+    quiet: Callable[[], None],
+    run: Callable[[], Any],
+    retry: Callable[[], bool] = lambda: False,
+) -> Any:
     """`run()` -> (result, Cost) or Cost, `repeats` times, each after `quiet()`, and up to
     two more times while every run so far was disturbed by other processes and
     `retry()` allows: the fastest undisturbed run (else the fastest)."""
@@ -43,16 +47,21 @@ def _best(repeats: int, quiet: Callable[[], None], run: Callable[[], Any],
         return out[1] if isinstance(out, tuple) else out
 
     while len(runs) < repeats or (
-        len(runs) < repeats + 2 and all(disturbed(cost(o).others_cores) for o in runs)
-        and retry()
+        len(runs) < repeats + 2 and all(disturbed(cost(o).others_cores) for o in runs) and retry()
     ):
         quiet()
         runs.append(run())
     return least_disturbed(runs, lambda o: cost(o).wall_s, lambda o: cost(o).others_cores)
 
 
-def sweep_batches(session, frames: list[np.ndarray], track: list[Face | None],
-                  mels: np.ndarray, limit: int, quiet: Callable[[], None]) -> dict:
+def sweep_batches(
+    session,
+    frames: list[np.ndarray],
+    track: list[Face | None],
+    mels: np.ndarray,
+    limit: int,
+    quiet: Callable[[], None],
+) -> dict:
     """Wav2Lip model-stage fps at each batch size on the first `limit` frames."""
     costs: dict[str, dict] = {}
     for batch in BATCHES:
@@ -65,10 +74,22 @@ def sweep_batches(session, frames: list[np.ndarray], track: list[Face | None],
     return {"fps": {k: c["fps"] for k, c in costs.items()}, "best": best, "costs": costs}
 
 
-def run(video: Path, audio: Path, work: Path, *, frames_n: int, yunet: Path | None,
-        wav2lip: Path, wav2lip_frames: int, batch: int | None, sweep_frames: int,
-        repeats: int = 1, quiet: Callable[[], None] = lambda: None,
-        retry: Callable[[], bool] = lambda: False, haar_every_frame: int | None = None) -> dict:
+def run(
+    video: Path,
+    audio: Path,
+    work: Path,
+    *,
+    frames_n: int,
+    yunet: Path | None,
+    wav2lip: Path,
+    wav2lip_frames: int,
+    batch: int | None,
+    sweep_frames: int,
+    repeats: int = 1,
+    quiet: Callable[[], None] = lambda: None,
+    retry: Callable[[], bool] = lambda: False,
+    haar_every_frame: int | None = None,
+) -> dict:
     """Costs of every stage alone; `batch` None: sweep the Wav2Lip batch sizes first.
     Stages that take a few seconds run `repeats` times (the fastest is kept, see _best);
     Haar on every frame (on the first `haar_every_frame` frames) and Wav2Lip run once."""
@@ -85,11 +106,18 @@ def run(video: Path, audio: Path, work: Path, *, frames_n: int, yunet: Path | No
             slow = name == "haar" and interval == 1
             some = frames[:haar_every_frame] if slow else frames
             (faces, detections), cost = _best(
-                1 if slow else repeats, quiet,
-                lambda d=detector, k=interval, f=some: _faces(f, d, k), retry)
+                1 if slow else repeats,
+                quiet,
+                lambda d=detector, k=interval, f=some: _faces(f, d, k),
+                retry,
+            )
             row = cost.to_dict()
-            row.update(detector=name, interval=interval, detections=detections,
-                       frames_with_face=sum(f is not None for f in faces))
+            row.update(
+                detector=name,
+                interval=interval,
+                detections=detections,
+                frames_with_face=sum(f is not None for f in faces),
+            )
             out["faces"][f"{name}/{interval}"] = row
             if track is None and interval == DEFAULT_INTERVAL:
                 track = faces  # the render's default: YuNet if present, every 5th frame
@@ -99,8 +127,13 @@ def run(video: Path, audio: Path, work: Path, *, frames_n: int, yunet: Path | No
     draft = DraftModel()
     draft.prepare(mels)
     pasted, cost = _best(repeats, quiet, lambda: stages.model(draft, frames, track, mels), retry)
-    out["model"] = {"draft": {**cost.to_dict(), "batch": draft.batch_size,
-                              "pasted": sum(p is not None for p in pasted)}}
+    out["model"] = {
+        "draft": {
+            **cost.to_dict(),
+            "batch": draft.batch_size,
+            "pasted": sum(p is not None for p in pasted),
+        }
+    }
     cost = _best(repeats, quiet, lambda: stages.blend(draft, frames, pasted), retry)
     out["blend"] = {"draft": cost.to_dict()}
 
@@ -112,8 +145,11 @@ def run(video: Path, audio: Path, work: Path, *, frames_n: int, yunet: Path | No
     stages.model(model, frames, track, mels, limit=min(batch, wav2lip_frames))  # warm-up
     quiet()
     pasted, cost = stages.model(model, frames, track, mels, limit=wav2lip_frames)
-    out["model"]["wav2lip"] = {**cost.to_dict(), "batch": batch,
-                               "pasted": sum(p is not None for p in pasted)}
+    out["model"]["wav2lip"] = {
+        **cost.to_dict(),
+        "batch": batch,
+        "pasted": sum(p is not None for p in pasted),
+    }
     cost = _best(repeats, quiet, lambda: stages.blend(model, frames, pasted), retry)
     out["blend"]["wav2lip"] = cost.to_dict()
 

@@ -39,8 +39,9 @@ def decode(video: Path, frames: int) -> tuple[list[np.ndarray], Cost]:
     return out, cost
 
 
-def faces(frames: list[np.ndarray], detector: FaceDetector,
-          interval: int) -> tuple[list[Face | None], Cost, int]:
+def faces(
+    frames: list[np.ndarray], detector: FaceDetector, interval: int
+) -> tuple[list[Face | None], Cost, int]:
     """The settled face of every frame, the cost, and the detector calls made."""
     cost = Cost()
     builder = FaceTrackBuilder(detector, interval)
@@ -51,8 +52,13 @@ def faces(frames: list[np.ndarray], detector: FaceDetector,
     return [builder.track.get(i) for i in range(len(frames))], cost, builder.detections
 
 
-def model(lipsync: LipSyncModel, frames: list[np.ndarray], track: list[Face | None],
-          mels: np.ndarray, limit: int | None = None) -> tuple[list[Pasted], Cost]:
+def model(
+    lipsync: LipSyncModel,
+    frames: list[np.ndarray],
+    track: list[Face | None],
+    mels: np.ndarray,
+    limit: int | None = None,
+) -> tuple[list[Pasted], Cost]:
     """pipeline._Run._run_batch over the clip in the model's batch size (the first
     `limit` frames only, when given)."""
     n = len(frames) if limit is None else min(limit, len(frames))
@@ -65,8 +71,9 @@ def model(lipsync: LipSyncModel, frames: list[np.ndarray], track: list[Face | No
             todo = [i for i in range(start, min(start + batch, n)) if track[i] is not None]
             if not todo:
                 continue
-            matrices = [estimate_alignment(track[i].landmarks, lipsync.template, size)
-                        for i in todo]
+            matrices = [
+                estimate_alignment(track[i].landmarks, lipsync.template, size) for i in todo
+            ]
             crops = np.stack([warp_to_crop(frames[i], m, size) for i, m in zip(todo, matrices)])
             indices = np.array(todo, dtype=np.int64)
             mouths = lipsync.infer(crops, mels[indices], indices)
@@ -87,14 +94,29 @@ def blend(lipsync: LipSyncModel, frames: list[np.ndarray], pasted: list[Pasted])
     return cost
 
 
-def encode(frames: list[np.ndarray], output: Path, fps: float, *, audio: Path | None,
-           crf: int = 18, preset: str = "veryfast") -> Cost:
+def encode(
+    frames: list[np.ndarray],
+    output: Path,
+    fps: float,
+    *,
+    audio: Path | None,
+    crf: int = 18,
+    preset: str = "veryfast",
+) -> Cost:
     """VideoWriter as the pipeline opens it (libx264 + AAC from `audio`), close included."""
     h, w = frames[0].shape[:2]
     cost = Cost()
     with Meter(cost, len(frames)):
-        writer = media.VideoWriter(output, w, h, fps, crf=crf, preset=preset,
-                                   audio_path=audio, duration=len(frames) / fps if audio else None)
+        writer = media.VideoWriter(
+            output,
+            w,
+            h,
+            fps,
+            crf=crf,
+            preset=preset,
+            audio_path=audio,
+            duration=len(frames) / fps if audio else None,
+        )
         try:
             for frame in frames:
                 writer.write(frame)

@@ -46,22 +46,43 @@ ICON_PNG = ROOT / "resources" / "icons" / "lipsync-studio.png"
 
 # onnxruntime distribution -> flavour. They all install the same `onnxruntime` package and
 # overwrite each other's files, so an environment must hold exactly one.
-ORT_FLAVOURS = {"onnxruntime": "cpu", "onnxruntime-gpu": "cuda",
-                "onnxruntime-directml": "directml"}
+ORT_FLAVOURS = {"onnxruntime": "cpu", "onnxruntime-gpu": "cuda", "onnxruntime-directml": "directml"}
 FLAVOUR_DIST = {flavour: dist for dist, flavour in ORT_FLAVOURS.items()}
 FLAVOUR_EXTRA = {"cpu": "package", "cuda": "package,cuda", "directml": "package,directml"}
-FLAVOUR_PROVIDER = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-                    "directml": "DmlExecutionProvider"}
-FLAVOUR_PLATFORMS = {"cpu": ("linux", "win32", "darwin"), "cuda": ("linux", "win32"),
-                     "directml": ("win32",)}
+FLAVOUR_PROVIDER = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "directml": "DmlExecutionProvider",
+}
+FLAVOUR_PLATFORMS = {
+    "cpu": ("linux", "win32", "darwin"),
+    "cuda": ("linux", "win32"),
+    "directml": ("win32",),
+}
 
 # Top-level packages that must never be in the bundle (dev/test tools, unused heavy libs).
-FORBIDDEN_MODULES = ("pytest", "_pytest", "pytestqt", "librosa", "numba", "llvmlite", "scipy",
-                     "onnx", "tkinter", "_tkinter", "matplotlib", "PIL", "IPython", "tests",
-                     "bench")
+FORBIDDEN_MODULES = (
+    "pytest",
+    "_pytest",
+    "pytestqt",
+    "librosa",
+    "numba",
+    "llvmlite",
+    "scipy",
+    "onnx",
+    "tkinter",
+    "_tkinter",
+    "matplotlib",
+    "PIL",
+    "IPython",
+    "tests",
+    "bench",
+)
 FORBIDDEN_SUBMODULES = ("tests.support.standins",)
-FORBIDDEN_FILES = re.compile(r"(QtWebEngine|Qt6WebEngine|Qt3D|Qt6Charts|QtCharts|"
-                             r"DataVisualization|Qt6Designer|QtDesigner|libtk|libtcl|_tkinter)")
+FORBIDDEN_FILES = re.compile(
+    r"(QtWebEngine|Qt6WebEngine|Qt3D|Qt6Charts|QtCharts|"
+    r"DataVisualization|Qt6Designer|QtDesigner|libtk|libtcl|_tkinter)"
+)
 
 DESKTOP_ENTRY = """\
 [Desktop Entry]
@@ -126,16 +147,26 @@ class Refused(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--flavour", choices=sorted(FLAVOUR_DIST), default="cpu",
-                        help="ONNX Runtime flavour; the environment must already have it "
-                             "(default: cpu)")
-    parser.add_argument("--with-models", default="", metavar="NAME,...",
-                        help="registry models to bundle, comma-separated "
-                             "(e.g. yunet_2026may,edtalk_256)")
-    parser.add_argument("--allow-non-commercial", action="store_true",
-                        help="allow bundling models whose licence forbids commercial use")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--flavour",
+        choices=sorted(FLAVOUR_DIST),
+        default="cpu",
+        help="ONNX Runtime flavour; the environment must already have it (default: cpu)",
+    )
+    parser.add_argument(
+        "--with-models",
+        default="",
+        metavar="NAME,...",
+        help="registry models to bundle, comma-separated (e.g. yunet_2026may,edtalk_256)",
+    )
+    parser.add_argument(
+        "--allow-non-commercial",
+        action="store_true",
+        help="allow bundling models whose licence forbids commercial use",
+    )
     parser.add_argument("--clean", action="store_true", help="drop PyInstaller's cache first")
     parser.add_argument("--no-zip", action="store_true", help="build the folder only")
     args = parser.parse_args(argv)
@@ -159,8 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         for p in problems:
             print(f"build.py: error: {p}", file=sys.stderr)
-        print("build.py: the bundle is incomplete or holds what it must not; no zip written",
-              file=sys.stderr)
+        print(
+            "build.py: the bundle is incomplete or holds what it must not; no zip written",
+            file=sys.stderr,
+        )
         return 1
     if not args.no_zip:
         write_zip(folder, archive)
@@ -176,13 +209,17 @@ def check_tools() -> None:
     try:
         import PyInstaller  # noqa: F401
     except ImportError:
-        raise Refused(f"PyInstaller is not installed in {sys.prefix}. Install the packaging "
-                      f"extra there: pip install -e '.[package]'") from None
+        raise Refused(
+            f"PyInstaller is not installed in {sys.prefix}. Install the packaging "
+            f"extra there: pip install -e '.[package]'"
+        ) from None
     try:
         import app  # noqa: F401
     except ImportError as exc:
-        raise Refused(f"cannot import the app from {ROOT} ({exc}); install it into this "
-                      f"environment: pip install -e '.[package]'") from None
+        raise Refused(
+            f"cannot import the app from {ROOT} ({exc}); install it into this "
+            f"environment: pip install -e '.[package]'"
+        ) from None
 
 
 def installed_ort() -> list[str]:
@@ -203,15 +240,22 @@ def check_flavour(flavour: str) -> str:
     pip = f".venv-{flavour}/{bindir}/pip"
     steps = [f"python -m venv .venv-{flavour}", f"{pip} install -e '.[{FLAVOUR_EXTRA[flavour]}]'"]
     if flavour != "cpu":  # pyproject's base dependencies pull the CPU onnxruntime in as well
-        steps += [f"{pip} uninstall -y onnxruntime {FLAVOUR_DIST[flavour]}",
-                  f"{pip} install {FLAVOUR_DIST[flavour]}"]
+        steps += [
+            f"{pip} uninstall -y onnxruntime {FLAVOUR_DIST[flavour]}",
+            f"{pip} install {FLAVOUR_DIST[flavour]}",
+        ]
     steps.append(f".venv-{flavour}/{bindir}/python installer/build.py --flavour {flavour}")
-    recipe = ("Build each flavour from its own virtual environment, e.g.\n    "
-              + "\n    ".join(steps) + "\nDo not swap onnxruntime flavours with pip inside an "
-              "environment you use for anything else.")
+    recipe = (
+        "Build each flavour from its own virtual environment, e.g.\n    "
+        + "\n    ".join(steps)
+        + "\nDo not swap onnxruntime flavours with pip inside an "
+        "environment you use for anything else."
+    )
     if sys.platform not in FLAVOUR_PLATFORMS[flavour]:
-        raise Refused(f"the {flavour} flavour cannot be built on {sys.platform} "
-                      f"(only on {', '.join(FLAVOUR_PLATFORMS[flavour])})")
+        raise Refused(
+            f"the {flavour} flavour cannot be built on {sys.platform} "
+            f"(only on {', '.join(FLAVOUR_PLATFORMS[flavour])})"
+        )
     dists = installed_ort()
     wanted = FLAVOUR_DIST[flavour]
     if not dists:
@@ -221,17 +265,22 @@ def check_flavour(flavour: str) -> str:
             f"{sys.prefix} has several onnxruntime flavours installed at once ({', '.join(dists)})."
             f" They share one `onnxruntime` folder and overwrite each other's files, so which "
             f"one would be bundled is an accident. Make an environment that holds only "
-            f"{wanted}.\n{recipe}")
+            f"{wanted}.\n{recipe}"
+        )
     if dists[0] != wanted:
         have = ORT_FLAVOURS.get(dists[0], "other")
-        raise Refused(f"--flavour {flavour} needs {wanted}, but {sys.prefix} has {dists[0]} "
-                      f"(the {have} flavour).\n{recipe}")
+        raise Refused(
+            f"--flavour {flavour} needs {wanted}, but {sys.prefix} has {dists[0]} "
+            f"(the {have} flavour).\n{recipe}"
+        )
     import onnxruntime
 
     providers = onnxruntime.get_available_providers()
     if FLAVOUR_PROVIDER[flavour] not in providers:
-        raise Refused(f"{wanted} {onnxruntime.__version__} offers {providers}, not "
-                      f"{FLAVOUR_PROVIDER[flavour]}: the installation is broken.\n{recipe}")
+        raise Refused(
+            f"{wanted} {onnxruntime.__version__} offers {providers}, not "
+            f"{FLAVOUR_PROVIDER[flavour]}: the installation is broken.\n{recipe}"
+        )
     print(f"onnxruntime: {wanted} {onnxruntime.__version__} ({', '.join(providers)})")
     if flavour == "cuda":
         from onnxruntime.capi import build_and_package_info as info
@@ -239,9 +288,11 @@ def check_flavour(flavour: str) -> str:
         cuda = getattr(info, "cuda_version", None) or "(see installer/README.md)"
         cudnn = getattr(info, "cudnn_version", None) or "(see installer/README.md)"
         print(f"onnxruntime: built for CUDA {cuda}, cuDNN {cudnn}")
-        return (f"Needs an NVIDIA GPU and driver, and the CUDA {cuda} and cuDNN {cudnn} runtime "
-                f"libraries on the library path (LD_LIBRARY_PATH on Linux, PATH on Windows): "
-                f"they are not bundled. Without them --device auto uses the CPU.")
+        return (
+            f"Needs an NVIDIA GPU and driver, and the CUDA {cuda} and cuDNN {cudnn} runtime "
+            f"libraries on the library path (LD_LIBRARY_PATH on Linux, PATH on Windows): "
+            f"they are not bundled. Without them --device auto uses the CPU."
+        )
     if flavour == "directml":
         return "Needs Windows 10 (1903) or later and a DirectX 12 GPU; else it uses the CPU."
     return "Runs on the CPU: no GPU needed."
@@ -269,12 +320,16 @@ def stage_models(names: list[str], allow_non_commercial: bool) -> Path | None:
         except InputError as exc:
             raise Refused(str(exc)) from None
         if entry.custom:
-            raise Refused(f"{name} is a model imported on this machine, not a registry model: "
-                          f"only registry models (with a published checksum) can be bundled")
+            raise Refused(
+                f"{name} is a model imported on this machine, not a registry model: "
+                f"only registry models (with a published checksum) can be bundled"
+            )
         if entry.non_commercial and not allow_non_commercial:
-            raise Refused(f"{name} is licensed for non-commercial use only "
-                          f"({entry.licence_note}). Bundling it makes the package "
-                          f"non-commercial too; pass --allow-non-commercial if that is meant")
+            raise Refused(
+                f"{name} is licensed for non-commercial use only "
+                f"({entry.licence_note}). Bundling it makes the package "
+                f"non-commercial too; pass --allow-non-commercial if that is meant"
+            )
         entries.append(entry)
     staged.mkdir(parents=True)
     notes = []
@@ -285,15 +340,20 @@ def stage_models(names: list[str], allow_non_commercial: bool) -> Path | None:
         if record.is_file():
             shutil.copy2(record, staged / record.name)
         elif entry.sha256 is None:
-            raise Refused(f"{entry.name}: {record} is missing; without it a CRC32-only model "
-                          f"cannot be verified in the bundle. Run `lipsync-studio models "
-                          f"verify {entry.name}` or pull it again")
+            raise Refused(
+                f"{entry.name}: {record} is missing; without it a CRC32-only model "
+                f"cannot be verified in the bundle. Run `lipsync-studio models "
+                f"verify {entry.name}` or pull it again"
+            )
         size = (staged / entry.file).stat().st_size
         print(f"model:  {entry.name} ({size / 1e6:.1f} MB, {entry.licence}) from {path}")
         notes.append(f"{entry.name}: {entry.file}, {entry.licence}. {entry.licence_note}")
     (staged / "MODELS.txt").write_text(
         "Models bundled with this build (a copy in your own model folder takes precedence):\n\n"
-        + "\n".join(notes) + "\n", encoding="utf-8")
+        + "\n".join(notes)
+        + "\n",
+        encoding="utf-8",
+    )
     return staged
 
 
@@ -302,8 +362,10 @@ def fetch_verified(name: str) -> Path:
 
     if models.status(name) == "installed" and models.verify(name):
         return models.resolve(name).path
-    print(f"model:  {name} is not installed and verified here: downloading it into "
-          f"{models.model_path(name).parent}")
+    print(
+        f"model:  {name} is not installed and verified here: downloading it into "
+        f"{models.model_path(name).parent}"
+    )
     last = [0.0]
 
     def progress(done: int, total: int | None) -> None:
@@ -328,8 +390,19 @@ def run_pyinstaller(flavour: str, staged: Path | None, clean: bool) -> Path:
     env.pop("LIPSYNC_BUNDLE_MODELS", None)
     if staged is not None:
         env["LIPSYNC_BUNDLE_MODELS"] = str(staged)
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-           "--distpath", str(DIST), "--workpath", str(work_dir(flavour)), str(SPEC)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(DIST),
+        "--workpath",
+        str(work_dir(flavour)),
+        str(SPEC),
+    ]
     if clean:
         cmd.insert(3, "--clean")
     print("running:", " ".join(cmd), flush=True)
@@ -358,17 +431,24 @@ def audit(folder: Path, flavour: str) -> list[str]:
     problems = []
     warn = work_dir(flavour) / SPEC.stem / f"warn-{SPEC.stem}.txt"
     if warn.is_file():
-        missing = sorted(set(re.findall(r"missing module named '?(app(?:\.\w+)*)'?",
-                                        warn.read_text(encoding="utf-8"))))
+        missing = sorted(
+            set(
+                re.findall(
+                    r"missing module named '?(app(?:\.\w+)*)'?", warn.read_text(encoding="utf-8")
+                )
+            )
+        )
         for name in missing:
-            hint = (" (the desktop app: app/ui/main.py with run_gui())"
-                    if name == "app.ui.main" else "")
+            hint = (
+                " (the desktop app: app/ui/main.py with run_gui())" if name == "app.ui.main" else ""
+            )
             problems.append(f"module {name} is missing from the bundle{hint}")
     modules = bundled_modules(flavour)
     for name in sorted(modules):
         top = name.split(".")[0]
-        if top in FORBIDDEN_MODULES or any(name == f or name.startswith(f + ".")
-                                           for f in FORBIDDEN_SUBMODULES):
+        if top in FORBIDDEN_MODULES or any(
+            name == f or name.startswith(f + ".") for f in FORBIDDEN_SUBMODULES
+        ):
             problems.append(f"module {name} must not be in the bundle (see EXCLUDES in the spec)")
     for path in folder.rglob("*"):
         rel = path.relative_to(folder).as_posix()
@@ -387,15 +467,27 @@ def finish_folder(folder: Path, flavour: str, names: list[str], needs: str) -> N
         script = folder / "install-desktop-entry.sh"
         script.write_text(INSTALL_DESKTOP_SH, encoding="utf-8")
         script.chmod(0o755)
-        linux = ("\nApplication menu (this user): ./install-desktop-entry.sh "
-                 "(again after moving the folder; --remove to take it out)\n")
-    models_line = (f"Bundled models: {', '.join(names)} (see _internal/resources/models/"
-                   f"MODELS.txt)\n" if names else
-                   "No models bundled: the draft model and OpenCV's face detector work "
-                   "offline.\n")
-    (folder / "README.txt").write_text(README_TXT.format(
-        version=version(), platform=platform_tag(), flavour=flavour, exe=exe, needs=needs,
-        models=models_line, linux=linux), encoding="utf-8")
+        linux = (
+            "\nApplication menu (this user): ./install-desktop-entry.sh "
+            "(again after moving the folder; --remove to take it out)\n"
+        )
+    models_line = (
+        f"Bundled models: {', '.join(names)} (see _internal/resources/models/MODELS.txt)\n"
+        if names
+        else "No models bundled: the draft model and OpenCV's face detector work offline.\n"
+    )
+    (folder / "README.txt").write_text(
+        README_TXT.format(
+            version=version(),
+            platform=platform_tag(),
+            flavour=flavour,
+            exe=exe,
+            needs=needs,
+            models=models_line,
+            linux=linux,
+        ),
+        encoding="utf-8",
+    )
 
 
 def version() -> str:
@@ -433,8 +525,7 @@ def write_zip(folder: Path, archive: Path) -> None:
         for path in sorted(folder.rglob("*")):
             arcname = f"{folder.name}/{path.relative_to(folder).as_posix()}"
             if path.is_symlink():
-                info = zipfile.ZipInfo(arcname, date_time=time.localtime(
-                    path.lstat().st_mtime)[:6])
+                info = zipfile.ZipInfo(arcname, date_time=time.localtime(path.lstat().st_mtime)[:6])
                 info.create_system = 3  # unix: the mode bits below are read
                 info.external_attr = (stat.S_IFLNK | 0o777) << 16
                 zf.writestr(info, os.readlink(path))

@@ -31,14 +31,19 @@ def _curve(xs: np.ndarray, ys: np.ndarray, cx: float, cy: float, half_w: float) 
 
 def _poly(img: np.ndarray, pts: np.ndarray, colour: tuple[int, int, int]) -> None:
     shift = 4
-    cv2.fillPoly(img, [np.round(pts * (1 << shift)).astype(np.int32)], colour,
-                 lineType=cv2.LINE_AA, shift=shift)
+    cv2.fillPoly(
+        img,
+        [np.round(pts * (1 << shift)).astype(np.int32)],
+        colour,
+        lineType=cv2.LINE_AA,
+        shift=shift,
+    )
 
 
 def draw(size: int = BASE) -> np.ndarray:
     """The icon as BGRA uint8, size x size."""
     t = np.linspace(0.0, 1.0, size, dtype=np.float32)[:, None, None]
-    bgr = (np.array(TOP, np.float32) * (1 - t) + np.array(BOTTOM, np.float32) * t)
+    bgr = np.array(TOP, np.float32) * (1 - t) + np.array(BOTTOM, np.float32) * t
     img = np.ascontiguousarray(np.broadcast_to(bgr, (size, size, 3))).astype(np.uint8)
 
     # Lips: outer contour of the upper lip (with a cupid's bow), the opening, the lower lip.
@@ -49,10 +54,12 @@ def draw(size: int = BASE) -> np.ndarray:
     upper_inner = -0.12 * (1 - x**2) ** 0.9
     lower_inner = 0.26 * (1 - x**2) ** 0.9
     lower_outer = 0.56 * (1 - x**2) ** 0.6
-    lips = np.concatenate([_curve(x, upper_outer, cx, cy, half_w),
-                           _curve(x[::-1], lower_outer[::-1], cx, cy, half_w)])
-    opening = np.concatenate([_curve(x, upper_inner, cx, cy, half_w),
-                              _curve(x[::-1], lower_inner[::-1], cx, cy, half_w)])
+    lips = np.concatenate(
+        [_curve(x, upper_outer, cx, cy, half_w), _curve(x[::-1], lower_outer[::-1], cx, cy, half_w)]
+    )
+    opening = np.concatenate(
+        [_curve(x, upper_inner, cx, cy, half_w), _curve(x[::-1], lower_inner[::-1], cx, cy, half_w)]
+    )
     _poly(img, lips, LIPS)
     _poly(img, opening, INSIDE)
 
@@ -63,9 +70,18 @@ def draw(size: int = BASE) -> np.ndarray:
             axes = (int(round(size * radius * 16)), int(round(size * radius * 16)))
             span = 26 - 6 * k
             start = -span if side > 0 else 180 - span
-            cv2.ellipse(img, centre, axes, 0, start, start + 2 * span, WAVE,
-                        thickness=max(1, int(round(size * (0.036 - 0.008 * k)))),
-                        lineType=cv2.LINE_AA, shift=4)
+            cv2.ellipse(
+                img,
+                centre,
+                axes,
+                0,
+                start,
+                start + 2 * span,
+                WAVE,
+                thickness=max(1, int(round(size * (0.036 - 0.008 * k)))),
+                lineType=cv2.LINE_AA,
+                shift=4,
+            )
 
     # Rounded-square alpha mask.
     alpha = np.zeros((size, size), np.uint8)
@@ -74,8 +90,9 @@ def draw(size: int = BASE) -> np.ndarray:
     cv2.rectangle(alpha, (int(a), int(m)), (int(b), int(size - m)), 255, -1)
     cv2.rectangle(alpha, (int(m), int(a)), (int(size - m), int(b)), 255, -1)
     for px, py in ((a, a), (b, a), (a, b), (b, b)):
-        cv2.circle(alpha, (int(px * 16), int(py * 16)), int(r * 16), 255, -1,
-                   lineType=cv2.LINE_AA, shift=4)
+        cv2.circle(
+            alpha, (int(px * 16), int(py * 16)), int(r * 16), 255, -1, lineType=cv2.LINE_AA, shift=4
+        )
     return np.dstack([img, alpha])
 
 
@@ -83,8 +100,9 @@ def resized(icon: np.ndarray, size: int) -> np.ndarray:
     """Area-downsample with premultiplied alpha (no dark fringes at the rounded edge)."""
     rgb = icon[..., :3].astype(np.float32) * (icon[..., 3:] / 255.0)
     small_rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
-    small_a = cv2.resize(icon[..., 3].astype(np.float32), (size, size),
-                         interpolation=cv2.INTER_AREA)
+    small_a = cv2.resize(
+        icon[..., 3].astype(np.float32), (size, size), interpolation=cv2.INTER_AREA
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         unpremult = np.where(small_a[..., None] > 0, small_rgb * 255.0 / small_a[..., None], 0)
     out = np.dstack([unpremult, small_a])

@@ -24,9 +24,13 @@ from pathlib import Path
 # Paths under the bundle folder that must exist (a glob each). The Haar cascades are the
 # offline face detector; the provider library is ONNX Runtime's; av.libs is PyAV's FFmpeg.
 REQUIRED = (
-    "lipsync-studio", "lipsync-studio-cli", "README.txt",
-    "_internal/resources/models.json", "_internal/resources/samples/presenter.mp4",
-    "_internal/resources/samples/speech.wav", "_internal/resources/icons/lipsync-studio.png",
+    "lipsync-studio",
+    "lipsync-studio-cli",
+    "README.txt",
+    "_internal/resources/models.json",
+    "_internal/resources/samples/presenter.mp4",
+    "_internal/resources/samples/speech.wav",
+    "_internal/resources/icons/lipsync-studio.png",
     "_internal/resources/icons/lipsync-studio.ico",
     "_internal/cv2/data/haarcascade_frontalface_default.xml",
     "_internal/cv2/data/haarcascade_eye.xml",
@@ -38,11 +42,22 @@ REQUIRED = (
 )
 REQUIRED_LINUX = ("lipsync-studio.desktop", "lipsync-studio.png", "install-desktop-entry.sh")
 FORBIDDEN = (
-    "_internal/scipy", "_internal/numba", "_internal/llvmlite", "_internal/librosa",
-    "_internal/onnx", "_internal/pytest", "_internal/_pytest", "_internal/PIL",
-    "_internal/lib-dynload/_tkinter*", "_internal/tcl*", "_internal/tk*",
-    "_internal/**/*WebEngine*", "_internal/**/*Qt6Charts*", "_internal/**/*Qt63D*",
-    "_internal/**/*DataVisualization*", "_internal/**/*Qt6Designer*",
+    "_internal/scipy",
+    "_internal/numba",
+    "_internal/llvmlite",
+    "_internal/librosa",
+    "_internal/onnx",
+    "_internal/pytest",
+    "_internal/_pytest",
+    "_internal/PIL",
+    "_internal/lib-dynload/_tkinter*",
+    "_internal/tcl*",
+    "_internal/tk*",
+    "_internal/**/*WebEngine*",
+    "_internal/**/*Qt6Charts*",
+    "_internal/**/*Qt63D*",
+    "_internal/**/*DataVisualization*",
+    "_internal/**/*Qt6Designer*",
     "_internal/PySide6/Qt/plugins/platformthemes/*gtk3*",
 )
 
@@ -98,8 +113,10 @@ def check_bundle(folder: Path) -> int:
     broken = [p for p in folder.rglob("*") if p.is_symlink() and not p.exists()]
     problems += [f"{folder}: dangling symlink {p.relative_to(folder)}" for p in broken[:10]]
     if not problems:
-        print(f"{folder}: {len(required)} required paths present, nothing forbidden, "
-              f"no dangling symlinks")
+        print(
+            f"{folder}: {len(required)} required paths present, nothing forbidden, "
+            f"no dangling symlinks"
+        )
     return fail(problems)
 
 
@@ -107,11 +124,14 @@ def check_bundle(folder: Path) -> int:
 
 
 def probe(cli: Path, path: Path) -> dict:
-    result = subprocess.run([str(cli), "probe", str(path)], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [str(cli), "probe", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
     if result.returncode:
-        raise RuntimeError(f"`{cli.name} probe {path}` failed ({result.returncode}): "
-                           f"{result.stderr.strip()[-500:]}")
+        raise RuntimeError(
+            f"`{cli.name} probe {path}` failed ({result.returncode}): "
+            f"{result.stderr.strip()[-500:]}"
+        )
     return json.loads(result.stdout)
 
 
@@ -141,8 +161,9 @@ def check_media(out: Path, cli: Path, audio: Path) -> int:
             problems.append(f"{out}: video lasts {vdur:.3f} s, the audio {want:.3f} s")
         frames = int(video.get("frame_count") or 0)
         if fps and abs(frames - want * fps) > 2:
-            problems.append(f"{out}: {frames} frames; {want:.3f} s at {fps:g} fps is "
-                            f"{want * fps:.0f}")
+            problems.append(
+                f"{out}: {frames} frames; {want:.3f} s at {fps:g} fps is {want * fps:.0f}"
+            )
     if not sound:
         problems.append(f"{out}: no audio stream")
     else:
@@ -152,9 +173,11 @@ def check_media(out: Path, cli: Path, audio: Path) -> int:
         if abs(adur - want) > 0.1:
             problems.append(f"{out}: audio lasts {adur:.3f} s, the input {want:.3f} s")
     if not problems:
-        print(f"{out}: h264 {video['width']}x{video['height']} {video['fps']:g} fps, "
-              f"{video['frame_count']} frames, {video['duration']:.2f} s + aac "
-              f"{sound['duration']:.2f} s; input audio {want:.2f} s")
+        print(
+            f"{out}: h264 {video['width']}x{video['height']} {video['fps']:g} fps, "
+            f"{video['frame_count']} frames, {video['duration']:.2f} s + aac "
+            f"{sound['duration']:.2f} s; input audio {want:.2f} s"
+        )
     return fail(problems)
 
 

@@ -42,8 +42,11 @@ _AUDIO_SUFFIX_CODEC = {
     ".mka": "flac",
 }
 _AUDIO_SUFFIX_FORMAT = {".m4a": "ipod", ".aac": "adts", ".opus": "ogg", ".mka": "matroska"}
-_ROTATE_CODED = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180,
-                 270: cv2.ROTATE_90_CLOCKWISE}
+_ROTATE_CODED = {
+    90: cv2.ROTATE_90_COUNTERCLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_CLOCKWISE,
+}
 
 
 def pattern_frame(index: int, width: int, height: int, pattern: Pattern = "moving") -> np.ndarray:
@@ -157,9 +160,7 @@ def make_video(
     return path
 
 
-def make_image(
-    path: Path, width: int = 64, height: int = 48, *, exif_rotation: int = 0
-) -> Path:
+def make_image(path: Path, width: int = 64, height: int = 48, *, exif_rotation: int = 0) -> Path:
     """A still (format from the suffix) of pattern_frame(0) at the upright size.
 
     exif_rotation (clockwise 0/90/180/270, JPEG only) stores the picture turned the
@@ -178,8 +179,12 @@ def make_image(
             raise ValueError("EXIF orientation needs a JPEG")
         orientation = {90: 6, 180: 3, 270: 8}[exif_rotation]
         # A minimal APP1 segment: big-endian TIFF header, one IFD with Orientation.
-        tiff = (b"MM\x00\x2a" + struct.pack(">IH", 8, 1)
-                + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0))
+        tiff = (
+            b"MM\x00\x2a"
+            + struct.pack(">IH", 8, 1)
+            + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)
+            + struct.pack(">I", 0)
+        )
         app1 = b"Exif\x00\x00" + tiff
         data = data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
     path.write_bytes(data)
@@ -220,7 +225,10 @@ def make_vfr_video(
 
 
 def synth_audio(
-    seconds: float, rate: int = 16000, channels: int = 1, kind: AudioKind = "tone",
+    seconds: float,
+    rate: int = 16000,
+    channels: int = 1,
+    kind: AudioKind = "tone",
     freq: float = 440.0,
 ) -> np.ndarray:
     """(channels, samples) float32 in [-1, 1]."""
@@ -236,7 +244,7 @@ def synth_audio(
         phase = 2 * np.pi * np.cumsum(pitch) / rate
         voice = sum(np.sin(k * phase) / k for k in range(1, 12))
         envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) ** 2
-        envelope *= (np.sin(2 * np.pi * 0.4 * t) > -0.5)  # a pause now and then
+        envelope *= np.sin(2 * np.pi * 0.4 * t) > -0.5  # a pause now and then
         noise = np.random.default_rng(0).normal(0, 0.01, n)
         mono = 0.3 * envelope * voice / 3 + noise
     else:
@@ -288,9 +296,7 @@ def _encode_samples(
     resampler = av.AudioResampler(
         format=ctx.format, layout=layout, rate=ctx.sample_rate, frame_size=ctx.frame_size or None
     )
-    source = av.AudioFrame.from_ndarray(
-        np.ascontiguousarray(samples), format="fltp", layout=layout
-    )
+    source = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=layout)
     source.sample_rate = ctx.sample_rate
     source.pts = 0
     pts = 0

@@ -76,8 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     media_dir = home / "media"
     media_dir.mkdir()
     audios = [samples / "speech.wav", *split_audio(samples / "speech.wav", media_dir)]
-    settings = AppSettings(model="draft", detector="auto", device="cpu",
-                           output_dir=str(home / "renders"), preset="veryfast")
+    settings = AppSettings(
+        model="draft",
+        detector="auto",
+        device="cpu",
+        output_dir=str(home / "renders"),
+        preset="veryfast",
+    )
     qsettings = open_settings()
     settings.save(qsettings)
     store = JobStore()
@@ -111,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     window.intake.jobs_added.connect(start_when_added)
     window.bridge.progress.connect(grab_when_ready)
     window.add_paths([samples / "presenter.mp4", *audios])
+
     def give_up() -> None:
         print(f"screenshot: not {args.at:.0%} done after {args.timeout:g} s", file=sys.stderr)
         window.shutdown()

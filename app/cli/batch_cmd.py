@@ -48,27 +48,48 @@ PENDING_STATES = ("queued", "running")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     batch = subparsers.add_parser(
-        "batch", help="render many videos x audios through the job queue",
+        "batch",
+        help="render many videos x audios through the job queue",
         description="Queue renders of videos x audios and run the queue until it is idle.",
     )
-    batch.add_argument("--videos", nargs="+", metavar="GLOB",
-                       help="presenter videos or stills (quote globs: '*.mp4')")
+    batch.add_argument(
+        "--videos",
+        nargs="+",
+        metavar="GLOB",
+        help="presenter videos or stills (quote globs: '*.mp4')",
+    )
     batch.add_argument("--audios", nargs="+", metavar="GLOB", help="speech audio files")
-    batch.add_argument("--pair", choices=PAIR_MODES, default=PAIR_MODES[0],
-                       help="every video with every audio (default), or by-name: "
-                       "alice.mp4 with alice.wav, alice_take2.wav …")
+    batch.add_argument(
+        "--pair",
+        choices=PAIR_MODES,
+        default=PAIR_MODES[0],
+        help="every video with every audio (default), or by-name: "
+        "alice.mp4 with alice.wav, alice_take2.wav …",
+    )
     batch.add_argument("--out", type=Path, metavar="DIR", help="folder for the outputs")
-    batch.add_argument("--name", default=DEFAULT_NAME, metavar="TEMPLATE",
-                       help=f"output file name; fields {{video}} {{audio}} {{index}} "
-                       f"(default: {DEFAULT_NAME.replace('%', '%%')})")
-    batch.add_argument("--priority", type=int, default=0,
-                       help="higher runs first (default 0)")
-    batch.add_argument("--overwrite", action="store_true",
-                       help="replace existing files instead of adding _2, _3 … to the name")
-    batch.add_argument("--queue-only", action="store_true",
-                       help="add the jobs and exit; `batch --resume` renders them")
-    batch.add_argument("--resume", action="store_true",
-                       help="render what is queued, including jobs a crash left half done")
+    batch.add_argument(
+        "--name",
+        default=DEFAULT_NAME,
+        metavar="TEMPLATE",
+        help=f"output file name; fields {{video}} {{audio}} {{index}} "
+        f"(default: {DEFAULT_NAME.replace('%', '%%')})",
+    )
+    batch.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    batch.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files instead of adding _2, _3 … to the name",
+    )
+    batch.add_argument(
+        "--queue-only",
+        action="store_true",
+        help="add the jobs and exit; `batch --resume` renders them",
+    )
+    batch.add_argument(
+        "--resume",
+        action="store_true",
+        help="render what is queued, including jobs a crash left half done",
+    )
     add_render_options(batch)
     batch.set_defaults(handler=run_batch)
 
@@ -127,8 +148,10 @@ def check_name_template(template: str) -> None:
         raise InputError(f"--name {template}: {exc}") from None
     unknown = [f for f in fields if f not in NAME_FIELDS]
     if unknown:
-        raise InputError(f"--name {template}: unknown field {{{unknown[0]}}}; "
-                         f"use {', '.join('{' + f + '}' for f in NAME_FIELDS)}")
+        raise InputError(
+            f"--name {template}: unknown field {{{unknown[0]}}}; "
+            f"use {', '.join('{' + f + '}' for f in NAME_FIELDS)}"
+        )
     example = format_name(template, Path("v.mp4"), Path("a.wav"), 1)
     if not example.lower().endswith(".mp4"):
         raise InputError(f"--name {template}: the output must be an .mp4 file")
@@ -136,8 +159,12 @@ def check_name_template(template: str) -> None:
 
 def format_name(template: str, video: Path, audio: Path, index: int) -> str:
     name = template.format(video=video.stem, audio=audio.stem, index=index)
-    if not name or name in (".", "..") or "/" in name or os.sep in name or (
-        os.altsep and os.altsep in name
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or os.sep in name
+        or (os.altsep and os.altsep in name)
     ):
         raise InputError(f"--name {template}: gives {name!r}, not a file name")
     return name
@@ -154,9 +181,11 @@ def plan_outputs(
     A clash adds "_2", "_3" … before the suffix. Names compare case-insensitively (as
     Windows and macOS file systems do)."""
     used = {_name_key(p) for p in taken}
-    on_disk = set() if overwrite or not folder.is_dir() else {
-        _name_key(folder / name.removesuffix(".part")) for name in os.listdir(folder)
-    }
+    on_disk = (
+        set()
+        if overwrite or not folder.is_dir()
+        else {_name_key(folder / name.removesuffix(".part")) for name in os.listdir(folder)}
+    )
     planned: list[Path] = []
     for name in names:
         stem, suffix = os.path.splitext(name)
@@ -191,11 +220,15 @@ def run_batch(args: argparse.Namespace) -> int:
     from app.engine.queue.jobstore import JobStore
 
     if args.resume:
-        given = [o for o, v in (("--videos", args.videos), ("--audios", args.audios),
-                                ("--out", args.out)) if v]
+        given = [
+            o
+            for o, v in (("--videos", args.videos), ("--audios", args.audios), ("--out", args.out))
+            if v
+        ]
         if given:
-            raise InputError(f"--resume takes no {', '.join(given)}: it finishes the jobs "
-                             "already queued")
+            raise InputError(
+                f"--resume takes no {', '.join(given)}: it finishes the jobs already queued"
+            )
     elif not (args.videos and args.audios and args.out):
         raise InputError("batch needs --videos, --audios and --out (or --resume)")
 
@@ -208,8 +241,11 @@ def run_batch(args: argparse.Namespace) -> int:
                 return 0
         lock = FileLock(paths.data_dir() / RUNNER_LOCK)
         if not lock.acquire():
-            print(f"batch: another lipsync-studio (pid {lock.holder()}) is running the queue; "
-                  "it will render these jobs", file=sys.stderr)
+            print(
+                f"batch: another lipsync-studio (pid {lock.holder()}) is running the queue; "
+                "it will render these jobs",
+                file=sys.stderr,
+            )
             return 0
         try:
             return _run_queue(store)
@@ -230,8 +266,10 @@ def _enqueue(args: argparse.Namespace, store: JobStore, add_lock: Path) -> list[
         for path in lonely_audios:
             print(f"batch: warning: no video for {path.name}", file=sys.stderr)
         if not pairs:
-            raise InputError("--pair by-name: no audio file name starts with a video's name "
-                             f"(videos: {', '.join(v.name for v in videos)})")
+            raise InputError(
+                "--pair by-name: no audio file name starts with a video's name "
+                f"(videos: {', '.join(v.name for v in videos)})"
+            )
     else:
         pairs = pair_each(videos, audios)
     check_name_template(args.name)
@@ -279,15 +317,16 @@ def _run_queue(store: JobStore) -> int:
         print(f"batch: resuming {interrupted} interrupted job(s)", file=sys.stderr)
     reporter = _Reporter(store, sys.stderr)
     scheduler = Scheduler(
-        store, slots={d.device: 1 for d in list_devices()},
-        on_job_event=reporter.on_job_event, on_progress=reporter.on_progress,
+        store,
+        slots={d.device: 1 for d in list_devices()},
+        on_job_event=reporter.on_job_event,
+        on_progress=reporter.on_progress,
     )
     scheduler.start()
     try:
         scheduler.run_until_idle()
     except KeyboardInterrupt:
-        print("\nbatch: interrupted; `lipsync-studio batch --resume` continues",
-              file=sys.stderr)
+        print("\nbatch: interrupted; `lipsync-studio batch --resume` continues", file=sys.stderr)
         raise
     finally:
         scheduler.stop(wait=True)
@@ -360,8 +399,10 @@ class _Reporter:
         )
 
     def summary(self, store: JobStore) -> int:
-        counts = {s: sum(1 for v in self.final.values() if v == s)
-                  for s in ("done", "failed", "cancelled")}
+        counts = {
+            s: sum(1 for v in self.final.values() if v == s)
+            for s in ("done", "failed", "cancelled")
+        }
         left = store.count("queued")
         text = ", ".join(f"{n} {s}" for s, n in counts.items())
         if left:

@@ -14,7 +14,8 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "models", help="list, download, import, verify or delete model weights",
+        "models",
+        help="list, download, import, verify or delete model weights",
         description="Manage the lip-sync and face-detector model weights.",
     )
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -23,21 +24,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_list)
 
     p = sub.add_parser(
-        "pull", help="download a model, resuming and verifying it",
+        "pull",
+        help="download a model, resuming and verifying it",
         epilog=f"${models.MIRROR_ENV}: base URLs (space-separated) to fetch from instead of "
-               "the published ones, e.g. an in-house mirror.",
+        "the published ones, e.g. an in-house mirror.",
     )
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--retries", type=int, default=4, metavar="N",
-                   help="extra attempts per URL, resuming each time (default 4)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=4,
+        metavar="N",
+        help="extra attempts per URL, resuming each time (default 4)",
+    )
     p.set_defaults(handler=_pull)
 
     p = sub.add_parser("import", help="install a model file you already have")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--as", dest="as_name", metavar="NAME",
-                   help="registry model this file is, or a new name for your own model")
-    p.add_argument("--family", choices=models.LIPSYNC_FAMILIES,
-                   help="model family of a new (custom) model")
+    p.add_argument(
+        "--as",
+        dest="as_name",
+        metavar="NAME",
+        help="registry model this file is, or a new name for your own model",
+    )
+    p.add_argument(
+        "--family", choices=models.LIPSYNC_FAMILIES, help="model family of a new (custom) model"
+    )
     p.set_defaults(handler=_import)
 
     p = sub.add_parser("verify", help="re-check installed files against their checksums")
@@ -52,8 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace) -> int:
     rows = [("NAME", "FAMILY", "STATUS", "SIZE", "LICENCE")]
     for entry in models.load_registry():
-        licence = entry.licence + (" (non-commercial)" if entry.non_commercial
-                                   and "commercial" not in entry.licence.lower() else "")
+        licence = entry.licence + (
+            " (non-commercial)"
+            if entry.non_commercial and "commercial" not in entry.licence.lower()
+            else ""
+        )
         size = _size(entry.size) if entry.size_exact else f"~{_size(entry.size)}"
         rows.append((entry.name, entry.family, models.status(entry.name), size, licence))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -69,8 +84,10 @@ def _pull(args: argparse.Namespace) -> int:
         print(f"{entry.name} is already installed at {models.model_path(entry.name)}")
         return EXIT_OK
     if state == "corrupt":
-        print(f"{entry.name}: the installed file fails its checksum; fetching it again",
-              file=sys.stderr)
+        print(
+            f"{entry.name}: the installed file fails its checksum; fetching it again",
+            file=sys.stderr,
+        )
     if entry.non_commercial:
         print(f"{entry.name}: licence {entry.licence}. {entry.licence_note}", file=sys.stderr)
     bar = ProgressBar(sys.stderr, entry.name)
@@ -142,8 +159,10 @@ class ProgressBar:
         self._last_draw = now
         if total:
             filled = min(self.WIDTH, self.WIDTH * done // total)
-            line = (f"{self._label} [{'#' * filled}{'-' * (self.WIDTH - filled)}] "
-                    f"{100 * done // total:3d}%  {_size(done)}/{_size(total)}")
+            line = (
+                f"{self._label} [{'#' * filled}{'-' * (self.WIDTH - filled)}] "
+                f"{100 * done // total:3d}%  {_size(done)}/{_size(total)}"
+            )
         else:
             line = f"{self._label} {_size(done)}"
         self._stream.write("\r" + line)
@@ -154,4 +173,3 @@ class ProgressBar:
         if self._drawn:
             self._stream.write("\n")
             self._stream.flush()
-

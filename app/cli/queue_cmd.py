@@ -56,8 +56,16 @@ def _progress(job: Job) -> str:
 
 def format_table(jobs: Sequence[Job]) -> str:
     rows = [COLUMNS] + [
-        (str(j.id), j.state, str(j.priority), _progress(j), j.video.name, j.audio.name,
-         str(j.output), (j.error or "").replace("\n", " "))
+        (
+            str(j.id),
+            j.state,
+            str(j.priority),
+            _progress(j),
+            j.video.name,
+            j.audio.name,
+            str(j.output),
+            (j.error or "").replace("\n", " "),
+        )
         for j in jobs
     ]
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
@@ -72,8 +80,9 @@ def run_list(args: argparse.Namespace) -> int:
         while page := store.page(offset=len(jobs), limit=PAGE, state=args.state):
             jobs += page
     if not jobs:
-        print("the queue is empty" if args.state is None else f"no {args.state} jobs",
-              file=sys.stderr)
+        print(
+            "the queue is empty" if args.state is None else f"no {args.state} jobs", file=sys.stderr
+        )
         return EXIT_OK
     sys.stdout.write(format_table(jobs))
     return EXIT_OK
@@ -105,11 +114,16 @@ def run_retry(args: argparse.Namespace) -> int:
                 print(f"queue: no job {job_id}", file=sys.stderr)
                 code = max(code, EXIT_BAD_INPUT)
             elif store.requeue(job_id, reset_attempts=True):
-                print(f"job {job_id}: queued again (a running batch takes it; else "
-                      "`lipsync-studio batch --resume`)", file=sys.stderr)
+                print(
+                    f"job {job_id}: queued again (a running batch takes it; else "
+                    "`lipsync-studio batch --resume`)",
+                    file=sys.stderr,
+                )
             else:
-                print(f"job {job_id}: is {job.state}, only finished jobs can be retried",
-                      file=sys.stderr)
+                print(
+                    f"job {job_id}: is {job.state}, only finished jobs can be retried",
+                    file=sys.stderr,
+                )
                 code = max(code, EXIT_FAILED)
     return code
 

@@ -25,29 +25,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render.set_defaults(handler=run_render)
 
     demo = subparsers.add_parser("demo", help="render the bundled sample (offline, draft model)")
-    demo.add_argument("-o", "--output", type=Path, default=DEFAULT_DEMO_OUTPUT,
-                      help=f"output .mp4 (default: {DEFAULT_DEMO_OUTPUT})")
+    demo.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_DEMO_OUTPUT,
+        help=f"output .mp4 (default: {DEFAULT_DEMO_OUTPUT})",
+    )
     add_render_options(demo, default_model="draft")
     demo.set_defaults(handler=run_demo)
 
 
 def add_render_options(parser: argparse.ArgumentParser, default_model: str = "auto") -> None:
     """The options `render`, `demo` and `batch` share."""
-    parser.add_argument("--model", default=default_model,
-                        help="auto (best installed, else draft) | draft | a model name "
-                        f"(default: {default_model})")
+    parser.add_argument(
+        "--model",
+        default=default_model,
+        help=f"auto (best installed, else draft) | draft | a model name (default: {default_model})",
+    )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | dml[:N]")
     parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
     parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
-    parser.add_argument("--loop", default="pingpong", choices=LOOP_MODES,
-                        help="how a video shorter than the audio is extended")
+    parser.add_argument(
+        "--loop",
+        default="pingpong",
+        choices=LOOP_MODES,
+        help="how a video shorter than the audio is extended",
+    )
     parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
-    parser.add_argument("--detect-every", type=int, default=5, dest="detect_interval",
-                        help="run the face detector every N frames, track in between")
-    parser.add_argument("--detector", default="auto", choices=("auto", "yunet", "haar"),
-                        help="face detector: auto = YuNet if installed, else OpenCV's Haar")
-    parser.add_argument("--no-track-cache", action="store_false", dest="track_cache",
-                        help="detect faces again instead of reusing this video's cached track")
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=5,
+        dest="detect_interval",
+        help="run the face detector every N frames, track in between",
+    )
+    parser.add_argument(
+        "--detector",
+        default="auto",
+        choices=("auto", "yunet", "haar"),
+        help="face detector: auto = YuNet if installed, else OpenCV's Haar",
+    )
+    parser.add_argument(
+        "--no-track-cache",
+        action="store_false",
+        dest="track_cache",
+        help="detect faces again instead of reusing this video's cached track",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
@@ -58,9 +82,17 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
     if args.detect_interval < 1:
         raise InputError(f"--detect-every {args.detect_interval}: must be at least 1")
     return RenderSettings(
-        video=video, audio=audio, output=args.output, model=args.model, device=args.device,
-        crf=args.crf, preset=args.preset, loop=args.loop, batch_size=args.batch_size,
-        detect_interval=args.detect_interval, detector=args.detector,
+        video=video,
+        audio=audio,
+        output=args.output,
+        model=args.model,
+        device=args.device,
+        crf=args.crf,
+        preset=args.preset,
+        loop=args.loop,
+        batch_size=args.batch_size,
+        detect_interval=args.detect_interval,
+        detector=args.detector,
         track_cache=args.track_cache,
     )
 

@@ -9,7 +9,15 @@ from typing import Literal
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
 PRESETS: tuple[str, ...] = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
 )
 
 

@@ -156,15 +156,18 @@ class RenderWorker(BaseWorker):
     def work(self) -> object:
         from app.engine.render import pipeline  # lazy: PyAV/ONNX Runtime load on the pool thread
 
-        return pipeline.render(self.settings, self._on_progress, self.cancel_event,
-                               **self.components)
+        return pipeline.render(
+            self.settings, self._on_progress, self.cancel_event, **self.components
+        )
 
     def _on_progress(self, progress: FrameProgress) -> None:
         emit_throttled(self.signals, progress, self._progress, self._preview)
 
 
 def emit_throttled(
-    signals: WorkerSignals, progress: FrameProgress, progress_gate: Throttle,
+    signals: WorkerSignals,
+    progress: FrameProgress,
+    progress_gate: Throttle,
     preview_gate: Throttle,
 ) -> None:
     last = progress.total > 0 and progress.done >= progress.total
@@ -181,8 +184,9 @@ class CallWorker(BaseWorker):
     after a cancel reports cancelled() instead of its result.
     """
 
-    def __init__(self, fn: Callable[..., object], *args: object, pass_cancel: bool = False,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, fn: Callable[..., object], *args: object, pass_cancel: bool = False, **kwargs: object
+    ) -> None:
         super().__init__()
         self.fn, self.args, self.kwargs = fn, args, kwargs
         if pass_cancel:
@@ -199,8 +203,9 @@ class DownloadWorker(BaseWorker):
     so the next download of that model resumes where this one stopped.
     """
 
-    def __init__(self, name: str, *, progress_interval: float = PROGRESS_INTERVAL_S,
-                 **download_kwargs: Any) -> None:
+    def __init__(
+        self, name: str, *, progress_interval: float = PROGRESS_INTERVAL_S, **download_kwargs: Any
+    ) -> None:
         super().__init__()
         self.name = name
         self.download_kwargs = download_kwargs
@@ -210,8 +215,9 @@ class DownloadWorker(BaseWorker):
         from app.engine.models import registry as models
 
         try:
-            return models.download(self.name, self._on_progress, self.cancel_event,
-                                   **self.download_kwargs)
+            return models.download(
+                self.name, self._on_progress, self.cancel_event, **self.download_kwargs
+            )
         except models.DownloadCancelled:
             raise RenderCancelled(f"download of {self.name} cancelled") from None
 
@@ -256,7 +262,9 @@ class SchedulerBridge(QObject):
             gates = self._gates.get(job_id)
             if gates is None:
                 gates = self._gates[job_id] = (
-                    Throttle(self.progress_interval), Throttle(self.preview_interval))
+                    Throttle(self.progress_interval),
+                    Throttle(self.preview_interval),
+                )
         last = progress.total > 0 and progress.done >= progress.total
         if progress.preview is not None and gates[1].ready(force=last):
             self.preview.emit(job_id, progress.preview)
@@ -341,7 +349,7 @@ def _why(exc: Exception, path: Path) -> str:
     """The engine's message without the leading "NAME: " (the dialog lists the name)."""
     text = str(exc)
     prefix = f"{path.name}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def thumbnail(video: Path, height: int = THUMB_HEIGHT) -> np.ndarray | None:

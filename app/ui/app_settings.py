@@ -26,8 +26,9 @@ def open_settings() -> QSettings:
     home = os.environ.get("LIPSYNC_STUDIO_HOME")
     if home:
         return QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                     ORGANISATION, APPLICATION)
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION
+    )
 
 
 def default_output_dir() -> str:
@@ -91,8 +92,14 @@ class AppSettings:
 
     def render_settings(self, video: Path, audio: Path, output: Path) -> RenderSettings:
         return RenderSettings(
-            video=video, audio=audio, output=output, model=self.model, device=self.device,
-            crf=self.crf, preset=self.preset, loop=self.loop,  # type: ignore[arg-type]
+            video=video,
+            audio=audio,
+            output=output,
+            model=self.model,
+            device=self.device,
+            crf=self.crf,
+            preset=self.preset,
+            loop=self.loop,  # type: ignore[arg-type]
             detector=self.detector,
         )
 

@@ -21,13 +21,28 @@ from PySide6.QtGui import QBrush, QColor, QPixmap
 from app.engine.progress import FrameProgress
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 
-(COL_THUMB, COL_VIDEO, COL_AUDIO, COL_MODEL, COL_PRIORITY, COL_STATE, COL_PROGRESS,
- COL_SPEED, COL_OUTPUT) = range(9)
+(
+    COL_THUMB,
+    COL_VIDEO,
+    COL_AUDIO,
+    COL_MODEL,
+    COL_PRIORITY,
+    COL_STATE,
+    COL_PROGRESS,
+    COL_SPEED,
+    COL_OUTPUT,
+) = range(9)
 COLUMN_COUNT = 9
 HEADERS = {
-    COL_THUMB: "", COL_VIDEO: "Video", COL_AUDIO: "Audio", COL_MODEL: "Model",
-    COL_PRIORITY: "Priority", COL_STATE: "State", COL_PROGRESS: "Progress",
-    COL_SPEED: "Speed / ETA", COL_OUTPUT: "Output",
+    COL_THUMB: "",
+    COL_VIDEO: "Video",
+    COL_AUDIO: "Audio",
+    COL_MODEL: "Model",
+    COL_PRIORITY: "Priority",
+    COL_STATE: "State",
+    COL_PROGRESS: "Progress",
+    COL_SPEED: "Speed / ETA",
+    COL_OUTPUT: "Output",
 }
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1, or None before a job knows
@@ -35,11 +50,16 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 3
 PAGE_SIZE = 500
 
 STATE_LABELS = {
-    "queued": "Queued", "running": "Rendering", "done": "Done", "failed": "Failed",
+    "queued": "Queued",
+    "running": "Rendering",
+    "done": "Done",
+    "failed": "Failed",
     "cancelled": "Cancelled",
 }
 STATE_COLOURS = {
-    "running": QColor(33, 118, 210), "done": QColor(46, 125, 50), "failed": QColor(198, 40, 40),
+    "running": QColor(33, 118, 210),
+    "done": QColor(46, 125, 50),
+    "failed": QColor(198, 40, 40),
     "cancelled": QColor(117, 117, 117),
 }
 
@@ -227,7 +247,7 @@ class BatchModel(QAbstractTableModel):
 
     def _move(self, row: int, job: Job) -> None:
         key = _order_key(job)
-        keys = self._keys[:row] + self._keys[row + 1:]
+        keys = self._keys[:row] + self._keys[row + 1 :]
         dest = bisect.bisect_right(keys, key)  # position after removal
         if dest == row:
             self._keys[row] = key
@@ -251,8 +271,9 @@ class BatchModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else COLUMN_COUNT
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS.get(section)
         if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:

@@ -18,8 +18,12 @@ from app.ui.batch_model import FRACTION_ROLE
 class ProgressDelegate(QStyledItemDelegate):
     """A progress bar with the cell's text ("37 / 250") for every job that has started."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         fraction = index.data(FRACTION_ROLE)
         if fraction is None:
             super().paint(painter, option, index)
@@ -29,8 +33,9 @@ class ProgressDelegate(QStyledItemDelegate):
         background = QStyleOptionViewItem(option)
         self.initStyleOption(background, index)
         background.text = ""
-        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, background, painter,
-                            widget)
+        style.drawPrimitive(
+            QStyle.PrimitiveElement.PE_PanelItemViewItem, background, painter, widget
+        )
         bar = QStyleOptionProgressBar()
         rect = option.rect  # type: ignore[attr-defined]
         margin = max(4, (rect.height() - 22) // 2)

@@ -40,10 +40,13 @@ def ask_pairing(parent: QWidget | None, n_videos: int, n_audios: int) -> str | N
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Pair videos and audios")
     box.setText(f"You added {n_videos} videos and {n_audios} audio files.")
-    box.setInformativeText("Render every video with every audio, or pair files whose names "
-                           "match (alice.mp4 with alice.wav, alice_take2.wav …)?")
-    each = box.addButton(f"Every combination ({n_videos * n_audios} jobs)",
-                         QMessageBox.ButtonRole.AcceptRole)
+    box.setInformativeText(
+        "Render every video with every audio, or pair files whose names "
+        "match (alice.mp4 with alice.wav, alice_take2.wav …)?"
+    )
+    each = box.addButton(
+        f"Every combination ({n_videos * n_audios} jobs)", QMessageBox.ButtonRole.AcceptRole
+    )
     names = box.addButton("Match by name", QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(names)
@@ -108,8 +111,7 @@ class Intake(QObject):
     def busy(self) -> bool:
         return self._probing > 0
 
-    def add_paths(self, items: Sequence[Path | str],
-                  fallback_videos: Sequence[Path] = ()) -> None:
+    def add_paths(self, items: Sequence[Path | str], fallback_videos: Sequence[Path] = ()) -> None:
         """Probe `items` in a worker, then pair and queue (see the module docstring).
 
         fallback_videos: videos to pair audio with when none is pending or given (the
@@ -140,9 +142,11 @@ class Intake(QObject):
         if report.unreadable:
             n = len(report.unreadable)
             QMessageBox.warning(
-                self._parent, "Some files cannot be used",
+                self._parent,
+                "Some files cannot be used",
                 f"{n} file{'s' if n > 1 else ''} could not be read as video or audio and "
-                f"{'were' if n > 1 else 'was'} not added:\n\n{list_files(report.unreadable)}")
+                f"{'were' if n > 1 else 'was'} not added:\n\n{list_files(report.unreadable)}",
+            )
         videos = _unique(self.pending_videos + list(report.videos))
         audios = _unique(self.pending_audios + list(report.audios))
         if audios and not videos and fallback_videos:
@@ -150,11 +154,14 @@ class Intake(QObject):
         if not (videos and audios):
             self.pending_videos, self.pending_audios = videos, audios
             if videos:
-                self.message.emit(f"{len(videos)} video(s) waiting for speech audio: "
-                                  "drop or add audio files")
+                self.message.emit(
+                    f"{len(videos)} video(s) waiting for speech audio: drop or add audio files"
+                )
             elif audios:
-                self.message.emit(f"{len(audios)} audio file(s) waiting for a presenter "
-                                  "video: drop or add a video")
+                self.message.emit(
+                    f"{len(audios)} audio file(s) waiting for a presenter "
+                    "video: drop or add a video"
+                )
             return
         self.pending_videos, self.pending_audios = [], []
         pairs = self.pair(videos, audios)
@@ -176,12 +183,13 @@ class Intake(QObject):
         if lonely_videos or lonely_audios:
             parts = []
             if lonely_audios:
-                parts.append("No video named like these audio files (an audio name must start "
-                             f"with its video's name):\n{list_files(lonely_audios)}")
+                parts.append(
+                    "No video named like these audio files (an audio name must start "
+                    f"with its video's name):\n{list_files(lonely_audios)}"
+                )
             if lonely_videos:
                 parts.append(f"No audio for these videos:\n{list_files(lonely_videos)}")
-            QMessageBox.information(self._parent, "Some files have no partner",
-                                    "\n\n".join(parts))
+            QMessageBox.information(self._parent, "Some files have no partner", "\n\n".join(parts))
         return pairs
 
     def create_jobs(self, pairs: Sequence[tuple[Path, Path]]) -> list[int]:
@@ -192,19 +200,22 @@ class Intake(QObject):
         folder = settings.output_folder
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            names = [format_name(settings.name_pattern, v, a, i)
-                     for i, (v, a) in enumerate(pairs, 1)]
+            names = [
+                format_name(settings.name_pattern, v, a, i) for i, (v, a) in enumerate(pairs, 1)
+            ]
         except (OSError, InputError) as exc:
-            QMessageBox.warning(self._parent, "Cannot add the jobs",
-                                f"Output folder {folder}: {exc}")
+            QMessageBox.warning(
+                self._parent, "Cannot add the jobs", f"Output folder {folder}: {exc}"
+            )
             return []
         lock = FileLock(paths.data_dir() / ADD_LOCK)  # the CLI's `batch` takes it too
         lock.acquire(blocking=True)
         try:
             inputs = [p for pair in pairs for p in pair]
             outputs = plan_outputs(names, folder, False, [*inputs, *pending_outputs(self.store)])
-            specs = [JobSpec(settings.render_settings(v, a, out))
-                     for (v, a), out in zip(pairs, outputs)]
+            specs = [
+                JobSpec(settings.render_settings(v, a, out)) for (v, a), out in zip(pairs, outputs)
+            ]
             ids = self._submit(specs)
         finally:
             lock.release()

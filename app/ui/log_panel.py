@@ -77,8 +77,7 @@ def gpu_names() -> list[str]:
     return names
 
 
-def diagnostics(job_counts: Mapping[str, int] | None = None,
-                last_errors: int = 15) -> str:
+def diagnostics(job_counts: Mapping[str, int] | None = None, last_errors: int = 15) -> str:
     """Versions, providers, GPUs, folders and the last errors, as plain text."""
     import PySide6
     from PySide6.QtCore import qVersion
@@ -87,9 +86,11 @@ def diagnostics(job_counts: Mapping[str, int] | None = None,
     from app.engine import paths
     from app.engine.queue.joblog import log_path, read_events
 
-    lines = [f"lipsync-studio {__version__}",
-             f"Python {sys.version.split()[0]} on {platform.platform()}",
-             f"PySide6 {PySide6.__version__}, Qt {qVersion()}"]
+    lines = [
+        f"lipsync-studio {__version__}",
+        f"Python {sys.version.split()[0]} on {platform.platform()}",
+        f"PySide6 {PySide6.__version__}, Qt {qVersion()}",
+    ]
     for module in ("av", "numpy", "cv2", "onnxruntime"):
         try:
             version = getattr(__import__(module), "__version__", "?")
@@ -109,8 +110,11 @@ def diagnostics(job_counts: Mapping[str, int] | None = None,
     lines.append(f"log: {log_path()}")
     if job_counts:
         lines.append("jobs: " + ", ".join(f"{k} {v}" for k, v in job_counts.items()))
-    errors = [e for e in read_events(limit=5000)
-              if e.get("level") in ("ERROR", "CRITICAL") or e.get("event") == "job_failed"]
+    errors = [
+        e
+        for e in read_events(limit=5000)
+        if e.get("level") in ("ERROR", "CRITICAL") or e.get("event") == "job_failed"
+    ]
     lines.append(f"last errors ({min(len(errors), last_errors)} of {len(errors)}):")
     for event in errors[-last_errors:]:
         lines.append("  " + format_event(event))
@@ -133,8 +137,9 @@ class LogPanel(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh)
         self.copy_button = QPushButton("Copy diagnostics")
-        self.copy_button.setToolTip("Versions, GPUs, providers and the last errors, "
-                                    "for a bug report")
+        self.copy_button.setToolTip(
+            "Versions, GPUs, providers and the last errors, for a bug report"
+        )
         self.copy_button.clicked.connect(self.copy_diagnostics)
         self.status = QLabel("")
         self.text = QPlainTextEdit()
@@ -195,8 +200,11 @@ class LogPanel(QWidget):
             self._again = True
             return
         self._reading = True
-        self.tasks.start(CallWorker(read_lines, self.job_filter.currentData()),
-                         on_finished=self._show, on_errored=self._failed)
+        self.tasks.start(
+            CallWorker(read_lines, self.job_filter.currentData()),
+            on_finished=self._show,
+            on_errored=self._failed,
+        )
 
     def _show(self, lines: list[str]) -> None:
         self._reading = False
@@ -219,9 +227,11 @@ class LogPanel(QWidget):
 
     def copy_diagnostics(self) -> None:
         self.status.setText("Collecting…")
-        self.tasks.start(CallWorker(diagnostics, dict(self.job_counts)),
-                         on_finished=self._copied,
-                         on_errored=lambda exc: self.status.setText(f"Failed: {exc}"))
+        self.tasks.start(
+            CallWorker(diagnostics, dict(self.job_counts)),
+            on_finished=self._copied,
+            on_errored=lambda exc: self.status.setText(f"Failed: {exc}"),
+        )
 
     def _copied(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)

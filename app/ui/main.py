@@ -41,13 +41,17 @@ class ErrorReporter(QObject):
         self.raised.connect(self._show, Qt.ConnectionType.QueuedConnection)
         self.shown: list[str] = []
 
-    def excepthook(self, exc_type: type[BaseException], exc: BaseException,
-                   tb: TracebackType | None) -> None:
+    def excepthook(
+        self, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
-        log.critical("uncaught exception", exc_info=(exc_type, exc, tb),
-                     extra={"event": "uncaught_exception"})
+        log.critical(
+            "uncaught exception",
+            exc_info=(exc_type, exc, tb),
+            extra={"event": "uncaught_exception"},
+        )
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         self.raised.emit(f"{exc_type.__name__}: {exc}", text)  # queued: safe from any thread
 
@@ -64,8 +68,10 @@ class ErrorReporter(QObject):
         box = QMessageBox(self._parent_widget())
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("Lipsync Studio: unexpected error")
-        box.setText("Something went wrong. The error was written to the log; "
-                    "Log → Copy diagnostics helps a bug report.")
+        box.setText(
+            "Something went wrong. The error was written to the log; "
+            "Log → Copy diagnostics helps a bug report."
+        )
         box.setInformativeText(summary)
         box.setDetailedText(details)
         box.exec()

@@ -98,8 +98,15 @@ SUMMARY_INTERVAL_MS = 250  # status bar and title: 4 updates a second at most
 POSTER_HEIGHT = 480
 SHUTDOWN_WAIT_S = 15.0
 COLUMN_WIDTHS = {
-    COL_THUMB: 68, COL_VIDEO: 130, COL_AUDIO: 130, COL_MODEL: 84, COL_PRIORITY: 58,
-    COL_STATE: 82, COL_PROGRESS: 128, COL_SPEED: 136, COL_OUTPUT: 150,
+    COL_THUMB: 68,
+    COL_VIDEO: 130,
+    COL_AUDIO: 130,
+    COL_MODEL: 84,
+    COL_PRIORITY: 58,
+    COL_STATE: 82,
+    COL_PROGRESS: 128,
+    COL_SPEED: 136,
+    COL_OUTPUT: 150,
 }
 VIDEO_FILTER = "Videos and images (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg)"
 AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.m4a *.aac *.ogg *.opus)"
@@ -207,8 +214,9 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self._build_scheduler()
-        self.preview.show_empty("Drop presenter videos and speech audio here, "
-                                "or use Add videos / Add audio")
+        self.preview.show_empty(
+            "Drop presenter videos and speech audio here, or use Add videos / Add audio"
+        )
         self._update_actions()
         self.update_summary()
 
@@ -219,8 +227,10 @@ class MainWindow(QMainWindow):
         table.setModel(self.model)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                              | QAbstractItemView.EditTrigger.EditKeyPressed)
+        table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         table.setAlternatingRowColors(True)
         table.setShowGrid(False)
         table.setWordWrap(False)
@@ -238,8 +248,14 @@ class MainWindow(QMainWindow):
         table.customContextMenuRequested.connect(self._context_menu)
         return table
 
-    def _action(self, text: str, slot: object, icon: QStyle.StandardPixmap | None = None,
-                shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
+    def _action(
+        self,
+        text: str,
+        slot: object,
+        icon: QStyle.StandardPixmap | None = None,
+        shortcut: QKeySequence | str | None = None,
+        tip: str = "",
+    ) -> QAction:
         action = QAction(text, self)
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon))
@@ -253,35 +269,72 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.act_add_videos = self._action("Add videos", self.add_videos_dialog,
-                                           sp.SP_FileDialogStart, "Ctrl+O",
-                                           "Add presenter videos or stills")
-        self.act_add_audio = self._action("Add audio", self.add_audio_dialog, sp.SP_MediaVolume,
-                                          "Ctrl+Shift+O", "Add speech audio files")
-        self.act_add_folder = self._action("Add folder", self.add_folder_dialog, sp.SP_DirIcon,
-                                           None, "Add every video and audio in a folder")
-        self.act_start = self._action("Start", self.start, sp.SP_MediaPlay, "Ctrl+Return",
-                                      "Render the queued jobs")
-        self.act_pause = self._action("Pause", self.pause, sp.SP_MediaPause, None,
-                                      "Start no new job; the running ones finish")
-        self.act_cancel = self._action("Cancel", self.cancel_selected, sp.SP_MediaStop, None,
-                                       "Cancel the selected jobs (a cancelled job leaves no "
-                                       "file)")
-        self.act_remove = self._action("Remove", self.remove_selected, sp.SP_TrashIcon,
-                                       QKeySequence.StandardKey.Delete,
-                                       "Remove the selected jobs from the list")
-        self.act_retry = self._action("Retry", self.retry_selected, sp.SP_BrowserReload, None,
-                                      "Queue the selected finished jobs again")
-        self.act_clear = self._action("Clear finished", self.clear_finished,
-                                      sp.SP_DialogResetButton, None,
-                                      "Remove done, failed and cancelled jobs from the list "
-                                      "(their files stay)")
-        self.act_open_folder = self._action("Open output folder", self.open_output_folder,
-                                            sp.SP_DirOpenIcon, None,
-                                            "Open the folder of the selected job's output")
+        self.act_add_videos = self._action(
+            "Add videos",
+            self.add_videos_dialog,
+            sp.SP_FileDialogStart,
+            "Ctrl+O",
+            "Add presenter videos or stills",
+        )
+        self.act_add_audio = self._action(
+            "Add audio",
+            self.add_audio_dialog,
+            sp.SP_MediaVolume,
+            "Ctrl+Shift+O",
+            "Add speech audio files",
+        )
+        self.act_add_folder = self._action(
+            "Add folder",
+            self.add_folder_dialog,
+            sp.SP_DirIcon,
+            None,
+            "Add every video and audio in a folder",
+        )
+        self.act_start = self._action(
+            "Start", self.start, sp.SP_MediaPlay, "Ctrl+Return", "Render the queued jobs"
+        )
+        self.act_pause = self._action(
+            "Pause", self.pause, sp.SP_MediaPause, None, "Start no new job; the running ones finish"
+        )
+        self.act_cancel = self._action(
+            "Cancel",
+            self.cancel_selected,
+            sp.SP_MediaStop,
+            None,
+            "Cancel the selected jobs (a cancelled job leaves no file)",
+        )
+        self.act_remove = self._action(
+            "Remove",
+            self.remove_selected,
+            sp.SP_TrashIcon,
+            QKeySequence.StandardKey.Delete,
+            "Remove the selected jobs from the list",
+        )
+        self.act_retry = self._action(
+            "Retry",
+            self.retry_selected,
+            sp.SP_BrowserReload,
+            None,
+            "Queue the selected finished jobs again",
+        )
+        self.act_clear = self._action(
+            "Clear finished",
+            self.clear_finished,
+            sp.SP_DialogResetButton,
+            None,
+            "Remove done, failed and cancelled jobs from the list (their files stay)",
+        )
+        self.act_open_folder = self._action(
+            "Open output folder",
+            self.open_output_folder,
+            sp.SP_DirOpenIcon,
+            None,
+            "Open the folder of the selected job's output",
+        )
         self.act_settings = self._action("Settings…", self.open_settings, None, "Ctrl+,")
-        self.act_models = self._action("Models…", self.open_models, None, None,
-                                       "Download, import and check lip-sync models")
+        self.act_models = self._action(
+            "Models…", self.open_models, None, None, "Download, import and check lip-sync models"
+        )
         self.act_log = self.log_dock.toggleViewAction()
         self.act_log.setText("Log")
         self.act_quit = self._action("Quit", self.close, None, QKeySequence.StandardKey.Quit)
@@ -290,9 +343,21 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("batch_toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
-        for action in (self.act_add_videos, self.act_add_audio, self.act_add_folder, None,
-                       self.act_start, self.act_pause, self.act_cancel, None, self.act_remove,
-                       self.act_retry, self.act_clear, None, self.act_open_folder):
+        for action in (
+            self.act_add_videos,
+            self.act_add_audio,
+            self.act_add_folder,
+            None,
+            self.act_start,
+            self.act_pause,
+            self.act_cancel,
+            None,
+            self.act_remove,
+            self.act_retry,
+            self.act_clear,
+            None,
+            self.act_open_folder,
+        ):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
@@ -304,8 +369,14 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         queue_menu = menu.addMenu("&Queue")
-        for action in (self.act_start, self.act_pause, self.act_cancel, self.act_retry,
-                       self.act_remove, self.act_clear):
+        for action in (
+            self.act_start,
+            self.act_pause,
+            self.act_cancel,
+            self.act_retry,
+            self.act_remove,
+            self.act_clear,
+        ):
             queue_menu.addAction(action)
         tools_menu = menu.addMenu("&Tools")
         for action in (self.act_settings, self.act_models, self.act_log):
@@ -343,12 +414,16 @@ class MainWindow(QMainWindow):
             if not self._owns_queue:
                 self.statusBar().showMessage(
                     f"Another lipsync-studio (pid {self._queue_lock.holder()}) is running the "
-                    "queue; this window shows the jobs but does not render them")
+                    "queue; this window shows the jobs but does not render them"
+                )
                 return
         scheduler = Scheduler(
-            self.store, self._runner, slots=self.settings.slots(self.devices),
+            self.store,
+            self._runner,
+            slots=self.settings.slots(self.devices),
             stall_timeout=self.settings.stall_timeout_s,
-            on_job_event=self.bridge.on_job_event, on_progress=self.bridge.on_progress,
+            on_job_event=self.bridge.on_job_event,
+            on_progress=self.bridge.on_progress,
         )
         if self._paused:
             scheduler.pause()
@@ -383,13 +458,15 @@ class MainWindow(QMainWindow):
         self.intake.add_paths(items, fallback_videos or [])
 
     def add_videos_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add presenter videos", "",
-                                                f"{VIDEO_FILTER};;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add presenter videos", "", f"{VIDEO_FILTER};;All files (*)"
+        )
         self.add_paths([Path(f) for f in files])
 
     def add_audio_dialog(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Add speech audio", "",
-                                                f"{AUDIO_FILTER};;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add speech audio", "", f"{AUDIO_FILTER};;All files (*)"
+        )
         selected = list(dict.fromkeys(job.video for job in self.selected_jobs()))
         self.add_paths([Path(f) for f in files], fallback_videos=selected)
 
@@ -438,13 +515,17 @@ class MainWindow(QMainWindow):
             if job.state == "running":
                 running += 1
                 continue
-            removed = (self.scheduler.remove(job.id) if self.scheduler is not None
-                       else self.store.remove(job.id))
+            removed = (
+                self.scheduler.remove(job.id)
+                if self.scheduler is not None
+                else self.store.remove(job.id)
+            )
             if removed:
                 self.model.remove_job(job.id)
         if running:
             self.statusBar().showMessage(
-                f"{running} running job(s) not removed: cancel them first", 6000)
+                f"{running} running job(s) not removed: cancel them first", 6000
+            )
         self._update_actions()
 
     def retry_selected(self) -> None:
@@ -485,14 +566,17 @@ class MainWindow(QMainWindow):
         old = self.settings
         self.settings = settings
         settings.save(self.qsettings)
-        if (old.slots(self.devices) != settings.slots(self.devices)
-                or old.stall_timeout_s != settings.stall_timeout_s):
+        if (
+            old.slots(self.devices) != settings.slots(self.devices)
+            or old.stall_timeout_s != settings.stall_timeout_s
+        ):
             if self.scheduler is not None and not self.scheduler.running_jobs():
                 self._rebuild_scheduler()
             elif self.scheduler is not None:
                 self._rebuild_when_idle = True
                 self.statusBar().showMessage(
-                    "The queue takes the new device settings when the running jobs end", 6000)
+                    "The queue takes the new device settings when the running jobs end", 6000
+                )
 
     def open_models(self) -> ModelsDialog:
         if self.models_dialog is None:
@@ -509,11 +593,13 @@ class MainWindow(QMainWindow):
             return
         self._offered_models.add(name)
         answer = QMessageBox.question(
-            self, "Model not installed",
+            self,
+            "Model not installed",
             f"The jobs use the model {name}, which is not installed.\n\nOpen Models to "
             f"download it now?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.Yes)
+            QMessageBox.StandardButton.Yes,
+        )
         if answer == QMessageBox.StandardButton.Yes:
             self.open_models().select(name)
 
@@ -536,7 +622,8 @@ class MainWindow(QMainWindow):
             self.table.selectionModel().setCurrentIndex(
                 self.model.index(row, COL_VIDEO),
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def _show_selected(self) -> None:
         job = self.current_job()
@@ -559,11 +646,18 @@ class MainWindow(QMainWindow):
             if self.preview.mode == "scrub":
                 from app.engine.render.media import probe
 
-                self.tasks.start(CallWorker(probe, job.output),
-                                 on_finished=lambda info: self.preview.set_duration(info.duration))
+                self.tasks.start(
+                    CallWorker(probe, job.output),
+                    on_finished=lambda info: self.preview.set_duration(info.duration),
+                )
         else:
-            self._show_poster(job, title, {"queued": "queued", "failed": "failed",
-                                           "cancelled": "cancelled"}.get(job.state, job.state))
+            self._show_poster(
+                job,
+                title,
+                {"queued": "queued", "failed": "failed", "cancelled": "cancelled"}.get(
+                    job.state, job.state
+                ),
+            )
 
     def _followed_running_job(self) -> int | None:
         running = [job_id for job_id in self._latest]
@@ -574,8 +668,12 @@ class MainWindow(QMainWindow):
         frame = self._latest.get(job_id)
         if job is None or frame is None:
             return
-        self.preview.show_live(job_id, frame, f"Rendering {job.video.name} + {job.audio.name}",
-                               self._live_caption(job_id))
+        self.preview.show_live(
+            job_id,
+            frame,
+            f"Rendering {job.video.name} + {job.audio.name}",
+            self._live_caption(job_id),
+        )
 
     def _live_caption(self, job_id: int) -> str:
         live = self.model.live(job_id)
@@ -590,9 +688,11 @@ class MainWindow(QMainWindow):
             return
         self.preview.show_empty("Loading…")
         self.preview.title.setText(title)
-        self.tasks.start(CallWorker(thumbnail, job.video, POSTER_HEIGHT),
-                         on_finished=lambda frame: self._poster_ready(job, frame, caption),
-                         on_errored=lambda exc: self.preview.show_empty(str(exc)))
+        self.tasks.start(
+            CallWorker(thumbnail, job.video, POSTER_HEIGHT),
+            on_finished=lambda frame: self._poster_ready(job, frame, caption),
+            on_errored=lambda exc: self.preview.show_empty(str(exc)),
+        )
 
     def _poster_ready(self, job: Job, frame: np.ndarray | None, caption: str) -> None:
         if frame is None:
@@ -614,7 +714,8 @@ class MainWindow(QMainWindow):
         self.tasks.start(
             CallWorker(render_one_frame, settings, index),
             on_finished=lambda pair: self._one_frame_ready(pair, title),
-            on_errored=self._one_frame_failed)
+            on_errored=self._one_frame_failed,
+        )
 
     def _one_frame_ready(self, pair: FramePair, title: str) -> None:
         self.preview.set_one_frame_enabled(True)
@@ -633,21 +734,35 @@ class MainWindow(QMainWindow):
         self.tasks.start(
             CallWorker(frame_pair_at, job.video, job.output, seconds, loop),
             on_finished=lambda pair: self.preview.show_pair(
-                pair.before, pair.after, job.output.name, f"frame {pair.index}",
-                show_before=True, from_player=True),
-            on_errored=lambda exc: self.statusBar().showMessage(str(exc), 6000))
+                pair.before,
+                pair.after,
+                job.output.name,
+                f"frame {pair.index}",
+                show_before=True,
+                from_player=True,
+            ),
+            on_errored=lambda exc: self.statusBar().showMessage(str(exc), 6000),
+        )
 
     def _scrub(self, seconds: float) -> None:
         job = self.current_job()
         if job is None:
             return
-        self.tasks.start(CallWorker(decode_frame_at, job.output, seconds),
-                         on_finished=lambda found: self.preview.show_scrub_frame(*found))
+        self.tasks.start(
+            CallWorker(decode_frame_at, job.output, seconds),
+            on_finished=lambda found: self.preview.show_scrub_frame(*found),
+        )
 
     def _context_menu(self, pos: object) -> None:
         menu = QMenu(self)
-        for action in (self.act_start, self.act_cancel, self.act_retry, self.act_remove, None,
-                       self.act_open_folder):
+        for action in (
+            self.act_start,
+            self.act_cancel,
+            self.act_retry,
+            self.act_remove,
+            None,
+            self.act_open_folder,
+        ):
             menu.addSeparator() if action is None else menu.addAction(action)
         job = self.current_job()
         if job is not None:
@@ -678,11 +793,19 @@ class MainWindow(QMainWindow):
             self._show_selected()
         elif current is None and state != "running" and self.preview.live_job == job_id:
             self._show_selected()
-        if (state == "failed" and job is not None and job.error
-                and "is not installed" in job.error and job.model not in ("auto", "draft")):
+        if (
+            state == "failed"
+            and job is not None
+            and job.error
+            and "is not installed" in job.error
+            and job.model not in ("auto", "draft")
+        ):
             self.offer_model_download(job.model)
-        if self._rebuild_when_idle and self.scheduler is not None \
-                and not self.scheduler.running_jobs():
+        if (
+            self._rebuild_when_idle
+            and self.scheduler is not None
+            and not self.scheduler.running_jobs()
+        ):
             self._rebuild_scheduler()
         if self.log_dock.isVisible():
             self.log_panel.schedule_refresh()
@@ -711,10 +834,13 @@ class MainWindow(QMainWindow):
         if ids and model not in ("auto", "draft"):
             from app.engine.models import registry as models
 
-            self.tasks.start(CallWorker(models.status, model),
-                             on_finished=lambda status: status != "installed"
-                             and self.offer_model_download(model),
-                             on_errored=lambda exc: self.statusBar().showMessage(str(exc)))
+            self.tasks.start(
+                CallWorker(models.status, model),
+                on_finished=lambda status: (
+                    status != "installed" and self.offer_model_download(model)
+                ),
+                on_errored=lambda exc: self.statusBar().showMessage(str(exc)),
+            )
         if not self._paused:
             self._summary_timer.start()
         self._update_actions()
@@ -726,8 +852,11 @@ class MainWindow(QMainWindow):
             self.model.set_thumbnail(video, bgr_to_pixmap(thumb))
 
     def _request_thumbnails(self, videos: list[Path]) -> None:
-        wanted = [v for v in dict.fromkeys(videos)
-                  if v not in self._thumbs_requested and not self.model.has_thumbnail(v)]
+        wanted = [
+            v
+            for v in dict.fromkeys(videos)
+            if v not in self._thumbs_requested and not self.model.has_thumbnail(v)
+        ]
         if not wanted:
             return
         self._thumbs_requested.update(wanted)
@@ -766,8 +895,11 @@ class MainWindow(QMainWindow):
                 parts.append(f"{summary.running} rendering at {summary.fps:.1f} fps")
             eta, whole_batch = self._batch_eta()
             if summary.running and eta is not None:
-                parts.append(f"about {format_duration(eta)} left" if whole_batch
-                             else f"this job {format_duration(eta)} left")
+                parts.append(
+                    f"about {format_duration(eta)} left"
+                    if whole_batch
+                    else f"this job {format_duration(eta)} left"
+                )
             if self._paused and summary.active:
                 parts.append("paused" if summary.running else "press Start")
             text = " · ".join(parts)
@@ -779,8 +911,10 @@ class MainWindow(QMainWindow):
             if not summary.running:
                 self._summary_timer.stop()
         self.log_panel.job_counts = {
-            state: n for state in ("queued", "running", "done", "failed", "cancelled")
-            if (n := sum(1 for j in self.model.jobs() if j.state == state))}
+            state: n
+            for state in ("queued", "running", "done", "failed", "cancelled")
+            if (n := sum(1 for j in self.model.jobs() if j.state == state))
+        }
 
     def _batch_eta(self) -> tuple[float | None, bool]:
         """(seconds left, whether that covers the whole batch): the running jobs' ETAs plus
@@ -796,8 +930,12 @@ class MainWindow(QMainWindow):
                     running_left.append(live.eta_s)
             elif job.state == "queued":
                 queued += 1
-            elif job.state == "done" and job.started and job.finished \
-                    and job.finished >= self._batch_since:
+            elif (
+                job.state == "done"
+                and job.started
+                and job.finished
+                and job.finished >= self._batch_since
+            ):
                 took.append(job.finished - job.started)
         if not running_left:
             return None, False
@@ -833,11 +971,13 @@ class MainWindow(QMainWindow):
         running = self.scheduler.running_jobs() if self.scheduler is not None else []
         if running and not self._closed:
             answer = QMessageBox.question(
-                self, "Quit while rendering?",
+                self,
+                "Quit while rendering?",
                 f"{len(running)} job(s) are rendering. Quit anyway?\n\nThey stop now and "
                 "start again from the beginning the next time you press Start.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
+                QMessageBox.StandardButton.No,
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
@@ -869,4 +1009,3 @@ def _local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[P
     if mime is None or not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-

@@ -60,13 +60,20 @@ def list_models() -> list[ModelRow]:
     rows = []
     for entry in models.load_registry():
         path = models.model_path(entry.name)
-        rows.append(ModelRow(
-            name=entry.name, family=entry.family, status=models.status(entry.name),
-            licence=entry.licence, licence_note=entry.licence_note,
-            non_commercial=entry.non_commercial, size=entry.size, size_exact=entry.size_exact,
-            downloadable=bool(entry.urls) and not entry.custom,
-            partial=path.with_name(path.name + ".part").exists(),
-        ))
+        rows.append(
+            ModelRow(
+                name=entry.name,
+                family=entry.family,
+                status=models.status(entry.name),
+                licence=entry.licence,
+                licence_note=entry.licence_note,
+                non_commercial=entry.non_commercial,
+                size=entry.size,
+                size_exact=entry.size_exact,
+                downloadable=bool(entry.urls) and not entry.custom,
+                partial=path.with_name(path.name + ".part").exists(),
+            )
+        )
     return rows
 
 
@@ -123,8 +130,13 @@ class ModelsDialog(QDialog):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         buttons = QHBoxLayout()
-        for button in (self.download_button, self.cancel_button, self.import_button,
-                       self.verify_button, self.delete_button):
+        for button in (
+            self.download_button,
+            self.cancel_button,
+            self.import_button,
+            self.verify_button,
+            self.delete_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
@@ -143,8 +155,11 @@ class ModelsDialog(QDialog):
         return self._loaded
 
     def refresh(self) -> None:
-        self.tasks.start(CallWorker(list_models), on_finished=self._show_rows,
-                         on_errored=lambda exc: self._say(f"Cannot read the models: {exc}"))
+        self.tasks.start(
+            CallWorker(list_models),
+            on_finished=self._show_rows,
+            on_errored=lambda exc: self._say(f"Cannot read the models: {exc}"),
+        )
 
     def _show_rows(self, rows: list[ModelRow]) -> None:
         selected = self._want_selected or self.selected_name()
@@ -155,8 +170,11 @@ class ModelsDialog(QDialog):
             status = STATUS_LABELS.get(row.status, row.status)
             if row.status == "missing" and row.partial:
                 status += " (partial download)"
-            licence = row.licence + ("  ⚠ non-commercial" if row.non_commercial and
-                                     "non-commercial" not in row.licence.lower() else "")
+            licence = row.licence + (
+                "  ⚠ non-commercial"
+                if row.non_commercial and "non-commercial" not in row.licence.lower()
+                else ""
+            )
             cells = (row.name, row.family, status, licence, format_size(row.size, row.size_exact))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -189,11 +207,13 @@ class ModelsDialog(QDialog):
         row = self.row(name) if name else None
         downloading = self._download is not None
         self.download_button.setEnabled(
-            bool(row and row.downloadable and row.status != "installed") and not downloading)
+            bool(row and row.downloadable and row.status != "installed") and not downloading
+        )
         self.cancel_button.setEnabled(downloading)
         self.verify_button.setEnabled(bool(row and row.status != "missing"))
-        self.delete_button.setEnabled(bool(row and (row.status != "missing" or row.partial))
-                                      and not downloading)
+        self.delete_button.setEnabled(
+            bool(row and (row.status != "missing" or row.partial)) and not downloading
+        )
         self.import_button.setEnabled(not downloading)
 
     def _say(self, text: str) -> None:
@@ -208,11 +228,13 @@ class ModelsDialog(QDialog):
         row = self.row(name)
         if row is not None and row.non_commercial and confirm:
             answer = QMessageBox.question(
-                self, "Non-commercial licence",
+                self,
+                "Non-commercial licence",
                 f"{name} is licensed for non-commercial use only.\n\n{row.licence_note}\n\n"
                 f"Download it ({format_size(row.size, row.size_exact)})?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No)
+                QMessageBox.StandardButton.No,
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         worker = DownloadWorker(name)
@@ -226,7 +248,8 @@ class ModelsDialog(QDialog):
             on_finished=lambda path: self._download_ended(name, f"{name} installed at {path}"),
             on_errored=lambda exc: self._download_ended(name, f"Download failed: {exc}"),
             on_cancelled=lambda: self._download_ended(
-                name, f"Download of {name} cancelled; Download again resumes it."),
+                name, f"Download of {name} cancelled; Download again resumes it."
+            ),
         )
         self._update_buttons()
         return True
@@ -259,8 +282,9 @@ class ModelsDialog(QDialog):
     # -- import, verify, delete ------------------------------------------------------
 
     def import_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a model file", "",
-                                              "ONNX models (*.onnx);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a model file", "", "ONNX models (*.onnx);;All files (*)"
+        )
         if path:
             self.import_path(Path(path), self.selected_name())
 
@@ -274,7 +298,8 @@ class ModelsDialog(QDialog):
         self.tasks.start(
             CallWorker(models.import_model, path, as_name),
             on_finished=lambda m: self._changed(f"Imported {path.name} as {m.name}"),
-            on_errored=lambda exc: self._say(f"Cannot import {path.name}: {exc}"))
+            on_errored=lambda exc: self._say(f"Cannot import {path.name}: {exc}"),
+        )
 
     def verify_selected(self) -> None:
         from app.engine.models import registry as models
@@ -286,9 +311,12 @@ class ModelsDialog(QDialog):
         self.tasks.start(
             CallWorker(models.verify, name),
             on_finished=lambda ok: self._changed(
-                f"{name}: the file matches its checksum" if ok
-                else f"{name}: the file is missing or damaged; download or import it again"),
-            on_errored=lambda exc: self._say(f"Cannot verify {name}: {exc}"))
+                f"{name}: the file matches its checksum"
+                if ok
+                else f"{name}: the file is missing or damaged; download or import it again"
+            ),
+            on_errored=lambda exc: self._say(f"Cannot verify {name}: {exc}"),
+        )
 
     def delete_selected(self) -> None:
         from app.engine.models import registry as models
@@ -297,15 +325,19 @@ class ModelsDialog(QDialog):
         if not name:
             return
         answer = QMessageBox.question(
-            self, "Delete model", f"Delete the files of {name}?",
+            self,
+            "Delete model",
+            f"Delete the files of {name}?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
+            QMessageBox.StandardButton.No,
+        )
         if answer != QMessageBox.StandardButton.Yes:
             return
         self.tasks.start(
             CallWorker(models.delete, name),
             on_finished=lambda _: self._changed(f"Deleted {name}"),
-            on_errored=lambda exc: self._say(f"Cannot delete {name}: {exc}"))
+            on_errored=lambda exc: self._say(f"Cannot delete {name}: {exc}"),
+        )
 
     def _changed(self, text: str) -> None:
         self._say(text)

@@ -44,7 +44,12 @@ except ImportError:  # pragma: no cover - depends on the install
     HAVE_MULTIMEDIA = False
 
 MODE_EMPTY, MODE_LIVE, MODE_PLAYER, MODE_PAIR, MODE_SCRUB = (
-    "empty", "live", "player", "pair", "scrub")
+    "empty",
+    "live",
+    "player",
+    "pair",
+    "scrub",
+)
 
 
 class FrameView(QWidget):
@@ -81,9 +86,11 @@ class FrameView(QWidget):
         painter.fillRect(self.rect(), QColor(24, 26, 30))
         if self._image is None or self._image.isNull():
             painter.setPen(QColor(150, 155, 165))
-            painter.drawText(self.rect().adjusted(12, 12, -12, -12),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             self._placeholder)
+            painter.drawText(
+                self.rect().adjusted(12, 12, -12, -12),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._placeholder,
+            )
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         iw, ih = self._image.width(), self._image.height()
@@ -151,17 +158,20 @@ class PreviewPanel(QWidget):
         self.compare_button.setText("Before / After")
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip(
-            "Show this frame without lip-sync (checked) or with it (unchecked)")
+            "Show this frame without lip-sync (checked) or with it (unchecked)"
+        )
         self.compare_button.toggled.connect(self._on_compare_toggled)
         self.frame_spin = QSpinBox()
         self.frame_spin.setRange(0, 10_000_000)
         self.frame_spin.setPrefix("frame ")
-        self.frame_spin.setToolTip("Output frame for \"Preview one frame\"")
+        self.frame_spin.setToolTip('Output frame for "Preview one frame"')
         self.one_frame_button = QPushButton("Preview one frame")
         self.one_frame_button.setToolTip(
-            "Render only this frame of the selected job with the current settings")
+            "Render only this frame of the selected job with the current settings"
+        )
         self.one_frame_button.clicked.connect(
-            lambda: self.one_frame_requested.emit(self.frame_spin.value()))
+            lambda: self.one_frame_requested.emit(self.frame_spin.value())
+        )
 
         transport = QHBoxLayout()
         transport.setContentsMargins(0, 0, 0, 0)
@@ -250,9 +260,15 @@ class PreviewPanel(QWidget):
             self.view.set_image(bgr_to_qimage(frame), f"frame {index}")
             self.time_label.setText(f"{self.slider.value() / 1000:.2f} s")
 
-    def show_pair(self, before: np.ndarray, after: np.ndarray, title: str,
-                  caption: str = "", show_before: bool = False,
-                  from_player: bool = False) -> None:
+    def show_pair(
+        self,
+        before: np.ndarray,
+        after: np.ndarray,
+        title: str,
+        caption: str = "",
+        show_before: bool = False,
+        from_player: bool = False,
+    ) -> None:
         """One frame before and after lip-sync; the Before/After button flips them.
 
         from_player: the frame is the player's (Play goes back to it)."""
@@ -340,10 +356,10 @@ class PreviewPanel(QWidget):
             self.scrub_requested.emit(value / 1000)
 
     def _on_playback_state(self, state: object) -> None:
-        playing = (self.player is not None
-                   and state == QMediaPlayer.PlaybackState.PlayingState)
-        icon = (QStyle.StandardPixmap.SP_MediaPause if playing
-                else QStyle.StandardPixmap.SP_MediaPlay)
+        playing = self.player is not None and state == QMediaPlayer.PlaybackState.PlayingState
+        icon = (
+            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        )
         self.play_button.setIcon(self.style().standardIcon(icon))
 
     def _on_player_error(self, _error: object, message: str) -> None:
@@ -352,7 +368,8 @@ class PreviewPanel(QWidget):
 
     def _update_controls(self) -> None:
         playable = self.mode in (MODE_PLAYER, MODE_SCRUB) or (
-            self.mode == MODE_PAIR and self._has_source())
+            self.mode == MODE_PAIR and self._has_source()
+        )
         self.play_button.setEnabled(playable and self.player is not None)
         self.slider.setEnabled(self.mode in (MODE_PLAYER, MODE_SCRUB))
         self.compare_button.setEnabled(self.mode in (MODE_PAIR, MODE_PLAYER, MODE_SCRUB))

@@ -27,8 +27,11 @@ from app.engine.settings import LOOP_MODES, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
 
 LOOP_LABELS = {"pingpong": "Ping-pong (forward, backward …)", "repeat": "Repeat from the start"}
-DETECTOR_LABELS = {"auto": "Automatic (YuNet if installed, else Haar)", "yunet": "YuNet",
-                   "haar": "OpenCV Haar (offline fallback)"}
+DETECTOR_LABELS = {
+    "auto": "Automatic (YuNet if installed, else Haar)",
+    "yunet": "YuNet",
+    "haar": "OpenCV Haar (offline fallback)",
+}
 
 
 def check_name_pattern(pattern: str) -> str | None:
@@ -47,14 +50,17 @@ def device_choices() -> list[tuple[str, str]]:
     from app.engine.models.providers import list_devices
 
     return [("auto", "Automatic (best GPU, else CPU)")] + [
-        (d.device, f"{d.label} — {d.provider}") for d in list_devices()]
+        (d.device, f"{d.label} — {d.provider}") for d in list_devices()
+    ]
 
 
 def model_choices() -> list[tuple[str, str]]:
     from app.engine.models import registry as models
 
-    out = [("auto", "Automatic (best installed, else draft)"),
-           ("draft", "draft — built in, no download")]
+    out = [
+        ("auto", "Automatic (best installed, else draft)"),
+        ("draft", "draft — built in, no download"),
+    ]
     for entry in models.load_registry():
         if entry.family in models.LIPSYNC_FAMILIES:
             note = " — non-commercial licence" if entry.non_commercial else ""
@@ -63,16 +69,19 @@ def model_choices() -> list[tuple[str, str]]:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None,
-                 devices: list[tuple[str, str]] | None = None,
-                 models: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        devices: list[tuple[str, str]] | None = None,
+        models: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self._settings = settings
 
-        self.device = _combo(devices if devices is not None else device_choices(),
-                             settings.device)
+        self.device = _combo(devices if devices is not None else device_choices(), settings.device)
         self.model = _combo(models if models is not None else model_choices(), settings.model)
         self.detector = _combo([(d, DETECTOR_LABELS[d]) for d in DETECTORS], settings.detector)
         self.output_dir = QLineEdit(settings.output_dir)
@@ -83,8 +92,10 @@ class SettingsDialog(QDialog):
         out_row.addWidget(self.output_dir, 1)
         out_row.addWidget(browse)
         self.name_pattern = QLineEdit(settings.name_pattern)
-        self.name_pattern.setToolTip("Fields: {video} {audio} (file names without extension), "
-                                     "{index}. An existing name gets _2, _3 …")
+        self.name_pattern.setToolTip(
+            "Fields: {video} {audio} (file names without extension), "
+            "{index}. An existing name gets _2, _3 …"
+        )
         self.name_pattern.textChanged.connect(self._validate)
         self.crf = QSpinBox()
         self.crf.setRange(0, 51)
@@ -97,8 +108,10 @@ class SettingsDialog(QDialog):
         self.stall_timeout.setDecimals(0)
         self.stall_timeout.setSuffix(" s")
         self.stall_timeout.setValue(settings.stall_timeout_s)
-        self.stall_timeout.setToolTip("A job with no new frame for this long is stopped and "
-                                      "retried; loading a model on a cold GPU can take minutes")
+        self.stall_timeout.setToolTip(
+            "A job with no new frame for this long is stopped and "
+            "retried; loading a model on a cold GPU can take minutes"
+        )
         self.max_parallel = QSpinBox()
         self.max_parallel.setRange(1, 8)
         self.max_parallel.setValue(settings.max_parallel)
@@ -118,7 +131,8 @@ class SettingsDialog(QDialog):
         form.addRow("Stall timeout", self.stall_timeout)
         form.addRow("Jobs per device", self.max_parallel)
         self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -129,10 +143,14 @@ class SettingsDialog(QDialog):
 
     def values(self) -> AppSettings:
         return AppSettings(
-            device=self.device.currentData(), model=self.model.currentData(),
-            detector=self.detector.currentData(), output_dir=self.output_dir.text().strip(),
-            name_pattern=self.name_pattern.text().strip(), crf=self.crf.value(),
-            preset=self.preset.currentData(), loop=self.loop.currentData(),
+            device=self.device.currentData(),
+            model=self.model.currentData(),
+            detector=self.detector.currentData(),
+            output_dir=self.output_dir.text().strip(),
+            name_pattern=self.name_pattern.text().strip(),
+            crf=self.crf.value(),
+            preset=self.preset.currentData(),
+            loop=self.loop.currentData(),
             stall_timeout_s=float(self.stall_timeout.value()),
             max_parallel=self.max_parallel.value(),
         )
@@ -144,7 +162,8 @@ class SettingsDialog(QDialog):
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self, "Output folder", self.output_dir.text() or default_output_dir())
+            self, "Output folder", self.output_dir.text() or default_output_dir()
+        )
         if folder:
             self.output_dir.setText(folder)
 

@@ -40,8 +40,9 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
     """BGR frames -> H.264 MP4 (no audio), with PyAV."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(fps),
-                                options={"crf": "18", "preset": "ultrafast"})
+        stream = out.add_stream(
+            "libx264", rate=Fraction(fps), options={"crf": "18", "preset": "ultrafast"}
+        )
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for i, frame in enumerate(frames):
             picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
@@ -100,8 +101,9 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
 
 
 def test_settings(out_dir: Path, **overrides: object) -> AppSettings:
-    values: dict[str, object] = dict(model="draft", detector="haar", device="cpu",
-                                     output_dir=str(out_dir), preset="ultrafast")
+    values: dict[str, object] = dict(
+        model="draft", detector="haar", device="cpu", output_dir=str(out_dir), preset="ultrafast"
+    )
     values.update(overrides)
     return AppSettings(**values)  # type: ignore[arg-type]
 

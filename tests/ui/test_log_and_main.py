@@ -35,9 +35,15 @@ def panel(qtbot) -> Iterator[LogPanel]:
 
 
 def test_format_event_reads_like_a_log_line() -> None:
-    line = format_event({"time": "2026-05-01T14:02:03.123+02:00", "level": "WARNING",
-                         "job_id": 12, "message": "job_failed job_id=12 error=boom",
-                         "exc": "Traceback …\nValueError: boom"})
+    line = format_event(
+        {
+            "time": "2026-05-01T14:02:03.123+02:00",
+            "level": "WARNING",
+            "job_id": 12,
+            "message": "job_failed job_id=12 error=boom",
+            "exc": "Traceback …\nValueError: boom",
+        }
+    )
     assert line.startswith("14:02:03  WARNING  job 12")
     assert "job_failed" in line and line.endswith("| ValueError: boom")
 
@@ -63,14 +69,20 @@ def test_copy_diagnostics_puts_versions_providers_and_errors_on_the_clipboard(
     try:
         raise ValueError("the model file is truncated")
     except ValueError:
-        logging.getLogger("app.test").error("render broke", exc_info=True,
-                                            extra={"job_id": 9})
+        logging.getLogger("app.test").error("render broke", exc_info=True, extra={"job_id": 9})
     panel.copy_diagnostics()
     qtbot.waitUntil(lambda: panel.status.text() == "Diagnostics copied", timeout=20_000)
     text = QGuiApplication.clipboard().text()
-    for expected in ("lipsync-studio", "PySide6", "onnxruntime", "ONNX Runtime providers:",
-                     "CPUExecutionProvider", "GPUs:", "render broke",
-                     "ValueError: the model file is truncated"):
+    for expected in (
+        "lipsync-studio",
+        "PySide6",
+        "onnxruntime",
+        "ONNX Runtime providers:",
+        "CPUExecutionProvider",
+        "GPUs:",
+        "render broke",
+        "ValueError: the model file is truncated",
+    ):
         assert expected in text
 
 
@@ -102,8 +114,9 @@ def test_run_gui_opens_the_window_and_returns_when_it_closes(qtbot, monkeypatch)
     seen: list[MainWindow] = []
 
     def close_it() -> None:
-        windows = [w for w in QApplication.topLevelWidgets()
-                   if isinstance(w, MainWindow) and w.isVisible()]
+        windows = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        ]
         if not windows:
             QTimer.singleShot(20, close_it)
             return

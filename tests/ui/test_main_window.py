@@ -25,19 +25,28 @@ def drop(window, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(window, event)
     assert event.isAccepted()
 
 
 def wait_jobs(qtbot, window, n: int) -> None:
-    qtbot.waitUntil(lambda: window.model.rowCount() == n and not window.intake.busy,
-                    timeout=20_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == n and not window.intake.busy, timeout=20_000)
 
 
 def stream_facts(path: Path) -> tuple[int, int, bool]:
@@ -55,8 +64,12 @@ def no_dialogs(monkeypatch):
     def record(kind):
         def box(parent, title, text, *args, **kwargs):
             shown.append((kind, title, text))
-            return QMessageBox.StandardButton.Yes if kind == "question" else \
-                QMessageBox.StandardButton.Ok
+            return (
+                QMessageBox.StandardButton.Yes
+                if kind == "question"
+                else QMessageBox.StandardButton.Ok
+            )
+
         return box
 
     for kind in ("warning", "information", "critical", "question"):
@@ -73,9 +86,13 @@ def test_drop_video_and_two_audios_then_start_renders_both(
     wait_jobs(qtbot, window, 2)
     jobs = window.model.jobs()
     assert [(j.video, j.audio, j.state) for j in jobs] == [
-        (face_clip, a1, "queued"), (face_clip, a2, "queued")]
-    assert [j.output for j in jobs] == [out_dir / "presenter_hello.mp4",
-                                        out_dir / "presenter_world.mp4"]
+        (face_clip, a1, "queued"),
+        (face_clip, a2, "queued"),
+    ]
+    assert [j.output for j in jobs] == [
+        out_dir / "presenter_hello.mp4",
+        out_dir / "presenter_world.mp4",
+    ]
     assert window.windowTitle() == "Lipsync Studio — 0%"
 
     seen: list[tuple] = []
@@ -83,8 +100,12 @@ def test_drop_video_and_two_audios_then_start_renders_both(
     window.bridge.progress.connect(lambda job_id, p: seen.append((job_id, p.done, p.total)))
     first, second = (j.id for j in jobs)
     expected = [(first, "running"), (first, "done"), (second, "running"), (second, "done")]
-    with qtbot.waitSignals([window.bridge.job_event] * 4, order="strict", timeout=60_000,
-                           check_params_cbs=[lambda i, s, e=e: (i, s) == e for e in expected]):
+    with qtbot.waitSignals(
+        [window.bridge.job_event] * 4,
+        order="strict",
+        timeout=60_000,
+        check_params_cbs=[lambda i, s, e=e: (i, s) == e for e in expected],
+    ):
         window.act_start.trigger()
 
     # Per job: running, then progress with growing frame counts to the total, then done.
@@ -109,8 +130,9 @@ def test_drop_video_and_two_audios_then_start_renders_both(
     assert no_dialogs == []
 
 
-def test_output_names_never_collide(qtbot, make_window, pattern_clip, speech, out_dir,
-                                    no_dialogs) -> None:
+def test_output_names_never_collide(
+    qtbot, make_window, pattern_clip, speech, out_dir, no_dialogs
+) -> None:
     (out_dir / "pattern_a.mp4").write_bytes(b"an earlier render")
     (out_dir / "pattern_b.mp4.part").write_bytes(b"a render in progress elsewhere")
     window = make_window()
@@ -119,7 +141,10 @@ def test_output_names_never_collide(qtbot, make_window, pattern_clip, speech, ou
     drop(window, [pattern_clip, speech("a.wav")])  # the same pair again: a queued job has it
     wait_jobs(qtbot, window, 3)
     assert sorted(j.output.name for j in window.model.jobs()) == [
-        "pattern_a_2.mp4", "pattern_a_3.mp4", "pattern_b_2.mp4"]
+        "pattern_a_2.mp4",
+        "pattern_a_3.mp4",
+        "pattern_b_2.mp4",
+    ]
     assert (out_dir / "pattern_a.mp4").read_bytes() == b"an earlier render"
 
 
@@ -153,8 +178,10 @@ def test_several_videos_and_audios_ask_and_pair_by_name(
     qtbot, make_window, pattern_clip, tmp_path, monkeypatch, no_dialogs
 ) -> None:
     alice, bob = (Path(shutil.copy(pattern_clip, tmp_path / f"{n}.mp4")) for n in ("alice", "bob"))
-    audios = [make_audio(tmp_path / f"{n}.wav", 1.0) for n in ("alice_take1", "alice_take2",
-                                                                "bob", "carol")]
+    audios = [
+        make_audio(tmp_path / f"{n}.wav", 1.0)
+        for n in ("alice_take1", "alice_take2", "bob", "carol")
+    ]
     asked: list[tuple[int, int]] = []
 
     def ask(parent, n_videos, n_audios):
@@ -167,12 +194,16 @@ def test_several_videos_and_audios_ask_and_pair_by_name(
     wait_jobs(qtbot, window, 3)
     assert asked == [(2, 4)]
     assert sorted((j.video.stem, j.audio.stem) for j in window.model.jobs()) == [
-        ("alice", "alice_take1"), ("alice", "alice_take2"), ("bob", "bob")]
+        ("alice", "alice_take1"),
+        ("alice", "alice_take2"),
+        ("bob", "bob"),
+    ]
     assert len(no_dialogs) == 1 and "carol.wav" in no_dialogs[0][2]  # the one left over
 
 
-def test_videos_wait_for_audio_dropped_later(qtbot, make_window, pattern_clip, speech,
-                                             no_dialogs) -> None:
+def test_videos_wait_for_audio_dropped_later(
+    qtbot, make_window, pattern_clip, speech, no_dialogs
+) -> None:
     window = make_window()
     drop(window, [pattern_clip])
     qtbot.waitUntil(lambda: window.intake.pending_videos == [pattern_clip], timeout=10_000)
@@ -182,8 +213,9 @@ def test_videos_wait_for_audio_dropped_later(qtbot, make_window, pattern_clip, s
     assert window.intake.pending_videos == []
 
 
-def test_cancel_mid_job_leaves_no_output(qtbot, make_window, pattern_clip, speech,
-                                         no_dialogs) -> None:
+def test_cancel_mid_job_leaves_no_output(
+    qtbot, make_window, pattern_clip, speech, no_dialogs
+) -> None:
     window = make_window()
     drop(window, [pattern_clip, speech("long.wav", 20.0)])
     wait_jobs(qtbot, window, 1)
@@ -195,8 +227,9 @@ def test_cancel_mid_job_leaves_no_output(qtbot, make_window, pattern_clip, speec
             window.act_cancel.trigger()
 
     window.bridge.progress.connect(cancel_on_first_progress)
-    with qtbot.waitSignal(window.bridge.job_event, timeout=60_000,
-                          check_params_cb=lambda i, s: s == "cancelled"):
+    with qtbot.waitSignal(
+        window.bridge.job_event, timeout=60_000, check_params_cb=lambda i, s: s == "cancelled"
+    ):
         window.act_start.trigger()
     qtbot.waitUntil(lambda: not window.scheduler.running_jobs(), timeout=30_000)
     cancelled = window.store.get(job.id)
@@ -210,8 +243,9 @@ def test_cancel_mid_job_leaves_no_output(qtbot, make_window, pattern_clip, speec
     assert window.model.data(window.model.index(row, COL_STATE)) == "Queued"
 
 
-def test_gui_thread_is_never_blocked_during_a_render(qtbot, make_window, face_clip, speech,
-                                                     no_dialogs) -> None:
+def test_gui_thread_is_never_blocked_during_a_render(
+    qtbot, make_window, face_clip, speech, no_dialogs
+) -> None:
     window = make_window()
     window.show()
     qtbot.waitExposed(window)  # the first paint of a new window is not a render's doing
@@ -225,9 +259,11 @@ def test_gui_thread_is_never_blocked_during_a_render(qtbot, make_window, face_cl
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     live_frames: list[int] = []
     window.bridge.preview.connect(
-        lambda *_: live_frames.append(1) if window.preview.mode == "live" else None)
-    with qtbot.waitSignal(window.bridge.job_event, timeout=60_000,
-                          check_params_cb=lambda i, s: s == "done"):
+        lambda *_: live_frames.append(1) if window.preview.mode == "live" else None
+    )
+    with qtbot.waitSignal(
+        window.bridge.job_event, timeout=60_000, check_params_cb=lambda i, s: s == "done"
+    ):
         window.act_start.trigger()
         timer.start()
     timer.stop()
@@ -253,10 +289,18 @@ def test_settings_survive_a_restart(qtbot, make_window, out_dir, tmp_path) -> No
     window.shutdown()
 
     again = make_window(save_settings=False)
-    expected = AppSettings(device="cpu", model="draft", detector="haar",
-                           output_dir=str(tmp_path / "elsewhere"),
-                           name_pattern="{audio}-on-{video}.mp4", crf=23, preset="slow",
-                           loop="repeat", stall_timeout_s=90.0, max_parallel=2)
+    expected = AppSettings(
+        device="cpu",
+        model="draft",
+        detector="haar",
+        output_dir=str(tmp_path / "elsewhere"),
+        name_pattern="{audio}-on-{video}.mp4",
+        crf=23,
+        preset="slow",
+        loop="repeat",
+        stall_timeout_s=90.0,
+        max_parallel=2,
+    )
     assert again.settings == expected
     assert AppSettings.load(open_settings()) == expected
     assert again.scheduler.slots == {"cpu": 2} and again.scheduler.stall_timeout == 90.0
@@ -296,14 +340,16 @@ def test_closing_while_rendering_asks_then_stops_cleanly(
     assert not job.output.exists() and not part_path(job.output).exists()
 
 
-def test_finished_job_plays_and_compares_one_frame(qtbot, make_window, face_clip, speech,
-                                                   no_dialogs) -> None:
+def test_finished_job_plays_and_compares_one_frame(
+    qtbot, make_window, face_clip, speech, no_dialogs
+) -> None:
     window = make_window()
     drop(window, [face_clip, speech("a.wav", 1.0)])
     wait_jobs(qtbot, window, 1)
     (job,) = window.model.jobs()
-    with qtbot.waitSignal(window.bridge.job_event, timeout=60_000,
-                          check_params_cb=lambda i, s: s == "done"):
+    with qtbot.waitSignal(
+        window.bridge.job_event, timeout=60_000, check_params_cb=lambda i, s: s == "done"
+    ):
         window.act_start.trigger()
     window.select_job(job.id)
     preview = window.preview
@@ -320,8 +366,9 @@ def test_finished_job_plays_and_compares_one_frame(qtbot, make_window, face_clip
     assert (before.width(), before.height()) == (160, 160)
 
 
-def test_preview_one_frame_with_the_current_settings(qtbot, make_window, face_clip, speech,
-                                                     no_dialogs) -> None:
+def test_preview_one_frame_with_the_current_settings(
+    qtbot, make_window, face_clip, speech, no_dialogs
+) -> None:
     window = make_window()
     drop(window, [face_clip, speech("a.wav", 1.0)])
     wait_jobs(qtbot, window, 1)
@@ -335,8 +382,9 @@ def test_preview_one_frame_with_the_current_settings(qtbot, make_window, face_cl
     assert not job.output.exists()
 
 
-def test_priority_edit_reorders_and_queue_actions(qtbot, make_window, pattern_clip, speech,
-                                                  out_dir, monkeypatch, no_dialogs) -> None:
+def test_priority_edit_reorders_and_queue_actions(
+    qtbot, make_window, pattern_clip, speech, out_dir, monkeypatch, no_dialogs
+) -> None:
     from PySide6.QtGui import QDesktopServices
 
     from app.ui.batch_model import COL_PRIORITY
@@ -367,13 +415,18 @@ def test_priority_edit_reorders_and_queue_actions(qtbot, make_window, pattern_cl
     assert opened == [QUrl.fromLocalFile(str(out_dir))]
 
 
-def test_jobs_in_the_store_are_listed_when_the_window_opens(qtbot, make_window, pattern_clip,
-                                                            speech, out_dir) -> None:
+def test_jobs_in_the_store_are_listed_when_the_window_opens(
+    qtbot, make_window, pattern_clip, speech, out_dir
+) -> None:
     from app.engine.queue.jobstore import JobSpec
 
     first = make_window()
-    specs = [JobSpec(first.settings.render_settings(pattern_clip, speech(f"{i}.wav"),
-                                                    out_dir / f"{i}.mp4")) for i in range(3)]
+    specs = [
+        JobSpec(
+            first.settings.render_settings(pattern_clip, speech(f"{i}.wav"), out_dir / f"{i}.mp4")
+        )
+        for i in range(3)
+    ]
     ids = first.store.add_many(specs)  # as the CLI's `batch --queue-only` would
     first.shutdown()
     window = make_window()
@@ -393,8 +446,9 @@ def test_without_qtmultimedia_a_finished_job_is_scrubbed_frame_by_frame(
     drop(window, [face_clip, speech("a.wav", 1.0)])
     wait_jobs(qtbot, window, 1)
     (job,) = window.model.jobs()
-    with qtbot.waitSignal(window.bridge.job_event, timeout=60_000,
-                          check_params_cb=lambda i, s: s == "done"):
+    with qtbot.waitSignal(
+        window.bridge.job_event, timeout=60_000, check_params_cb=lambda i, s: s == "done"
+    ):
         window.act_start.trigger()
     window.select_job(job.id)
     preview = window.preview

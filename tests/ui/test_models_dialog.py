@@ -110,8 +110,11 @@ def test_import_verify_corrupt_and_delete(qtbot, dialog, yunet_path, monkeypatch
     assert "damaged" in dialog.message.text()
 
     asked: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes,
+    )
     dialog.select(YUNET)
     dialog.delete_selected()
     wait_status(qtbot, dialog, YUNET, "not installed")
@@ -120,15 +123,17 @@ def test_import_verify_corrupt_and_delete(qtbot, dialog, yunet_path, monkeypatch
 
 def test_non_commercial_model_asks_before_download(qtbot, dialog, monkeypatch) -> None:
     asked: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No
+    )
     assert dialog.start_download("wav2lip_96") is False
     assert len(asked) == 1 and "non-commercial" in asked[0]
     assert not dialog.downloading and not dialog.tasks.busy()
 
 
-def test_download_shows_progress_cancels_and_resumes(qtbot, dialog, yunet_path,
-                                                      monkeypatch) -> None:
+def test_download_shows_progress_cancels_and_resumes(
+    qtbot, dialog, yunet_path, monkeypatch
+) -> None:
     server = SlowServer(yunet_path.read_bytes())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -155,11 +160,15 @@ def test_download_shows_progress_cancels_and_resumes(qtbot, dialog, yunet_path,
         server.server_close()
 
 
-def test_window_offers_the_download_for_a_missing_model(qtbot, make_window, pattern_clip,
-                                                        speech, monkeypatch) -> None:
+def test_window_offers_the_download_for_a_missing_model(
+    qtbot, make_window, pattern_clip, speech, monkeypatch
+) -> None:
     offers: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: offers.append(a[2]) or QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda *a, **k: offers.append(a[2]) or QMessageBox.StandardButton.Yes,
+    )
     window = make_window(model="edtalk_256")
     window.add_paths([pattern_clip, speech("a.wav")])
     qtbot.waitUntil(lambda: bool(offers), timeout=15_000)

@@ -57,8 +57,15 @@ def test_render_worker_emits_started_throttled_progress_previews_then_finished(
     qtbot, pool, face_clip, speech, tmp_path
 ) -> None:
     out = tmp_path / "out.mp4"
-    settings = RenderSettings(face_clip, speech("a.wav", 4.0), out, model="draft",
-                              detector="haar", preset="ultrafast", track_cache=False)
+    settings = RenderSettings(
+        face_clip,
+        speech("a.wav", 4.0),
+        out,
+        model="draft",
+        detector="haar",
+        preset="ultrafast",
+        track_cache=False,
+    )
     worker = RenderWorker(settings)
     progress: list[FrameProgress] = []
     previews: list[np.ndarray] = []
@@ -66,8 +73,9 @@ def test_render_worker_emits_started_throttled_progress_previews_then_finished(
     worker.signals.preview.connect(previews.append)
     results: list = []
     worker.signals.finished.connect(results.append)
-    with qtbot.waitSignals([worker.signals.started, worker.signals.finished],
-                           order="strict", timeout=60_000):
+    with qtbot.waitSignals(
+        [worker.signals.started, worker.signals.finished], order="strict", timeout=60_000
+    ):
         pool.start(worker)
     (result,) = results
     assert result.output == out and result.frames == 100
@@ -84,14 +92,22 @@ def test_render_worker_emits_started_throttled_progress_previews_then_finished(
 
 def test_render_worker_cancel_leaves_no_file(qtbot, pool, pattern_clip, speech, tmp_path) -> None:
     out = tmp_path / "cancelled.mp4"
-    settings = RenderSettings(pattern_clip, speech("long.wav", 20.0), out, model="draft",
-                              detector="haar", preset="ultrafast", track_cache=False)
+    settings = RenderSettings(
+        pattern_clip,
+        speech("long.wav", 20.0),
+        out,
+        model="draft",
+        detector="haar",
+        preset="ultrafast",
+        track_cache=False,
+    )
     worker = RenderWorker(settings)
     worker.signals.progress.connect(lambda _p: worker.cancel())
     finished: list[object] = []
     worker.signals.finished.connect(finished.append)
-    with qtbot.waitSignals([worker.signals.started, worker.signals.cancelled],
-                           order="strict", timeout=60_000):
+    with qtbot.waitSignals(
+        [worker.signals.started, worker.signals.cancelled], order="strict", timeout=60_000
+    ):
         pool.start(worker)
     assert not finished
     assert not out.exists() and not part_path(out).exists()
@@ -100,8 +116,7 @@ def test_render_worker_cancel_leaves_no_file(qtbot, pool, pattern_clip, speech, 
 def test_render_worker_reports_bad_input_as_errored(qtbot, pool, tmp_path, speech) -> None:
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00" * 1000)
-    worker = RenderWorker(RenderSettings(bad, speech("a.wav"), tmp_path / "o.mp4",
-                                         model="draft"))
+    worker = RenderWorker(RenderSettings(bad, speech("a.wav"), tmp_path / "o.mp4", model="draft"))
     with qtbot.waitSignal(worker.signals.errored, timeout=30_000) as blocker:
         pool.start(worker)
     assert "broken.mp4" in str(blocker.args[0])
@@ -159,8 +174,7 @@ def test_probe_expands_folders(tmp_path, pattern_clip) -> None:
 
 def test_render_one_frame_changes_only_the_face(qtbot, pool, face_clip, speech, tmp_path) -> None:
     out = tmp_path / "never_written.mp4"
-    settings = RenderSettings(face_clip, speech("a.wav", 1.0), out, model="draft",
-                              detector="haar")
+    settings = RenderSettings(face_clip, speech("a.wav", 1.0), out, model="draft", detector="haar")
     worker = CallWorker(render_one_frame, settings, 12)
     with qtbot.waitSignal(worker.signals.finished, timeout=30_000) as blocker:
         pool.start(worker)

@@ -44,8 +44,16 @@ def speech() -> np.ndarray:
 
 def test_filter_bank_is_librosas_slaney_bank():
     ours = mel_filter_bank()
-    theirs = librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=80, fmin=55, fmax=7600,
-                                 htk=False, norm="slaney", dtype=np.float64)
+    theirs = librosa.filters.mel(
+        sr=SR,
+        n_fft=N_FFT,
+        n_mels=80,
+        fmin=55,
+        fmax=7600,
+        htk=False,
+        norm="slaney",
+        dtype=np.float64,
+    )
     assert ours.shape == (80, 401)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
 

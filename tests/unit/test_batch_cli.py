@@ -63,8 +63,19 @@ def cli(capsys, *argv: object) -> tuple[int, str]:
 
 
 def batch_args(inputs: Path, out: Path, *extra: object) -> list[object]:
-    return ["batch", "--videos", inputs / "*.mp4", "--audios", inputs / "hello.wav",
-            inputs / "bye.wav", "--out", out, "--model", "draft", *extra]
+    return [
+        "batch",
+        "--videos",
+        inputs / "*.mp4",
+        "--audios",
+        inputs / "hello.wav",
+        inputs / "bye.wav",
+        "--out",
+        out,
+        "--model",
+        "draft",
+        *extra,
+    ]
 
 
 def all_jobs() -> list[Job]:
@@ -83,8 +94,13 @@ def test_outputs_never_collide_and_existing_files_are_kept(inputs, tmp_path, cap
     code, err = cli(capsys, *batch_args(inputs, out))
     assert code == 0, err
     names = {p.name for p in out.iterdir()}
-    assert names == {"alice_hello.mp4", "alice_hello_2.mp4", "alice_bye.mp4",
-                     "bob_hello.mp4", "bob_bye.mp4"}
+    assert names == {
+        "alice_hello.mp4",
+        "alice_hello_2.mp4",
+        "alice_bye.mp4",
+        "bob_hello.mp4",
+        "bob_bye.mp4",
+    }
     assert (out / "alice_hello.mp4").read_bytes() == b"an earlier render: keep me"
     for job in all_jobs():
         assert job.state == "done" and stream_facts(job.output)["frames"] == 15
@@ -99,24 +115,50 @@ def test_outputs_never_collide_and_existing_files_are_kept(inputs, tmp_path, cap
     # Again: every name is taken now, by a file or by the first job of this very batch.
     code, err = cli(capsys, *batch_args(inputs, out, "--name", "{video}.mp4"))
     assert code == 0, err
-    assert {p.name for p in out.iterdir()} - names == {"alice.mp4", "alice_2.mp4",
-                                                       "bob.mp4", "bob_2.mp4"}
+    assert {p.name for p in out.iterdir()} - names == {
+        "alice.mp4",
+        "alice_2.mp4",
+        "bob.mp4",
+        "bob_2.mp4",
+    }
 
 
 def test_overwrite_replaces_an_existing_file_but_never_an_input(inputs, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "alice_hello.mp4").write_bytes(b"stale")
-    code, err = cli(capsys, "batch", "--videos", inputs / "alice.mp4", "--audios",
-                    inputs / "hello.wav", "--out", out, "--model", "draft", "--overwrite")
+    code, err = cli(
+        capsys,
+        "batch",
+        "--videos",
+        inputs / "alice.mp4",
+        "--audios",
+        inputs / "hello.wav",
+        "--out",
+        out,
+        "--model",
+        "draft",
+        "--overwrite",
+    )
     assert code == 0, err
     assert [p.name for p in out.iterdir()] == ["alice_hello.mp4"]
     assert stream_facts(out / "alice_hello.mp4")["frames"] == 15
 
     before = (inputs / "alice.mp4").read_bytes()
-    code, err = cli(capsys, "batch", "--videos", inputs / "alice.mp4", "--audios",
-                    inputs / "hello.wav", "--out", inputs, "--name", "{video}.mp4",
-                    "--overwrite", "--queue-only")
+    code, err = cli(
+        capsys,
+        "batch",
+        "--videos",
+        inputs / "alice.mp4",
+        "--audios",
+        inputs / "hello.wav",
+        "--out",
+        inputs,
+        "--name",
+        "{video}.mp4",
+        "--overwrite",
+        "--queue-only",
+    )
     assert code == 0, err
     assert all_jobs()[-1].output == inputs / "alice_2.mp4"
     assert (inputs / "alice.mp4").read_bytes() == before
@@ -128,39 +170,68 @@ def test_names_queued_but_not_yet_rendered_are_taken_too(inputs, tmp_path, capsy
         code, err = cli(capsys, *batch_args(inputs, out, "--queue-only"))
         assert code == 0, err
     outputs = [j.output.name for j in all_jobs()]
-    assert outputs == ["alice_hello.mp4", "alice_bye.mp4", "bob_hello.mp4", "bob_bye.mp4",
-                       "alice_hello_2.mp4", "alice_bye_2.mp4", "bob_hello_2.mp4",
-                       "bob_bye_2.mp4"]
+    assert outputs == [
+        "alice_hello.mp4",
+        "alice_bye.mp4",
+        "bob_hello.mp4",
+        "bob_bye.mp4",
+        "alice_hello_2.mp4",
+        "alice_bye_2.mp4",
+        "bob_hello_2.mp4",
+        "bob_bye_2.mp4",
+    ]
     assert not any(out.iterdir())  # queued only: nothing rendered
 
 
 def test_plan_outputs_rules(tmp_path):
     (tmp_path / "a.mp4").write_bytes(b"")
     (tmp_path / "b.mp4.part").write_bytes(b"")  # being written by someone
-    planned = plan_outputs(["a.mp4", "A.mp4", "b.mp4", "c.mp4", "c.mp4", "d.mp4"], tmp_path,
-                           taken=[tmp_path / "d.mp4"])
-    assert [p.name for p in planned] == ["a_2.mp4", "A_3.mp4", "b_2.mp4", "c.mp4", "c_2.mp4",
-                                         "d_2.mp4"]
+    planned = plan_outputs(
+        ["a.mp4", "A.mp4", "b.mp4", "c.mp4", "c.mp4", "d.mp4"], tmp_path, taken=[tmp_path / "d.mp4"]
+    )
+    assert [p.name for p in planned] == [
+        "a_2.mp4",
+        "A_3.mp4",
+        "b_2.mp4",
+        "c.mp4",
+        "c_2.mp4",
+        "d_2.mp4",
+    ]
     planned = plan_outputs(["a.mp4", "a.mp4"], tmp_path, overwrite=True)
     assert [p.name for p in planned] == ["a.mp4", "a_2.mp4"]
 
 
 def test_by_name_pairing(tmp_path, inputs, capsys):
     videos = [Path(f"v/{n}.mp4") for n in ("alice", "al", "bob", "dave")]
-    audios = [Path(f"a/{n}") for n in ("alice.wav", "alice_take2.wav", "Bob-intro.mp3",
-                                       "carol.wav", "alfred.wav")]
+    audios = [
+        Path(f"a/{n}")
+        for n in ("alice.wav", "alice_take2.wav", "Bob-intro.mp3", "carol.wav", "alfred.wav")
+    ]
     pairs, lonely_videos, lonely_audios = pair_by_name(videos, audios)
     assert [(v.stem, a.name) for v, a in pairs] == [
-        ("alice", "alice.wav"), ("alice", "alice_take2.wav"), ("al", "alfred.wav"),
+        ("alice", "alice.wav"),
+        ("alice", "alice_take2.wav"),
+        ("al", "alfred.wav"),
         ("bob", "Bob-intro.mp3"),
     ]
     assert lonely_videos == [Path("v/dave.mp4")] and lonely_audios == [Path("a/carol.wav")]
 
     (inputs / "bye.wav").rename(inputs / "bob_bye.wav")
     (inputs / "hello.wav").rename(inputs / "alice-hello.wav")
-    code, err = cli(capsys, "batch", "--videos", inputs / "*.mp4", "--audios",
-                    inputs / "*.wav", "--pair", "by-name", "--out", tmp_path / "out",
-                    "--model", "draft")
+    code, err = cli(
+        capsys,
+        "batch",
+        "--videos",
+        inputs / "*.mp4",
+        "--audios",
+        inputs / "*.wav",
+        "--pair",
+        "by-name",
+        "--out",
+        tmp_path / "out",
+        "--model",
+        "draft",
+    )
     assert code == 0, err
     assert [(j.video.name, j.audio.name, j.output.name, j.state) for j in all_jobs()] == [
         ("alice.mp4", "alice-hello.wav", "alice_alice-hello.mp4", "done"),
@@ -168,23 +239,40 @@ def test_by_name_pairing(tmp_path, inputs, capsys):
     ]
 
     (inputs / "zed.wav").write_bytes((inputs / "bob_bye.wav").read_bytes())
-    code, err = cli(capsys, "batch", "--videos", inputs / "*.mp4", "--audios",
-                    inputs / "zed.wav", "--pair", "by-name", "--out", tmp_path / "out")
+    code, err = cli(
+        capsys,
+        "batch",
+        "--videos",
+        inputs / "*.mp4",
+        "--audios",
+        inputs / "zed.wav",
+        "--pair",
+        "by-name",
+        "--out",
+        tmp_path / "out",
+    )
     assert code == 2 and "by-name" in err and "zed.wav" in err
 
 
-@pytest.mark.parametrize("argv, named", [
-    (["--videos", "{in}/*.mov", "--audios", "{in}/*.wav"], "*.mov"),
-    (["--videos", "{in}/*.mp4", "--audios", "{in}/hello.wav", "{in}/missing.wav"],
-     "missing.wav"),
-    (["--videos", "{in}/*.mp4"], "--audios"),
-    (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--name", "{speaker}.mp4"],
-     "{speaker}"),
-    (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--name", "{video}.mov"], ".mp4"),
-    (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--name", "x/{video}.mp4"], "x/"),
-    (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--crf", "99"], "--crf"),
-    (["--resume", "--videos", "{in}/*.mp4"], "--resume"),
-])
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["--videos", "{in}/*.mov", "--audios", "{in}/*.wav"], "*.mov"),
+        (
+            ["--videos", "{in}/*.mp4", "--audios", "{in}/hello.wav", "{in}/missing.wav"],
+            "missing.wav",
+        ),
+        (["--videos", "{in}/*.mp4"], "--audios"),
+        (
+            ["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--name", "{speaker}.mp4"],
+            "{speaker}",
+        ),
+        (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--name", "{video}.mov"], ".mp4"),
+        (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--name", "x/{video}.mp4"], "x/"),
+        (["--videos", "{in}/*.mp4", "--audios", "{in}/*.wav", "--crf", "99"], "--crf"),
+        (["--resume", "--videos", "{in}/*.mp4"], "--resume"),
+    ],
+)
 def test_bad_batch_input_exits_2_and_queues_nothing(argv, named, inputs, tmp_path, capsys):
     args = [a.replace("{in}", str(inputs)) for a in argv]
     if "--resume" not in args:
@@ -202,9 +290,21 @@ def test_priorities_cancel_retry_and_clear_through_the_cli(inputs, tmp_path, cap
     out = tmp_path / "out"
 
     def add(audio: str, priority: int) -> None:
-        code, err = cli(capsys, "batch", "--videos", inputs / "alice.mp4", "--audios",
-                        inputs / audio, "--out", out, "--model", "draft", "--priority",
-                        priority, "--queue-only")
+        code, err = cli(
+            capsys,
+            "batch",
+            "--videos",
+            inputs / "alice.mp4",
+            "--audios",
+            inputs / audio,
+            "--out",
+            out,
+            "--model",
+            "draft",
+            "--priority",
+            priority,
+            "--queue-only",
+        )
         assert code == 0, err
 
     add("hello.wav", 0)  # job 1
@@ -227,11 +327,22 @@ def test_priorities_cancel_retry_and_clear_through_the_cli(inputs, tmp_path, cap
     capsys.readouterr()
     assert main(["queue", "list"]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert listing[0].split() == ["ID", "STATE", "PRIORITY", "PROGRESS", "VIDEO", "AUDIO",
-                                  "OUTPUT", "ERROR"]
+    assert listing[0].split() == [
+        "ID",
+        "STATE",
+        "PRIORITY",
+        "PROGRESS",
+        "VIDEO",
+        "AUDIO",
+        "OUTPUT",
+        "ERROR",
+    ]
     rows = [line.split() for line in listing[1:]]
-    assert [r[:4] for r in rows] == [["2", "done", "5", "15/15"], ["1", "done", "0", "15/15"],
-                                     ["3", "cancelled", "0", "-"]]
+    assert [r[:4] for r in rows] == [
+        ["2", "done", "5", "15/15"],
+        ["1", "done", "0", "15/15"],
+        ["3", "cancelled", "0", "-"],
+    ]
     assert rows[0][4:7] == ["alice.mp4", "bye.wav", str(out / "alice_bye.mp4")]
 
     assert cli(capsys, "queue", "retry", 3)[0] == 0
@@ -248,8 +359,20 @@ def test_queue_cancel_of_a_running_job_stops_it_and_leaves_no_output(
 ):
     long_audio = write_speech(tmp_path / "long.wav", speech, 0, 8.0)  # 200 frames
     out = tmp_path / "out"
-    code, err = cli(capsys, "batch", "--videos", inputs / "alice.mp4", "--audios", long_audio,
-                    inputs / "hello.wav", "--out", out, "--model", "draft", "--queue-only")
+    code, err = cli(
+        capsys,
+        "batch",
+        "--videos",
+        inputs / "alice.mp4",
+        "--audios",
+        long_audio,
+        inputs / "hello.wav",
+        "--out",
+        out,
+        "--model",
+        "draft",
+        "--queue-only",
+    )
     assert code == 0, err
     codes: list[int] = []
     runner = threading.Thread(target=lambda: codes.append(main(["batch", "--resume"])))
@@ -284,9 +407,23 @@ def test_a_killed_batch_resumes_and_keeps_what_was_finished(tmp_path, source_fra
     stderr = (tmp_path / "batch-stderr.txt").open("w")
     home = os.environ["LIPSYNC_STUDIO_HOME"]  # this test's own (conftest)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "batch", "--videos", str(folder / "presenter.mp4"),
-         "--audios", str(folder / "take*.wav"), "--out", str(out), "--model", "draft"],
-        cwd=REPO, stderr=stderr, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "batch",
+            "--videos",
+            str(folder / "presenter.mp4"),
+            "--audios",
+            str(folder / "take*.wav"),
+            "--out",
+            str(out),
+            "--model",
+            "draft",
+        ],
+        cwd=REPO,
+        stderr=stderr,
+        stdout=subprocess.DEVNULL,
         env=dict(os.environ, LIPSYNC_STUDIO_HOME=home, PYTHONUNBUFFERED="1"),
     )
     store = JobStore()
@@ -297,8 +434,11 @@ def test_a_killed_batch_resumes_and_keeps_what_was_finished(tmp_path, source_fra
             assert time.monotonic() < deadline, "no job was caught mid-render"
             jobs = store.page(limit=100, order="created")
             finished = [j for j in jobs if j.state == "done"]
-            mid_render = [j for j in jobs if j.state == "running" and j.part_path.exists()
-                          and j.done < j.total // 2]
+            mid_render = [
+                j
+                for j in jobs
+                if j.state == "running" and j.part_path.exists() and j.done < j.total // 2
+            ]
             if finished and mid_render:
                 break
             time.sleep(POLL_S)
@@ -317,8 +457,13 @@ def test_a_killed_batch_resumes_and_keeps_what_was_finished(tmp_path, source_fra
     kept = {p: p.read_bytes() for p in out.glob("*.mp4")}
     assert {j.output for j in finished} <= set(kept)
 
-    done = subprocess.run([sys.executable, "-m", "app", "batch", "--resume"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "batch", "--resume"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "resuming 1 interrupted job(s)" in done.stderr
     jobs = all_jobs()
@@ -356,22 +501,36 @@ def test_a_stalled_job_is_failed_and_the_next_job_still_renders(inputs, tmp_path
         hung = job.id == hung_id[0]
         model = BlockingDraft(release) if hung else None
         try:
-            return result_fields(render(job.to_settings(), on_progress=on_progress,
-                                        cancel=cancel, model=model))
+            return result_fields(
+                render(job.to_settings(), on_progress=on_progress, cancel=cancel, model=model)
+            )
         finally:
             if hung:
                 let_go.set()
 
     def settings(audio: str, name: str) -> RenderSettings:
-        return RenderSettings(video=inputs / "alice.mp4", audio=inputs / audio,
-                              output=out / name, model="draft", detector="haar")
+        return RenderSettings(
+            video=inputs / "alice.mp4",
+            audio=inputs / audio,
+            output=out / name,
+            model="draft",
+            detector="haar",
+        )
 
     store = JobStore()
-    scheduler = Scheduler(store, runner, slots={"cpu": 1}, stall_timeout=1.5, max_retries=0,
-                          poll_interval=0.05, cancel_grace=0.3)
+    scheduler = Scheduler(
+        store,
+        runner,
+        slots={"cpu": 1},
+        stall_timeout=1.5,
+        max_retries=0,
+        poll_interval=0.05,
+        cancel_grace=0.3,
+    )
     try:
-        hung_id[:] = store.add_many([JobSpec(settings("hello.wav", "hung.mp4")),
-                                     JobSpec(settings("bye.wav", "next.mp4"))])[:1]
+        hung_id[:] = store.add_many(
+            [JobSpec(settings("hello.wav", "hung.mp4")), JobSpec(settings("bye.wav", "next.mp4"))]
+        )[:1]
         scheduler.start()
         assert scheduler.run_until_idle(timeout=60)
         hung, nxt = store.get(hung_id[0]), store.get(hung_id[0] + 1)
@@ -400,12 +559,25 @@ def test_a_job_cancelled_elsewhere_just_as_it_finishes_leaves_no_output(inputs, 
         return result_fields(result)
 
     events: list[tuple[int, str]] = []
-    scheduler = Scheduler(store, runner, slots={"cpu": 1}, poll_interval=0.05,
-                          on_job_event=lambda job_id, state: events.append((job_id, state)))
+    scheduler = Scheduler(
+        store,
+        runner,
+        slots={"cpu": 1},
+        poll_interval=0.05,
+        on_job_event=lambda job_id, state: events.append((job_id, state)),
+    )
     try:
-        (job_id,) = store.add_many([RenderSettings(
-            video=inputs / "alice.mp4", audio=inputs / "hello.wav",
-            output=tmp_path / "o.mp4", model="draft", detector="haar")])
+        (job_id,) = store.add_many(
+            [
+                RenderSettings(
+                    video=inputs / "alice.mp4",
+                    audio=inputs / "hello.wav",
+                    output=tmp_path / "o.mp4",
+                    model="draft",
+                    detector="haar",
+                )
+            ]
+        )
         scheduler.start()
         assert scheduler.run_until_idle(timeout=60)
     finally:

@@ -32,8 +32,14 @@ def portrait() -> np.ndarray:
 def _reach(frame_shape: tuple[int, ...], matrix: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Where the mask lands in the whole frame (a full-frame warp, the slow way)."""
     h, w = frame_shape[:2]
-    return cv2.warpAffine(mask, matrix, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return cv2.warpAffine(
+        mask,
+        matrix,
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -75,7 +81,8 @@ def test_mask_is_cached_and_read_only():
 
 @pytest.mark.parametrize(("template", "size"), [("ffhq", 256), ("wav2lip", 96)])
 def test_pasting_the_unchanged_crop_back_changes_little_and_only_near_the_mouth(
-        portrait, template, size):
+    portrait, template, size
+):
     matrix = estimate_alignment(LANDMARKS, template, size)
     mask = lower_face_mask(template, size)
     crop = warp_to_crop(portrait, matrix, size)
@@ -112,7 +119,7 @@ def test_pasting_a_solid_colour_fills_the_mouth_and_nothing_outside(portrait):
     outside[y0:y1, x0:x1] = False
     assert np.array_equal(frame[outside], portrait[outside])
     mouth = LANDMARKS[3:].mean(axis=0)
-    patch = frame[int(mouth[1]) - 3:int(mouth[1]) + 4, int(mouth[0]) - 3:int(mouth[0]) + 4]
+    patch = frame[int(mouth[1]) - 3 : int(mouth[1]) + 4, int(mouth[0]) - 3 : int(mouth[0]) + 4]
     assert np.abs(patch.astype(int) - GREEN).max() <= 2
     for x, y in LANDMARKS[:3]:  # eyes and nose tip keep the frame's pixels
         assert np.array_equal(frame[int(y), int(x)], portrait[int(y), int(x)])
@@ -131,9 +138,9 @@ def test_a_face_partly_or_wholly_outside_the_frame(portrait, shift):
     dx, dy = shift
     h, w = portrait.shape[:2]
     moved = np.full_like(portrait, 90)
-    src = portrait[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    src = portrait[max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)]
     if src.size:
-        moved[max(dy, 0):max(dy, 0) + src.shape[0], max(dx, 0):max(dx, 0) + src.shape[1]] = src
+        moved[max(dy, 0) : max(dy, 0) + src.shape[0], max(dx, 0) : max(dx, 0) + src.shape[1]] = src
     landmarks = LANDMARKS + np.float32([dx, dy])
     size = 96
     matrix = estimate_alignment(landmarks, "wav2lip", size)
@@ -165,7 +172,7 @@ def test_paste_region_is_independent_of_the_frame_size(portrait):
     big[: portrait.shape[0], : portrait.shape[1]] = portrait
     crop = warp_to_crop(big, matrix, 96)
     paste_back(big, crop, matrix, mask)
-    assert not big[:, portrait.shape[1]:].any() and not big[portrait.shape[0]:].any()
+    assert not big[:, portrait.shape[1] :].any() and not big[portrait.shape[0] :].any()
     # The inverse of the alignment puts the template mouth on the frame's mouth.
     mouth = cv2.transform(template_points("wav2lip", 96)[None, 3:], invert(matrix))[0]
     assert np.abs(mouth - LANDMARKS[3:]).max() < 6
@@ -174,5 +181,9 @@ def test_paste_region_is_independent_of_the_frame_size(portrait):
 def test_mouth_and_mask_must_match():
     matrix = estimate_alignment(LANDMARKS, "wav2lip", 96)
     with pytest.raises(ValueError):
-        paste_back(np.zeros((474, 474, 3), np.uint8), np.zeros((128, 128, 3), np.uint8),
-                   matrix, lower_face_mask("wav2lip", 96))
+        paste_back(
+            np.zeros((474, 474, 3), np.uint8),
+            np.zeros((128, 128, 3), np.uint8),
+            matrix,
+            lower_face_mask("wav2lip", 96),
+        )

@@ -32,8 +32,9 @@ def clip(shared_media, tmp_path) -> Path:
     path.parent.mkdir()
     with media.open_video(shared_media / PORTRAIT_VIDEO) as reader:
         frames = [f for _, f in zip(range(25), reader.frames())]
-    with media.VideoWriter(path, 512, 512, 25.0, preset="ultrafast",
-                           audio_path=shared_media / SPEECH) as w:
+    with media.VideoWriter(
+        path, 512, 512, 25.0, preset="ultrafast", audio_path=shared_media / SPEECH
+    ) as w:
         for f in frames:
             w.write(f)
     return path
@@ -42,8 +43,9 @@ def clip(shared_media, tmp_path) -> Path:
 @pytest.fixture
 def speech(shared_media, tmp_path) -> Path:
     (tmp_path / "in").mkdir(exist_ok=True)
-    return write_wav(tmp_path / "in" / "speech.wav",
-                     media.load_audio(shared_media / SPEECH)[16000:32000])
+    return write_wav(
+        tmp_path / "in" / "speech.wav", media.load_audio(shared_media / SPEECH)[16000:32000]
+    )
 
 
 def run_cli(capsys, *argv) -> tuple[int, str]:
@@ -86,15 +88,24 @@ def bad_inputs(tmp: Path, clip: Path, speech: Path, shared: Path) -> dict[str, t
 
 
 CASES = [
-    "missing video", "missing audio", "empty video", "text named mp4", "truncated mp4",
-    "video with no video stream", "audio with no audio stream", "audio of 0.2 s",
-    "output folder missing", "output folder read-only", "output is the input",
+    "missing video",
+    "missing audio",
+    "empty video",
+    "text named mp4",
+    "truncated mp4",
+    "video with no video stream",
+    "audio with no audio stream",
+    "audio of 0.2 s",
+    "output folder missing",
+    "output folder read-only",
+    "output is the input",
 ]
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_exits_2_with_one_line_naming_the_file(case, clip, speech, shared_media,
-                                                         tmp_path, capsys):
+def test_bad_input_exits_2_with_one_line_naming_the_file(
+    case, clip, speech, shared_media, tmp_path, capsys
+):
     (tmp_path / "out").mkdir()
     video, audio, out, named = bad_inputs(tmp_path, clip, speech, shared_media)[case]
     before = {p: digest(p) for p in tmp_path.rglob("*") if p.is_file()}
@@ -115,6 +126,7 @@ def test_silent_audio_renders_with_the_mouth_closed(clip, tmp_path, capsys):
     rendered = media.open_video(out)
     source = media.open_video(clip)
     from tests.mediagen import luma_psnr
+
     with rendered, source:
         psnrs = [luma_psnr(a, b) for a, b in zip(rendered.frames(), source.frames())]
     assert len(psnrs) == 25 and min(psnrs) > 38  # only the encoder touched the frames
@@ -147,10 +159,24 @@ def test_ctrl_c_exits_130_and_leaves_no_output(shared_media, tmp_path):
     out = tmp_path / "interrupted.mp4"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "render", "--video", str(shared_media / PORTRAIT_VIDEO),
-         "--audio", str(shared_media / "audio/a01_en_musetalk_eng_60s.wav"), "-o", str(out),
-         "--model", "draft"],
-        cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "render",
+            "--video",
+            str(shared_media / PORTRAIT_VIDEO),
+            "--audio",
+            str(shared_media / "audio/a01_en_musetalk_eng_60s.wav"),
+            "-o",
+            str(out),
+            "--model",
+            "draft",
+        ],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     part = out.with_name(out.name + ".part")
     deadline = time.monotonic() + 120
@@ -165,6 +191,11 @@ def test_ctrl_c_exits_130_and_leaves_no_output(shared_media, tmp_path):
 
 
 def test_python_dash_m_app_runs_the_cli():
-    done = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--version"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "lipsync-studio" in done.stdout

@@ -62,15 +62,22 @@ def test_draft_is_a_lipsync_model():
     model = DraftModel()
     assert isinstance(model, LipSyncModel)
     assert (model.name, model.template, model.crop_size, model.batch_size) == (
-        "draft", "wav2lip", 256, 8)
+        "draft",
+        "wav2lip",
+        256,
+        8,
+    )
 
 
 def test_engine_modules_import_without_librosa_or_qt():
-    script = ("import sys, app.engine.render.audio, app.engine.models.lipsync.draft; "
-              "bad = [m for m in sys.modules if m.split('.')[0] in "
-              "('librosa', 'scipy', 'PySide6', 'numba')]; print(bad); sys.exit(bool(bad))")
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    script = (
+        "import sys, app.engine.render.audio, app.engine.models.lipsync.draft; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('librosa', 'scipy', 'PySide6', 'numba')]; print(bad); sys.exit(bool(bad))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

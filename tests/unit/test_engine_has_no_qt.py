@@ -22,8 +22,9 @@ sys.exit(1 if qt else 0)
 
 
 def test_engine_imports_no_qt():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     count = int(done.stdout.split()[0])
     assert count >= 10  # the walk really found the engine's modules

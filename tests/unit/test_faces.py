@@ -94,8 +94,12 @@ def memo(yunet: FaceDetector) -> MemoDetector:
     return MemoDetector(yunet)
 
 
-def _build(detector: FaceDetector, frames: list[np.ndarray], interval: int = 5,
-           track: FaceTrack | None = None) -> tuple[FaceTrackBuilder, list, int]:
+def _build(
+    detector: FaceDetector,
+    frames: list[np.ndarray],
+    interval: int = 5,
+    track: FaceTrack | None = None,
+) -> tuple[FaceTrackBuilder, list, int]:
     """Run a builder over frames 0..n-1; returns it, what it settled, and the most frames
     it held back at once."""
     builder = FaceTrackBuilder(detector, interval=interval, track=track)
@@ -264,7 +268,7 @@ def test_a_bystander_does_not_steal_the_track(memo):
     """Two people: the left one alone first, then the nearer right one appears."""
     image = _read_image("hard/h04_face_recognition_two_people.jpg")
     alone = image.copy()
-    alone[:, image.shape[1] // 2:] = 127
+    alone[:, image.shape[1] // 2 :] = 127
     frames = [alone] * 8 + [image] * 12
     assert memo.detect(image)[0].box[0] > image.shape[1] / 2  # largest = the newcomer
     builder, out, _ = _build(memo, frames, interval=5)
@@ -338,4 +342,3 @@ def test_faces_are_immutable_copies():
     assert face.box[0] == 1 and face.box.dtype == np.float32
     with pytest.raises(ValueError):
         face.landmarks[0, 0] = 5
-

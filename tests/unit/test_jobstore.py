@@ -16,8 +16,11 @@ from app.engine.settings import RenderSettings
 
 def settings(tmp_path: Path, name: str, device: str = "auto", **kw: object) -> RenderSettings:
     return RenderSettings(
-        video=tmp_path / "in" / f"{name}.mp4", audio=tmp_path / "in" / f"{name}.wav",
-        output=tmp_path / "out" / f"{name}.mp4", device=device, **kw,  # type: ignore[arg-type]
+        video=tmp_path / "in" / f"{name}.mp4",
+        audio=tmp_path / "in" / f"{name}.wav",
+        output=tmp_path / "out" / f"{name}.mp4",
+        device=device,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -41,8 +44,17 @@ def test_default_path_is_in_the_data_dir_and_uses_wal(store: JobStore) -> None:
 
 def test_add_get_roundtrip_keeps_every_setting(store: JobStore, tmp_path: Path) -> None:
     rs = settings(
-        tmp_path, "a", device="cuda:1", model="wav2lip_96", crf=23, preset="slow", loop="repeat",
-        batch_size=16, detect_interval=3, detector="haar", detector_model=tmp_path / "y.onnx",
+        tmp_path,
+        "a",
+        device="cuda:1",
+        model="wav2lip_96",
+        crf=23,
+        preset="slow",
+        loop="repeat",
+        batch_size=16,
+        detect_interval=3,
+        detector="haar",
+        detector_model=tmp_path / "y.onnx",
     )
     job_id = store.add(JobSpec(rs, priority=7))
     job = store.get(job_id)
@@ -82,10 +94,14 @@ def test_claim_order_is_priority_desc_then_fifo(store: JobStore, tmp_path: Path)
 
 
 def test_claim_respects_device(store: JobStore, tmp_path: Path) -> None:
-    cpu, gpu1, fam, auto = store.add_many([
-        settings(tmp_path, "c", device="cpu"), settings(tmp_path, "g", device="cuda:1"),
-        settings(tmp_path, "f", device="cuda"), settings(tmp_path, "a", device="auto"),
-    ])
+    cpu, gpu1, fam, auto = store.add_many(
+        [
+            settings(tmp_path, "c", device="cpu"),
+            settings(tmp_path, "g", device="cuda:1"),
+            settings(tmp_path, "f", device="cuda"),
+            settings(tmp_path, "a", device="auto"),
+        ]
+    )
     assert store.claim_next("cuda:0", accept=("cuda:0",)) is None
     job = store.claim_next("cuda:0")  # default accept: cuda:0, cuda, auto -> FIFO: "cuda" first
     assert job is not None and job.id == fam and job.to_settings().device == "cuda:0"
@@ -184,8 +200,10 @@ def test_claims_from_four_threads_never_take_a_job_twice(tmp_path: Path) -> None
     # Two threads share one store (its lock), two have their own connection (SQLite's lock).
     shared, own1, own2 = JobStore(), JobStore(), JobStore()
     try:
-        threads = [threading.Thread(target=claim_all, args=(k, s))
-                   for k, s in enumerate([shared, shared, own1, own2])]
+        threads = [
+            threading.Thread(target=claim_all, args=(k, s))
+            for k, s in enumerate([shared, shared, own1, own2])
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -251,7 +269,10 @@ def test_jobs_persist_across_reopen(tmp_path: Path) -> None:
     with JobStore(db) as store:
         job = store.get(a)
         assert job is not None and (job.state, job.done, job.total, job.priority) == (
-            "running", 7, 9, 3
+            "running",
+            7,
+            9,
+            3,
         )
         assert store.get(b).priority == 8  # type: ignore[union-attr]
         c = store.add(settings(tmp_path, "c"))

@@ -83,8 +83,14 @@ def test_probe_generated_clip(clip):
     assert "mp4" in info.format
     assert info.duration == pytest.approx(1.0, abs=0.03)
     assert info.video == media.VideoInfo(
-        width=64, height=48, fps=25.0, frame_count=25, rotation=0, codec="h264",
-        is_image=False, duration=1.0,
+        width=64,
+        height=48,
+        fps=25.0,
+        frame_count=25,
+        rotation=0,
+        codec="h264",
+        is_image=False,
+        duration=1.0,
     )
     assert info.audio is not None
     assert (info.audio.sample_rate, info.audio.channels, info.audio.codec) == (48000, 1, "aac")
@@ -248,12 +254,17 @@ def test_image_is_one_frame(shared_media, name):
 
 @pytest.mark.parametrize(
     ("rotation", "suffix", "rotation_as"),
-    [(90, ".mp4", "matrix"), (180, ".mp4", "matrix"), (270, ".mp4", "matrix"),
-     (90, ".mkv", "tag")],
+    [(90, ".mp4", "matrix"), (180, ".mp4", "matrix"), (270, ".mp4", "matrix"), (90, ".mkv", "tag")],
 )
 def test_rotation_metadata_gives_upright_frames(tmp_path, rotation, suffix, rotation_as):
     path = make_video(
-        tmp_path / f"rot{suffix}", 64, 48, 25, 0.4, audio=False, rotation=rotation,
+        tmp_path / f"rot{suffix}",
+        64,
+        48,
+        25,
+        0.4,
+        audio=False,
+        rotation=rotation,
         rotation_as=rotation_as,
     )
     with av.open(str(path)) as container:  # the file really stores a turned picture
@@ -282,9 +293,7 @@ def test_jpeg_exif_orientation_gives_an_upright_image(tmp_path, rotation):
 @pytest.mark.parametrize("color_tags", [True, False])
 def test_colours_follow_the_colour_matrix(tmp_path, color_tags):
     # Tagged BT.709, or untagged HD, which players (and the reader) take as BT.709.
-    path = make_video(
-        tmp_path / "hd.mp4", 1280, 720, 25, 0.08, audio=False, color_tags=color_tags
-    )
+    path = make_video(tmp_path / "hd.mp4", 1280, 720, 25, 0.08, audio=False, color_tags=color_tags)
     with media.open_video(path) as reader:
         frame = next(reader.frames())
     assert square_colour(frame, 0) == pytest.approx(SQUARE_BGR, abs=6)
@@ -305,8 +314,14 @@ def test_reader_close_ends_open_iterators(clip):
 
 @pytest.mark.parametrize(
     ("suffix", "rate", "channels"),
-    [(".wav", 16000, 1), (".wav", 44100, 2), (".mp3", 22050, 1), (".flac", 48000, 2),
-     (".m4a", 44100, 2), (".ogg", 48000, 1)],
+    [
+        (".wav", 16000, 1),
+        (".wav", 44100, 2),
+        (".mp3", 22050, 1),
+        (".flac", 48000, 2),
+        (".m4a", 44100, 2),
+        (".ogg", 48000, 1),
+    ],
 )
 def test_load_audio_formats(tmp_path, suffix, rate, channels):
     path = make_audio(tmp_path / f"tone{suffix}", 1.5, rate, channels, "tone")

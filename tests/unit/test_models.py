@@ -113,8 +113,7 @@ def no_mirror_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def fetch(name: str, srv: ModelServer | str, **kwargs: object) -> Path:
     base = srv.url if isinstance(srv, ModelServer) else srv
     kwargs.setdefault("mirrors", [base])
-    return models.download(name, retries=kwargs.pop("retries", 3), backoff=0, timeout=5,
-                           **kwargs)  # type: ignore[arg-type]
+    return models.download(name, retries=kwargs.pop("retries", 3), backoff=0, timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
 def file_requests(srv: ModelServer, path: str = "/wav2lip_96.onnx") -> list[str | None]:
@@ -124,30 +123,46 @@ def file_requests(srv: ModelServer, path: str = "/wav2lip_96.onnx") -> list[str 
 # --------------------------------------------------------------------------- tiny ONNX models
 
 
-def lipsync_model(*, audio: str = "source", picture: str = "target",
-                  weight: str | None = None, out: str = "output",
-                  audio_shape: Sequence[int | str] = ("N", 1, 80, 16),
-                  picture_shape: Sequence[int | str] = ("N", 6, 96, 96),
-                  out_shape: Sequence[int | str] = ("N", 3, 96, 96), pad: int = 0) -> bytes:
+def lipsync_model(
+    *,
+    audio: str = "source",
+    picture: str = "target",
+    weight: str | None = None,
+    out: str = "output",
+    audio_shape: Sequence[int | str] = ("N", 1, 80, 16),
+    picture_shape: Sequence[int | str] = ("N", 6, 96, 96),
+    out_shape: Sequence[int | str] = ("N", 3, 96, 96),
+    pad: int = 0,
+) -> bytes:
     """A real, runnable ONNX graph with a lip-sync model's interface:
     out = picture[:, :3] + mean(audio) (+ 0 * mean(pad)) (* weight).
     `pad` random float32 weights make the file big enough to span several download chunks."""
     from onnx import TensorProto, checker, helper, numpy_helper
 
     f = TensorProto.FLOAT
-    inputs = [helper.make_tensor_value_info(audio, f, list(audio_shape)),
-              helper.make_tensor_value_info(picture, f, list(picture_shape))]
-    inits = [helper.make_tensor(n, TensorProto.INT64, [1], [v])
-             for n, v in (("s0", 0), ("s3", 3), ("ax1", 1))]
-    nodes = [helper.make_node("Slice", [picture, "s0", "s3", "ax1"], ["pic3"]),
-             helper.make_node("ReduceMean", [audio], ["level"], axes=[1, 2, 3], keepdims=1)]
+    inputs = [
+        helper.make_tensor_value_info(audio, f, list(audio_shape)),
+        helper.make_tensor_value_info(picture, f, list(picture_shape)),
+    ]
+    inits = [
+        helper.make_tensor(n, TensorProto.INT64, [1], [v])
+        for n, v in (("s0", 0), ("s3", 3), ("ax1", 1))
+    ]
+    nodes = [
+        helper.make_node("Slice", [picture, "s0", "s3", "ax1"], ["pic3"]),
+        helper.make_node("ReduceMean", [audio], ["level"], axes=[1, 2, 3], keepdims=1),
+    ]
     if pad:
         rng = np.random.default_rng(7)
-        inits += [numpy_helper.from_array(rng.standard_normal(pad).astype(np.float32), "pad"),
-                  helper.make_tensor("zero", f, [1], [0.0])]
-        nodes += [helper.make_node("ReduceMean", ["pad"], ["pad_mean"], axes=[0], keepdims=1),
-                  helper.make_node("Mul", ["pad_mean", "zero"], ["nothing"]),
-                  helper.make_node("Add", ["pic3", "nothing"], ["pic3_"])]
+        inits += [
+            numpy_helper.from_array(rng.standard_normal(pad).astype(np.float32), "pad"),
+            helper.make_tensor("zero", f, [1], [0.0]),
+        ]
+        nodes += [
+            helper.make_node("ReduceMean", ["pad"], ["pad_mean"], axes=[0], keepdims=1),
+            helper.make_node("Mul", ["pad_mean", "zero"], ["nothing"]),
+            helper.make_node("Add", ["pic3", "nothing"], ["pic3_"]),
+        ]
         nodes[0].output[0] = "pic3_in"
         nodes[-1].input[0] = "pic3_in"
         nodes[-1].output[0] = "pic3"
@@ -155,10 +170,17 @@ def lipsync_model(*, audio: str = "source", picture: str = "target",
         nodes.append(helper.make_node("Add", ["pic3", "level"], [out]))
     else:
         inputs.append(helper.make_tensor_value_info(weight, f, [1]))
-        nodes += [helper.make_node("Add", ["pic3", "level"], ["sum"]),
-                  helper.make_node("Mul", ["sum", weight], [out])]
-    graph = helper.make_graph(nodes, "tiny_lipsync", inputs,
-                              [helper.make_tensor_value_info(out, f, list(out_shape))], inits)
+        nodes += [
+            helper.make_node("Add", ["pic3", "level"], ["sum"]),
+            helper.make_node("Mul", ["sum", weight], [out]),
+        ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_lipsync",
+        inputs,
+        [helper.make_tensor_value_info(out, f, list(out_shape))],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     checker.check_model(model)
@@ -187,17 +209,24 @@ def test_manifest_holds_the_models_with_facefusion_urls_and_licences() -> None:
     w2l = reg.get("wav2lip_gan_96")
     assert w2l.non_commercial and w2l.sha256 is None
     assert w2l.sources() == [
-        ("https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/"
-         "wav2lip_gan_96.onnx",
-         "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/"
-         "wav2lip_gan_96.hash"),
-        ("https://huggingface.co/facefusion/models-3.0.0/resolve/main/wav2lip_gan_96.onnx",
-         "https://huggingface.co/facefusion/models-3.0.0/resolve/main/wav2lip_gan_96.hash"),
+        (
+            "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/"
+            "wav2lip_gan_96.onnx",
+            "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/"
+            "wav2lip_gan_96.hash",
+        ),
+        (
+            "https://huggingface.co/facefusion/models-3.0.0/resolve/main/wav2lip_gan_96.onnx",
+            "https://huggingface.co/facefusion/models-3.0.0/resolve/main/wav2lip_gan_96.hash",
+        ),
     ]
     edtalk = reg.get("edtalk_256")
     assert "models-3.3.0/edtalk_256.onnx" in edtalk.urls[0] and edtalk.licence == "Apache-2.0"
     assert [(t.name, t.shape) for t in edtalk.contract.inputs] == [
-        ("source", ("N", 1, 80, 16)), ("target", ("N", 3, 256, 256)), ("weight", (1,))]
+        ("source", ("N", 1, 80, 16)),
+        ("target", ("N", 3, 256, 256)),
+        ("weight", (1,)),
+    ]
     assert [t.shape for t in w2l.contract.inputs] == [("N", 1, 80, 16), ("N", 6, 96, 96)]
     with pytest.raises(InputError, match="unknown model 'nope'"):
         reg.get("nope")
@@ -255,7 +284,8 @@ def test_checksum_mismatch_leaves_nothing_behind(server: ModelServer) -> None:
 
 
 def test_a_published_file_that_does_not_fit_the_contract_is_not_installed(
-        server: ModelServer) -> None:
+    server: ModelServer,
+) -> None:
     wrong = lipsync_model(picture_shape=("N", 3, 96, 96))
     server.files["/wav2lip_96.onnx"] = wrong
     server.files["/wav2lip_96.hash"] = format(zlib.crc32(wrong), "08x").encode()
@@ -316,7 +346,8 @@ def test_a_404_moves_on_to_the_mirror_without_retrying(server: ModelServer) -> N
 
 
 def test_mirror_environment_variable_replaces_the_manifest_urls(
-        server: ModelServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(models.MIRROR_ENV, server.url)
     assert models.download(W2L, backoff=0).read_bytes() == PAYLOAD
 
@@ -379,8 +410,10 @@ def test_resolve_missing_model_says_how_to_get_it() -> None:
         models.resolve(W2L)
     message = str(info.value)
     assert "lipsync-studio models pull wav2lip_96" in message
-    assert "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/" \
-           "wav2lip_96.onnx" in message
+    assert (
+        "https://github.com/facefusion/facefusion-assets/releases/download/models-3.0.0/"
+        "wav2lip_96.onnx" in message
+    )
     assert "lipsync-studio models import FILE --as wav2lip_96" in message
     with pytest.raises(InputError, match="unknown model"):
         models.resolve("wav2lip_97")
@@ -418,15 +451,21 @@ def test_import_reexported_file_binds_inputs_by_shape(tmp_path: Path) -> None:
     assert models.resolve("wav2lip_gan_96").input_names == installed.input_names
     # The binding is right: feeding by it runs the file.
     session = SessionCache().get(installed.path, "cpu")
-    feeds = {installed.input_names["source"]: np.ones((2, 1, 80, 16), np.float32),
-             installed.input_names["target"]: np.zeros((2, 6, 96, 96), np.float32)}
+    feeds = {
+        installed.input_names["source"]: np.ones((2, 1, 80, 16), np.float32),
+        installed.input_names["target"]: np.zeros((2, 6, 96, 96), np.float32),
+    }
     (out,) = session.run([installed.output_names["output"]], feeds)
     assert out.shape == (2, 3, 96, 96) and np.allclose(out, 1.0)
 
 
 def test_import_edtalk_contract(tmp_path: Path) -> None:
-    src = lipsync_onnx(tmp_path / "ed.onnx", weight="weight", picture_shape=("N", 3, 256, 256),
-                       out_shape=("N", 3, 256, 256))
+    src = lipsync_onnx(
+        tmp_path / "ed.onnx",
+        weight="weight",
+        picture_shape=("N", 3, 256, 256),
+        out_shape=("N", 3, 256, 256),
+    )
     assert models.import_model(src, as_name="edtalk_256").family == "edtalk"
     with pytest.raises(InputError, match="does not fit the wav2lip model contract"):
         models.import_model(src, as_name=W2L)
@@ -472,8 +511,12 @@ def test_custom_model_is_registered_and_resolvable(tmp_path: Path) -> None:
 
 
 def test_custom_import_checks_the_contract_too(tmp_path: Path) -> None:
-    src = lipsync_onnx(tmp_path / "ed.onnx", weight="weight", picture_shape=("N", 3, 256, 256),
-                       out_shape=("N", 3, 256, 256))
+    src = lipsync_onnx(
+        tmp_path / "ed.onnx",
+        weight="weight",
+        picture_shape=("N", 3, 256, 256),
+        out_shape=("N", 3, 256, 256),
+    )
     with pytest.raises(InputError, match="ed.onnx does not fit the wav2lip model contract"):
         models.import_model(src, as_name="mine", family="wav2lip")
     assert "mine" not in models.load_registry().names()
@@ -538,7 +581,8 @@ def test_cli_models_list(run_cli, yunet_path: Path) -> None:
 
 
 def test_cli_models_pull_from_the_local_server(
-        run_cli, server: ModelServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli, server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(models.MIRROR_ENV, server.url)
     code, out, err = run_cli("models", "pull", W2L)
     assert code == 0
@@ -550,7 +594,8 @@ def test_cli_models_pull_from_the_local_server(
 
 
 def test_cli_pull_unreachable_exits_2_with_the_import_hint(
-        run_cli, dead_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli, dead_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(models.MIRROR_ENV, dead_url)
     code, _, err = run_cli("models", "pull", W2L, "--retries", "0")
     assert code == 2

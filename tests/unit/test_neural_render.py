@@ -57,8 +57,14 @@ def mean_luma_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 def plain_reencode(source: Path, tmp_path: Path, crf: int, preset: str) -> list[np.ndarray]:
     frames = decode_all(source)
     out = tmp_path / "plain.mp4"
-    with media.VideoWriter(out, frames[0].shape[1], frames[0].shape[0],
-                           media.probe(source).video.fps, crf=crf, preset=preset) as w:
+    with media.VideoWriter(
+        out,
+        frames[0].shape[1],
+        frames[0].shape[0],
+        media.probe(source).video.fps,
+        crf=crf,
+        preset=preset,
+    ) as w:
         for f in frames:
             w.write(f)
     return decode_all(out)
@@ -76,9 +82,18 @@ def test_identity_model_round_trip_matches_a_plain_reencode(
 ):
     name = install(tmp_path, builder, f"{family}_identity", family)
     out = tmp_path / "out.mp4"
-    result = render(RenderSettings(video=clip_720p, audio=speech, output=out, model=name,
-                                   device="cpu", crf=18, preset="veryfast",
-                                   detector_model=yunet_path))
+    result = render(
+        RenderSettings(
+            video=clip_720p,
+            audio=speech,
+            output=out,
+            model=name,
+            device="cpu",
+            crf=18,
+            preset="veryfast",
+            detector_model=yunet_path,
+        )
+    )
     assert result.model == name and result.frames_with_face == result.frames
     source = decode_all(clip_720p)
     ours = mean_luma_psnr(decode_all(out), source)
@@ -87,14 +102,25 @@ def test_identity_model_round_trip_matches_a_plain_reencode(
     assert ours >= floor - tolerance_db, f"{family}: {ours:.2f} dB vs re-encode {floor:.2f} dB"
 
 
-def test_solid_colour_model_changes_only_the_lower_face_region(clip_720p, speech, tmp_path,
-                                                             yunet_path):
-    name = install(tmp_path, lambda p: standins.build_wav2lip_solid(p, (0.0, 0.0, 1.0)),
-                   "solid_red", "wav2lip")
+def test_solid_colour_model_changes_only_the_lower_face_region(
+    clip_720p, speech, tmp_path, yunet_path
+):
+    name = install(
+        tmp_path, lambda p: standins.build_wav2lip_solid(p, (0.0, 0.0, 1.0)), "solid_red", "wav2lip"
+    )
     out = tmp_path / "out.mp4"
     # crf 0 is lossless in x264: any change outside the region would show exactly.
-    result = render(RenderSettings(video=clip_720p, audio=speech, output=out, model=name,
-                                   crf=0, preset="ultrafast", detector_model=yunet_path))
+    result = render(
+        RenderSettings(
+            video=clip_720p,
+            audio=speech,
+            output=out,
+            model=name,
+            crf=0,
+            preset="ultrafast",
+            detector_model=yunet_path,
+        )
+    )
     rendered = decode_all(out)
     reference = plain_reencode(clip_720p, tmp_path, 0, "ultrafast")
     mask = lower_face_mask("wav2lip", 96)
@@ -105,7 +131,7 @@ def test_solid_colour_model_changes_only_the_lower_face_region(clip_720p, speech
         changed = np.abs(got.astype(np.int16) - ref).max(axis=2) > 0
         # 2 px margin: 4:2:0 chroma is shared by 2x2 pixel blocks.
         outside = changed.copy()
-        outside[max(y0 - 2, 0):y1 + 2, max(x0 - 2, 0):x1 + 2] = False
+        outside[max(y0 - 2, 0) : y1 + 2, max(x0 - 2, 0) : x1 + 2] = False
         assert not outside.any(), f"frame {i}: pixels changed outside the mask's region"
         assert changed[y0:y1, x0:x1].mean() > 0.2
         mouth = face.landmarks[3:5].mean(axis=0).astype(int)
@@ -114,8 +140,19 @@ def test_solid_colour_model_changes_only_the_lower_face_region(clip_720p, speech
 
 
 def test_missing_model_says_how_to_get_it_and_exits_2(clip_720p, speech, tmp_path, capsys):
-    code = main(["render", "--video", str(clip_720p), "--audio", str(speech),
-                 "-o", str(tmp_path / "o.mp4"), "--model", "wav2lip_gan_96"])
+    code = main(
+        [
+            "render",
+            "--video",
+            str(clip_720p),
+            "--audio",
+            str(speech),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--model",
+            "wav2lip_gan_96",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "wav2lip_gan_96" in err and "models pull wav2lip_gan_96" in err
@@ -132,7 +169,20 @@ def test_auto_picks_the_best_installed_model(tmp_path):
 
 def test_cuda_on_a_machine_without_it_is_a_clear_error(tmp_path, clip_720p, speech, capsys):
     name = install(tmp_path, standins.build_wav2lip_identity, "w2l", "wav2lip")
-    code = main(["render", "--video", str(clip_720p), "--audio", str(speech),
-                 "-o", str(tmp_path / "o.mp4"), "--model", name, "--device", "cuda"])
+    code = main(
+        [
+            "render",
+            "--video",
+            str(clip_720p),
+            "--audio",
+            str(speech),
+            "-o",
+            str(tmp_path / "o.mp4"),
+            "--model",
+            name,
+            "--device",
+            "cuda",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "CUDAExecutionProvider" in err

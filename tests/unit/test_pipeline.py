@@ -65,7 +65,10 @@ def test_render_follows_the_audio_length_keeps_size_and_fps(shared_media, tmp_pa
     write_wav(audio, media.load_audio(shared_media / SPEECH)[: int(2.5 * 16000)])
     out = tmp_path / "out.mp4"
     settings = RenderSettings(
-        video=shared_media / PORTRAIT_VIDEO, audio=audio, output=out, model="draft",
+        video=shared_media / PORTRAIT_VIDEO,
+        audio=audio,
+        output=out,
+        model="draft",
         detector_model=yunet_path,
     )
     seen: list[int] = []
@@ -86,8 +89,15 @@ def test_draft_mouth_follows_speech_and_silence_is_untouched(shared_media, tmp_p
     audio, samples = speech_with_gap(shared_media, tmp_path)
     video = shared_media / PORTRAIT_VIDEO
     out = tmp_path / "out.mp4"
-    settings = RenderSettings(video=video, audio=audio, output=out, model="draft",
-                              crf=18, preset="veryfast", detector_model=yunet_path)
+    settings = RenderSettings(
+        video=video,
+        audio=audio,
+        output=out,
+        model="draft",
+        crf=18,
+        preset="veryfast",
+        detector_model=yunet_path,
+    )
     result = render(settings)
     rendered = decode_all(out)
     source = decode_all(video)[: len(rendered)]
@@ -109,9 +119,9 @@ def test_draft_mouth_follows_speech_and_silence_is_untouched(shared_media, tmp_p
         w = lx - rx
         x1, x2 = int(rx - 0.3 * w), int(lx + 0.3 * w)
         y1, y2 = int(min(ry, ly) - 0.4 * w), int(max(ry, ly) + 0.8 * w)
-        region = np.s_[max(y1, 0):y2, max(x1, 0):x2]
+        region = np.s_[max(y1, 0) : y2, max(x1, 0) : x2]
         change.append(np.abs(got[region].astype(np.float32) - src[region]).mean())
-        window = samples[int(i / 25 * 16000): int((i + 1) / 25 * 16000)]
+        window = samples[int(i / 25 * 16000) : int((i + 1) / 25 * 16000)]
         rms.append(float(np.sqrt(np.mean(window**2))) if len(window) else 0.0)
     r = np.corrcoef(change, rms)[0, 1]
     assert r >= 0.6, f"mouth motion vs audio RMS: Pearson r = {r:.3f}"
@@ -145,8 +155,15 @@ def test_short_video_is_extended_ping_pong(shared_media, tmp_path):
 def test_still_image_presenter(shared_media, tmp_path):
     audio = write_wav(tmp_path / "a.wav", media.load_audio(shared_media / SPEECH)[:16000])
     out = tmp_path / "out.mp4"
-    result = render(RenderSettings(video=shared_media / "image/i02_sadtalker_happy_256.png",
-                                   audio=audio, output=out, model="draft", detector="haar"))
+    result = render(
+        RenderSettings(
+            video=shared_media / "image/i02_sadtalker_happy_256.png",
+            audio=audio,
+            output=out,
+            model="draft",
+            detector="haar",
+        )
+    )
     assert result.frames == 25 and stream_facts(out)["frames"] == 25
     assert result.frames_with_face == 25
 
@@ -157,10 +174,15 @@ def test_no_face_anywhere_renders_unchanged_with_a_warning(tmp_path):
     with media.VideoWriter(clip, 160, 120, 25.0, crf=10) as w:
         for _ in range(10):
             w.write(rng.integers(0, 40, (120, 160, 3), dtype=np.uint8) + 100)
-    audio = write_wav(tmp_path / "tone.wav",
-                      0.3 * np.sin(np.arange(16000) * 2 * np.pi * 220 / 16000).astype(np.float32))
-    result = render(RenderSettings(video=clip, audio=audio, output=tmp_path / "o.mp4",
-                                   model="draft", detector="haar"))
+    audio = write_wav(
+        tmp_path / "tone.wav",
+        0.3 * np.sin(np.arange(16000) * 2 * np.pi * 220 / 16000).astype(np.float32),
+    )
+    result = render(
+        RenderSettings(
+            video=clip, audio=audio, output=tmp_path / "o.mp4", model="draft", detector="haar"
+        )
+    )
     assert result.frames_with_face == 0
     assert any("noface.mp4" in w and "no face" in w for w in result.warnings)
 
@@ -173,8 +195,13 @@ def test_cancel_leaves_no_file(shared_media, tmp_path):
         if p.done == 5:
             cancel.set()
 
-    settings = RenderSettings(video=shared_media / PORTRAIT_VIDEO, audio=shared_media / SPEECH,
-                              output=out, model="draft", detector="haar")
+    settings = RenderSettings(
+        video=shared_media / PORTRAIT_VIDEO,
+        audio=shared_media / SPEECH,
+        output=out,
+        model="draft",
+        detector="haar",
+    )
     with pytest.raises(RenderCancelled):
         render(settings, on_progress=on_progress, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
@@ -191,8 +218,12 @@ def test_a_failing_stage_aborts_cleanly(shared_media, tmp_path):
         def infer(self, crops, mels, indices):
             raise RuntimeError("model blew up")
 
-    settings = RenderSettings(video=shared_media / PORTRAIT_VIDEO, audio=shared_media / SPEECH,
-                              output=tmp_path / "out.mp4", detector="haar")
+    settings = RenderSettings(
+        video=shared_media / PORTRAIT_VIDEO,
+        audio=shared_media / SPEECH,
+        output=tmp_path / "out.mp4",
+        detector="haar",
+    )
     with pytest.raises(RuntimeError, match="model blew up"):
         render(settings, model=Exploding())
     assert list(tmp_path.iterdir()) == []
@@ -200,8 +231,13 @@ def test_a_failing_stage_aborts_cleanly(shared_media, tmp_path):
 
 def test_cached_track_means_no_detection(shared_media, tmp_path):
     audio = write_wav(tmp_path / "a.wav", media.load_audio(shared_media / SPEECH)[:16000])
-    settings = RenderSettings(video=shared_media / PORTRAIT_VIDEO, audio=audio,
-                              output=tmp_path / "one.mp4", model="draft", detector="haar")
+    settings = RenderSettings(
+        video=shared_media / PORTRAIT_VIDEO,
+        audio=audio,
+        output=tmp_path / "one.mp4",
+        model="draft",
+        detector="haar",
+    )
     first = render(settings)
     assert first.detections > 0
     settings.output = tmp_path / "two.mp4"
@@ -213,8 +249,15 @@ def test_cached_track_means_no_detection(shared_media, tmp_path):
 
 def test_stage_times_are_recorded(shared_media, tmp_path):
     audio = write_wav(tmp_path / "a.wav", media.load_audio(shared_media / SPEECH)[:16000])
-    result = render(RenderSettings(video=shared_media / PORTRAIT_VIDEO, audio=audio,
-                                   output=tmp_path / "o.mp4", model="draft", detector="haar"))
+    result = render(
+        RenderSettings(
+            video=shared_media / PORTRAIT_VIDEO,
+            audio=audio,
+            output=tmp_path / "o.mp4",
+            model="draft",
+            detector="haar",
+        )
+    )
     assert set(result.stages) == {"decode", "faces", "model", "blend", "encode"}
     assert result.stages["encode"].items == result.frames
     assert all(c.wall_s >= 0 and c.cpu_s >= 0 for c in result.stages.values())

@@ -30,7 +30,8 @@ def doubling_onnx(path: Path, factor: float = 2.0) -> Path:
 
     f = TensorProto.FLOAT
     graph = helper.make_graph(
-        [helper.make_node("Mul", ["x", "k"], ["y"])], "double",
+        [helper.make_node("Mul", ["x", "k"], ["y"])],
+        "double",
         [helper.make_tensor_value_info("x", f, ["N", 4])],
         [helper.make_tensor_value_info("y", f, ["N", 4])],
         [helper.make_tensor("k", f, [1], [factor])],
@@ -41,10 +42,17 @@ def doubling_onnx(path: Path, factor: float = 2.0) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("text", "parsed"), [
-    ("cpu", ("cpu", None)), (" CPU ", ("cpu", None)), ("auto", ("auto", None)),
-    ("cuda", ("cuda", None)), ("cuda:1", ("cuda", 1)), ("dml:0", ("dml", 0)),
-])
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("cpu", ("cpu", None)),
+        (" CPU ", ("cpu", None)),
+        ("auto", ("auto", None)),
+        ("cuda", ("cuda", None)),
+        ("cuda:1", ("cuda", 1)),
+        ("dml:0", ("dml", 0)),
+    ],
+)
 def test_parse_device(text: str, parsed: tuple[str, int | None]) -> None:
     assert parse_device(text) == parsed
 
@@ -69,17 +77,25 @@ def test_gpu_devices_carry_their_device_id() -> None:
     assert dml.providers() == [(DML, {"device_id": "0"}), CPU]
 
 
-@pytest.mark.parametrize(("available", "expected"), [
-    ([CUDA, DML, CPU], "cuda"), ([DML, CPU], "dml"), ([CPU], "cpu"),
-    (["AzureExecutionProvider", CPU], "cpu"),
-])
+@pytest.mark.parametrize(
+    ("available", "expected"),
+    [
+        ([CUDA, DML, CPU], "cuda"),
+        ([DML, CPU], "dml"),
+        ([CPU], "cpu"),
+        (["AzureExecutionProvider", CPU], "cpu"),
+    ],
+)
 def test_auto_prefers_cuda_then_directml_then_cpu(available: list[str], expected: str) -> None:
     assert resolve_device("auto", available=available).kind == expected
 
 
 def test_a_missing_provider_is_an_error_not_a_cpu_fallback() -> None:
-    with pytest.raises(InputError, match=r"cuda:0 requested but this onnxruntime has no "
-                                         r"CUDAExecutionProvider.*lipsync-studio\[cuda\]"):
+    with pytest.raises(
+        InputError,
+        match=r"cuda:0 requested but this onnxruntime has no "
+        r"CUDAExecutionProvider.*lipsync-studio\[cuda\]",
+    ):
         resolve_device("cuda:0", available=[CPU])
     with pytest.raises(InputError, match=r"lipsync-studio\[directml\]"):
         resolve_device("dml", available=[CUDA, CPU])
@@ -102,7 +118,10 @@ def test_list_devices() -> None:
     assert [d.device for d in list_devices([CPU])] == ["cpu"]
     devices = list_devices([CUDA, DML, CPU])
     assert [(d.device, d.provider) for d in devices] == [
-        ("cpu", CPU), ("cuda:0", CUDA), ("dml:0", DML)]
+        ("cpu", CPU),
+        ("cuda:0", CUDA),
+        ("dml:0", DML),
+    ]
     assert list_devices()[0].device == "cpu"  # the real one always has the CPU first
 
 

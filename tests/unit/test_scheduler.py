@@ -53,8 +53,9 @@ class FakeRender:
         with self.lock:
             return self.gates.setdefault(name, threading.Event())
 
-    def __call__(self, job: Job, on_progress: Callable[[FrameProgress], None],
-                 cancel: threading.Event) -> dict[str, object]:
+    def __call__(
+        self, job: Job, on_progress: Callable[[FrameProgress], None], cancel: threading.Event
+    ) -> dict[str, object]:
         name = job.video.stem
         with self.lock:
             self.seen.append(name)
@@ -62,15 +63,21 @@ class FakeRender:
             self.devices[name] = job.to_settings().device
             self.active[job.slot or "?"] += 1
             self.max_active[job.slot or "?"] = max(
-                self.max_active[job.slot or "?"], self.active[job.slot or "?"])
+                self.max_active[job.slot or "?"], self.active[job.slot or "?"]
+            )
         try:
             return self._render(name, job, on_progress, cancel)
         finally:
             with self.lock:
                 self.active[job.slot or "?"] -= 1
 
-    def _render(self, name: str, job: Job, on_progress: Callable[[FrameProgress], None],
-                cancel: threading.Event) -> dict[str, object]:
+    def _render(
+        self,
+        name: str,
+        job: Job,
+        on_progress: Callable[[FrameProgress], None],
+        cancel: threading.Event,
+    ) -> dict[str, object]:
         if name.startswith("stuck"):  # no progress, deaf to cancel
             self.started_event(name).set()
             self.release_stuck.wait()
@@ -142,8 +149,15 @@ def jsonlog() -> Iterator[Path]:
 
 
 def spec(tmp_path: Path, name: str, priority: int = 0, device: str = "auto") -> JobSpec:
-    return JobSpec(RenderSettings(tmp_path / "in" / f"{name}.mp4", tmp_path / "in" / f"{name}.wav",
-                                  tmp_path / "out" / f"{name}.mp4", device=device), priority)
+    return JobSpec(
+        RenderSettings(
+            tmp_path / "in" / f"{name}.mp4",
+            tmp_path / "in" / f"{name}.wav",
+            tmp_path / "out" / f"{name}.mp4",
+            device=device,
+        ),
+        priority,
+    )
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -164,9 +178,12 @@ def test_runs_every_job_with_events_progress_and_outputs(
 ) -> None:
     events: list[tuple[int, str]] = []
     progress: dict[int, FrameProgress] = {}
-    sched = make_scheduler(runner, slots={"cpu": 2},
-                           on_job_event=lambda j, s: events.append((j, s)),
-                           on_progress=lambda j, p: progress.__setitem__(j, p))
+    sched = make_scheduler(
+        runner,
+        slots={"cpu": 2},
+        on_job_event=lambda j, s: events.append((j, s)),
+        on_progress=lambda j, p: progress.__setitem__(j, p),
+    )
     ids = store.add_many(spec(tmp_path, f"job{i}") for i in range(6))
     sched.start()
     assert sched.run_until_idle(timeout=10)
@@ -220,12 +237,20 @@ def test_cancel_a_queued_and_a_running_job(
 
 
 def test_stalled_runner_is_failed_retried_and_the_queue_moves_on(
-    store: JobStore, runner: FakeRender, make_scheduler: Callable[..., Scheduler], tmp_path: Path,
+    store: JobStore,
+    runner: FakeRender,
+    make_scheduler: Callable[..., Scheduler],
+    tmp_path: Path,
     jsonlog: Path,
 ) -> None:
     events: list[tuple[int, str]] = []
-    sched = make_scheduler(runner, stall_timeout=0.2, cancel_grace=0.1, max_retries=2,
-                           on_job_event=lambda j, s: events.append((j, s)))
+    sched = make_scheduler(
+        runner,
+        stall_timeout=0.2,
+        cancel_grace=0.1,
+        max_retries=2,
+        on_job_event=lambda j, s: events.append((j, s)),
+    )
     stuck, nxt = store.add_many([spec(tmp_path, "stuck"), spec(tmp_path, "next")])
     started = time.monotonic()
     sched.start()
@@ -238,7 +263,9 @@ def test_stalled_runner_is_failed_retried_and_the_queue_moves_on(
     assert runner.seen == ["stuck", "next", "stuck", "stuck"]  # retries go to the back
     assert sched.abandoned_workers == 3  # each stuck thread was left behind, never reused
     assert [s for j, s in events if j == stuck] == ["running", "failed", "queued"] * 2 + [
-        "running", "failed"]
+        "running",
+        "failed",
+    ]
     assert elapsed < 5
     abandoned = read_events(job_id=stuck, event="runner_abandoned")
     assert len(abandoned) == 3 and all(e["level"] == "WARNING" for e in abandoned)
@@ -293,8 +320,9 @@ def test_one_job_per_slot_and_auto_jobs_go_to_the_gpu(
     on_gpu = {n for n, slot in runner.seen_on.items() if slot == "cuda:0"}
     assert on_gpu == {"meet_gpu"} | {f"auto{i}" for i in range(5)} | {f"cuda{i}" for i in range(3)}
     assert all(runner.devices[n] == "cuda:0" for n in on_gpu)  # never "auto" to the pipeline
-    assert {n for n, slot in runner.seen_on.items() if slot == "cpu"} == {
-        "meet_cpu"} | {f"cpu{i}" for i in range(4)}
+    assert {n for n, slot in runner.seen_on.items() if slot == "cpu"} == {"meet_cpu"} | {
+        f"cpu{i}" for i in range(4)
+    }
     assert [state(store, i) for i in ids[:-1]] == ["done"] * (len(ids) - 1)
     assert state(store, ids[-1]) == "queued" and "other_gpu" not in runner.seen
 
@@ -309,7 +337,10 @@ def test_auto_rule() -> None:
 
 
 def test_failures_retry_except_bad_input_and_the_json_log_records_them(
-    store: JobStore, runner: FakeRender, make_scheduler: Callable[..., Scheduler], tmp_path: Path,
+    store: JobStore,
+    runner: FakeRender,
+    make_scheduler: Callable[..., Scheduler],
+    tmp_path: Path,
     jsonlog: Path,
 ) -> None:
     sched = make_scheduler(runner, max_retries=1)
@@ -402,8 +433,12 @@ def test_engine_imports_neither_qt_nor_the_pipeline() -> None:
         "       or m == 'app.engine.render.pipeline']\n"
         "assert not bad, bad\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
-                   cwd=Path(__file__).resolve().parents[2])
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
 
 
 # -- joblog -----------------------------------------------------------------------------
@@ -411,8 +446,11 @@ def test_engine_imports_neither_qt_nor_the_pipeline() -> None:
 
 def test_setup_logging_is_idempotent_and_follows_the_log_dir(jsonlog: Path, tmp_path: Path) -> None:
     def file_handlers() -> list[logging.Handler]:
-        return [h for h in logging.getLogger().handlers
-                if str(getattr(h, "baseFilename", "")).endswith(".jsonl")]
+        return [
+            h
+            for h in logging.getLogger().handlers
+            if str(getattr(h, "baseFilename", "")).endswith(".jsonl")
+        ]
 
     handlers = file_handlers()
     assert len(handlers) == 1

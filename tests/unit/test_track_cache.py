@@ -29,8 +29,10 @@ def load_source_frames(n: int = 60) -> list[np.ndarray]:
     if not path.is_file():
         pytest.fail(f"shared media missing at {path}")
     with media.open_video(path) as reader:
-        return [cv2.resize(f, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-                for _, f in zip(range(n), reader.frames())]
+        return [
+            cv2.resize(f, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+            for _, f in zip(range(n), reader.frames())
+        ]
 
 
 def load_speech() -> np.ndarray:
@@ -56,12 +58,11 @@ def write_clip(path: Path, frames: list[np.ndarray]) -> Path:
 
 
 def write_speech(path: Path, speech: np.ndarray, start_s: float, seconds: float) -> Path:
-    return write_wav(path, speech[int(start_s * 16000): int((start_s + seconds) * 16000)])
+    return write_wav(path, speech[int(start_s * 16000) : int((start_s + seconds) * 16000)])
 
 
 def render_with_cache(video: Path, audio: Path, out: Path, **components) -> RenderResult:
-    settings = RenderSettings(video=video, audio=audio, output=out, model="draft",
-                              detector="haar")
+    settings = RenderSettings(video=video, audio=audio, output=out, model="draft", detector="haar")
     assert settings.track_cache  # on by default
     return render(settings, **components)
 
@@ -81,13 +82,15 @@ def clip(tmp_path, source_frames) -> Path:
 
 
 def test_a_second_audio_against_the_same_video_runs_no_detection(clip, speech, tmp_path):
-    first = render_with_cache(clip, write_speech(tmp_path / "a.wav", speech, 1, 1.0),
-                              tmp_path / "one.mp4")
+    first = render_with_cache(
+        clip, write_speech(tmp_path / "a.wav", speech, 1, 1.0), tmp_path / "one.mp4"
+    )
     assert first.detections > 0 and first.frames_with_face == first.frames == 25
     assert len(stored_tracks()) == 1
 
-    second = render_with_cache(clip, write_speech(tmp_path / "b.wav", speech, 4, 1.0),
-                               tmp_path / "two.mp4")
+    second = render_with_cache(
+        clip, write_speech(tmp_path / "b.wav", speech, 4, 1.0), tmp_path / "two.mp4"
+    )
     assert second.detections == 0
     assert second.frames_with_face == 25
     for i in range(25):  # the very faces the first render settled
@@ -129,29 +132,34 @@ class RecordingHaar(HaarDetector):
         return super().detect(frame_bgr)
 
 
-def test_a_longer_render_detects_only_the_frames_beyond_the_cached_ones(
-    clip, speech, tmp_path
-):
-    short = render_with_cache(clip, write_speech(tmp_path / "a.wav", speech, 1, 0.6),
-                              tmp_path / "short.mp4")
+def test_a_longer_render_detects_only_the_frames_beyond_the_cached_ones(clip, speech, tmp_path):
+    short = render_with_cache(
+        clip, write_speech(tmp_path / "a.wav", speech, 1, 0.6), tmp_path / "short.mp4"
+    )
     assert short.frames == 15 and short.detections > 0
 
     detector = RecordingHaar()
-    longer = render_with_cache(clip, write_speech(tmp_path / "b.wav", speech, 3, 1.0),
-                               tmp_path / "long.mp4", detector=detector)
+    longer = render_with_cache(
+        clip,
+        write_speech(tmp_path / "b.wav", speech, 3, 1.0),
+        tmp_path / "long.mp4",
+        detector=detector,
+    )
     assert longer.frames == 25 and longer.frames_with_face == 25
     assert longer.detections == len(detector.seen) > 0
     with media.open_video(clip) as reader:
         decoded = list(reader.frames())
-    detected = [next(i for i, f in enumerate(decoded) if np.array_equal(f, seen))
-                for seen in detector.seen]
+    detected = [
+        next(i for i, f in enumerate(decoded) if np.array_equal(f, seen)) for seen in detector.seen
+    ]
     assert min(detected) >= 15, detected  # frames 0-14 came from the cache
 
     settings = TrackSettings.of(detector, interval=5, fps=FPS)
     stored = track_cache.load(clip, settings)
     assert stored is not None and stored.indices() == list(range(25))  # merged
-    again = render_with_cache(clip, write_speech(tmp_path / "c.wav", speech, 5, 1.0),
-                              tmp_path / "again.mp4")
+    again = render_with_cache(
+        clip, write_speech(tmp_path / "c.wav", speech, 5, 1.0), tmp_path / "again.mp4"
+    )
     assert again.detections == 0
 
 
@@ -173,8 +181,11 @@ def _empty(path: Path) -> None:
     path.write_bytes(b"")
 
 
-@pytest.mark.parametrize("damage", [_garbage, _truncated, _not_a_track, _empty],
-                         ids=["garbage", "truncated", "not-a-track", "empty"])
+@pytest.mark.parametrize(
+    "damage",
+    [_garbage, _truncated, _not_a_track, _empty],
+    ids=["garbage", "truncated", "not-a-track", "empty"],
+)
 def test_a_corrupt_cache_file_is_ignored_and_replaced(damage, clip, speech, tmp_path):
     audio = write_speech(tmp_path / "a.wav", speech, 1, 1.0)
     render_with_cache(clip, audio, tmp_path / "one.mp4")
@@ -212,8 +223,14 @@ def test_a_damaged_hash_index_costs_a_rehash_not_the_track(clip, speech, tmp_pat
 def test_track_cache_off_detects_every_time_and_stores_nothing(clip, speech, tmp_path):
     audio = write_speech(tmp_path / "a.wav", speech, 1, 1.0)
     for name in ("one.mp4", "two.mp4"):
-        settings = RenderSettings(video=clip, audio=audio, output=tmp_path / name,
-                                  model="draft", detector="haar", track_cache=False)
+        settings = RenderSettings(
+            video=clip,
+            audio=audio,
+            output=tmp_path / name,
+            model="draft",
+            detector="haar",
+            track_cache=False,
+        )
         assert render(settings).detections > 0
     assert stored_tracks() == []
     assert track_cache.stats() == track_cache.CacheStats()
@@ -239,9 +256,11 @@ def test_save_merges_keeps_stored_faces_and_keys_on_every_setting(tmp_path):
     assert merged is not None and merged.indices() == list(range(20))
     assert merged.get(7).box[0] == 1 and merged.get(12).box[0] == 3  # stored faces kept
 
-    for other in (TrackSettings.of(haar, interval=3, fps=25.0),
-                  TrackSettings.of(haar, interval=5, fps=30.0),
-                  TrackSettings("yunet", "0" * 64, 5, 25.0)):
+    for other in (
+        TrackSettings.of(haar, interval=3, fps=25.0),
+        TrackSettings.of(haar, interval=5, fps=30.0),
+        TrackSettings("yunet", "0" * 64, 5, 25.0),
+    ):
         assert track_cache.load(video, other) is None
     assert track_cache.stats().hits == 1
 

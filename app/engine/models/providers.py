@@ -161,8 +161,7 @@ class SessionCache:
             raise InputError(f"{path}: model file not found") from None
         # The file's identity is part of the key: a re-imported model (os.replace: a new
         # inode) gets a new session, not the one of the file it replaced.
-        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, choice.provider,
-               choice.device_id)
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, choice.provider, choice.device_id)
         with self._lock:  # one creation at a time: two threads never load the same model twice
             session = self._sessions.get(key)
             if session is None:
@@ -184,12 +183,14 @@ class SessionCache:
 
         log.info("loading %s on %s", path.name, choice.label)
         try:
-            session = ort.InferenceSession(str(path), sess_options=session_options(choice),
-                                           providers=choice.providers())
+            session = ort.InferenceSession(
+                str(path), sess_options=session_options(choice), providers=choice.providers()
+            )
         except Exception as exc:  # ORT raises private exception types
-            raise InputError(f"{path}: onnxruntime cannot load it on {choice.label}: "
-                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
-                             ) from None
+            raise InputError(
+                f"{path}: onnxruntime cannot load it on {choice.label}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+            ) from None
         # ORT quietly drops a provider that fails to start (missing CUDA/cuDNN DLLs, no GPU)
         # and runs everything on the CPU: catch that instead of rendering 20x slower.
         if choice.provider not in session.get_providers():

@@ -64,7 +64,9 @@ RACY_NS = 2_000_000_000
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CRC32_RE = re.compile(r"^[0-9a-fA-F]{8}$")
 _ORT_DTYPES = {
-    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
 }
 
 
@@ -158,8 +160,9 @@ class Registry:
         try:
             return self._contracts[family]
         except KeyError:
-            raise InputError(f"unknown model family '{family}' "
-                             f"(known: {', '.join(self._contracts)})") from None
+            raise InputError(
+                f"unknown model family '{family}' (known: {', '.join(self._contracts)})"
+            ) from None
 
     def by_sha256(self, digest: str) -> ModelEntry | None:
         return next((e for e in self._entries.values() if e.sha256 == digest), None)
@@ -200,12 +203,16 @@ def load_registry() -> Registry:
         try:
             entry = _parse_custom(item, contracts)
         except (KeyError, TypeError, ValueError) as exc:
-            log.error("ignoring a malformed entry in %s: %r (%s)",
-                      custom_registry_path(), item, exc)
+            log.error(
+                "ignoring a malformed entry in %s: %r (%s)", custom_registry_path(), item, exc
+            )
             continue
         if entry.name in taken:
-            log.error("ignoring custom model %r in %s: the name is taken",
-                      entry.name, custom_registry_path())
+            log.error(
+                "ignoring custom model %r in %s: the name is taken",
+                entry.name,
+                custom_registry_path(),
+            )
             continue
         taken.add(entry.name)
         entries.append(entry)
@@ -214,8 +221,9 @@ def load_registry() -> Registry:
 
 def _parse_contract(spec: Mapping[str, Any]) -> Contract:
     def tensors(items: Sequence[Mapping[str, Any]]) -> tuple[TensorSpec, ...]:
-        return tuple(TensorSpec(t["name"], tuple(t["shape"]), t.get("dtype", "float32"))
-                     for t in items)
+        return tuple(
+            TensorSpec(t["name"], tuple(t["shape"]), t.get("dtype", "float32")) for t in items
+        )
 
     return Contract(tensors(spec["inputs"]), tensors(spec["outputs"]))
 
@@ -226,10 +234,16 @@ def _parse_entry(item: Mapping[str, Any], contracts: Mapping[str, Contract]) -> 
     if bool(sha256) == bool(crc32_file):
         raise ValueError(f"model {item['name']}: integrity needs exactly one of sha256, crc32_url")
     return ModelEntry(
-        name=item["name"], family=item["family"], file=item["file"], urls=tuple(item["urls"]),
-        sha256=sha256.lower() if sha256 else None, crc32_file=crc32_file,
-        size=int(item["size"]), size_exact=bool(item.get("size_exact", False)),
-        licence=item["licence"], licence_note=item.get("licence_note", ""),
+        name=item["name"],
+        family=item["family"],
+        file=item["file"],
+        urls=tuple(item["urls"]),
+        sha256=sha256.lower() if sha256 else None,
+        crc32_file=crc32_file,
+        size=int(item["size"]),
+        size_exact=bool(item.get("size_exact", False)),
+        licence=item["licence"],
+        licence_note=item.get("licence_note", ""),
         non_commercial=bool(item.get("non_commercial", False)),
         contract=contracts[item["family"]],
     )
@@ -240,11 +254,19 @@ def _parse_custom(item: Mapping[str, Any], contracts: Mapping[str, Contract]) ->
     if not _NAME_RE.match(name):
         raise ValueError(f"bad name {name!r}")
     return ModelEntry(
-        name=name, family=item["family"], file=f"{CUSTOM_DIR}/{name}.onnx", urls=(),
-        sha256=str(item["sha256"]).lower(), crc32_file=None, size=int(item["size"]),
-        size_exact=True, licence="unknown (imported)",
+        name=name,
+        family=item["family"],
+        file=f"{CUSTOM_DIR}/{name}.onnx",
+        urls=(),
+        sha256=str(item["sha256"]).lower(),
+        crc32_file=None,
+        size=int(item["size"]),
+        size_exact=True,
+        licence="unknown (imported)",
         licence_note=f"imported by the user from {item.get('imported_from', '?')}",
-        non_commercial=False, contract=contracts[item["family"]], custom=True,
+        non_commercial=False,
+        contract=contracts[item["family"]],
+        custom=True,
     )
 
 
@@ -297,16 +319,30 @@ def _read_record(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _write_record(path: Path, name: str, sha256: str, source: str,
-                  input_names: Mapping[str, str], output_names: Mapping[str, str],
-                  stat: os.stat_result | None = None) -> None:
+def _write_record(
+    path: Path,
+    name: str,
+    sha256: str,
+    source: str,
+    input_names: Mapping[str, str],
+    output_names: Mapping[str, str],
+    stat: os.stat_result | None = None,
+) -> None:
     """Record what `path` was verified as. `stat`: of the file that will sit at `path`."""
     stat = stat or path.stat()
-    _write_json_atomic(_record_path(path), {
-        "name": name, "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-        "checked_ns": time.time_ns(), "source": source,
-        "input_names": dict(input_names), "output_names": dict(output_names),
-    })
+    _write_json_atomic(
+        _record_path(path),
+        {
+            "name": name,
+            "sha256": sha256,
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "checked_ns": time.time_ns(),
+            "source": source,
+            "input_names": dict(input_names),
+            "output_names": dict(output_names),
+        },
+    )
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
@@ -335,9 +371,14 @@ def _check(entry: ModelEntry, deep: bool) -> Status:
     expected = _expected_sha256(entry, record)
     if expected is None:  # a crc32-only model dropped in by hand: nothing to check it against
         return "corrupt"
-    trusted = (not deep and record is not None and record.get("sha256") == expected
-               and record.get("size") == st.st_size and record.get("mtime_ns") == st.st_mtime_ns
-               and int(record.get("checked_ns", 0)) - st.st_mtime_ns > RACY_NS)
+    trusted = (
+        not deep
+        and record is not None
+        and record.get("sha256") == expected
+        and record.get("size") == st.st_size
+        and record.get("mtime_ns") == st.st_mtime_ns
+        and int(record.get("checked_ns", 0)) - st.st_mtime_ns > RACY_NS
+    )
     if trusted:
         return "installed"
     if _hash_file(path)[0] != expected:
@@ -349,11 +390,15 @@ def _check(entry: ModelEntry, deep: bool) -> Status:
         return "corrupt"
     if time.time_ns() - st.st_mtime_ns > RACY_NS:  # old enough now: let the next check be cheap
         try:
-            _write_record(path, entry.name, expected,
-                          (record or {}).get("source", "found in the models folder"),
-                          (record or {}).get("input_names", _identity(entry.contract.inputs)),
-                          (record or {}).get("output_names", _identity(entry.contract.outputs)),
-                          stat=st)
+            _write_record(
+                path,
+                entry.name,
+                expected,
+                (record or {}).get("source", "found in the models folder"),
+                (record or {}).get("input_names", _identity(entry.contract.inputs)),
+                (record or {}).get("output_names", _identity(entry.contract.outputs)),
+                stat=st,
+            )
         except OSError as exc:  # a read-only models folder still works, just slower
             log.debug("cannot refresh the record of %s: %s", path, exc)
     return "installed"
@@ -375,7 +420,8 @@ def resolve(name: str) -> InstalledModel:
     state = _check(entry, deep=False)
     if state == "missing":
         raise ModelNotInstalled(
-            _how_to_get(entry, f"model {name} is not installed ({path} is missing)"))
+            _how_to_get(entry, f"model {name} is not installed ({path} is missing)")
+        )
     if state == "corrupt":
         raise ModelNotInstalled(_how_to_get(entry, f"model {name} at {path} fails its checksum"))
     return _installed(entry)
@@ -390,7 +436,9 @@ def _installed(entry: ModelEntry) -> InstalledModel:
     path = _found_path(entry)
     record = _read_record(path) or {}
     return InstalledModel(
-        name=entry.name, family=entry.family, path=path,
+        name=entry.name,
+        family=entry.family,
+        path=path,
         input_names=dict(record.get("input_names") or _identity(entry.contract.inputs)),
         output_names=dict(record.get("output_names") or _identity(entry.contract.outputs)),
     )
@@ -427,11 +475,15 @@ def _identity(specs: Sequence[TensorSpec]) -> dict[str, str]:
 
 def _how_to_get(entry: ModelEntry, problem: str) -> str:
     if entry.custom:
-        return (f"{problem}. It was imported by hand: import it again with "
-                f"`lipsync-studio models import FILE --as {entry.name} --family {entry.family}`")
-    return (f"{problem}. Run `lipsync-studio models pull {entry.name}`, or download "
-            f"{entry.urls[0]} by hand and run "
-            f"`lipsync-studio models import FILE --as {entry.name}`")
+        return (
+            f"{problem}. It was imported by hand: import it again with "
+            f"`lipsync-studio models import FILE --as {entry.name} --family {entry.family}`"
+        )
+    return (
+        f"{problem}. Run `lipsync-studio models pull {entry.name}`, or download "
+        f"{entry.urls[0]} by hand and run "
+        f"`lipsync-studio models import FILE --as {entry.name}`"
+    )
 
 
 # --------------------------------------------------------------------------- hashing
@@ -488,8 +540,10 @@ def download(
     """
     entry = load_registry().get(name)
     if entry.custom or not entry.urls:
-        raise InputError(f"model {name} was imported by hand and has no download URL; "
-                         f"import it again with `lipsync-studio models import FILE --as {name}`")
+        raise InputError(
+            f"model {name} was imported by hand and has no download URL; "
+            f"import it again with `lipsync-studio models import FILE --as {name}`"
+        )
     target = _entry_path(entry)
     state = _check(entry, deep=False)
     if state == "installed":
@@ -507,10 +561,14 @@ def download(
     part = _part_path(target)
     for url, hash_url in sources:
         try:
-            crc32 = (_retrying(partial(_fetch_crc32, hash_url, timeout), retries, backoff, hash_url)
-                     if hash_url else None)
-            _retrying(partial(_fetch_once, url, part, progress, cancel, timeout),
-                      retries, backoff, url)
+            crc32 = (
+                _retrying(partial(_fetch_crc32, hash_url, timeout), retries, backoff, hash_url)
+                if hash_url
+                else None
+            )
+            _retrying(
+                partial(_fetch_once, url, part, progress, cancel, timeout), retries, backoff, url
+            )
             sha256 = _verify_part(entry, part, url, crc32)
         except _SourceFailed as exc:
             log.info("download of %s from %s failed: %s", name, url, exc)
@@ -531,7 +589,8 @@ def download(
             raise DownloadError(
                 f"model {name}: the file published at {url} passed its checksum but does not "
                 f"fit the registry ({exc}); it was deleted. This is a bug in "
-                f"resources/models.json: please report it") from None
+                f"resources/models.json: please report it"
+            ) from None
         # Record first, then rename: a crash in between leaves a file whose record says
         # what it should be, never an unchecked file that looks installed.
         _write_record(target, entry.name, sha256, url, inputs, outputs, stat=part.stat())
@@ -563,9 +622,13 @@ def _retrying(attempt: Callable[[], _T], retries: int, backoff: float, url: str)
 
 def _open(url: str, timeout: float, start: int = 0) -> http.client.HTTPResponse:
     """GET `url` (from byte `start`); HTTP and network failures become _Retryable/_SourceFailed."""
-    request = urllib.request.Request(url, headers={
-        "User-Agent": f"lipsync-studio/{__version__}", "Accept-Encoding": "identity",
-    })
+    request = urllib.request.Request(
+        url,
+        headers={
+            "User-Agent": f"lipsync-studio/{__version__}",
+            "Accept-Encoding": "identity",
+        },
+    )
     if start:
         request.add_header("Range", f"bytes={start}-")
     try:
@@ -599,8 +662,13 @@ def _fetch_crc32(url: str, timeout: float) -> str:
     return token.lower()
 
 
-def _fetch_once(url: str, part: Path, progress: ProgressCallback | None,
-                cancel: threading.Event | None, timeout: float) -> None:
+def _fetch_once(
+    url: str,
+    part: Path,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    timeout: float,
+) -> None:
     """One attempt: append to `part` from where it stops; raise _Retryable if cut short."""
     have = part.stat().st_size if part.exists() else 0
     try:
@@ -682,8 +750,9 @@ def _verify_part(entry: ModelEntry, part: Path, url: str, crc32: str | None) -> 
 # --------------------------------------------------------------------------- import
 
 
-def import_model(path: Path | str, as_name: str | None = None,
-                 family: str | None = None) -> InstalledModel:
+def import_model(
+    path: Path | str, as_name: str | None = None, family: str | None = None
+) -> InstalledModel:
     """Install a model file the user already has.
 
     A file whose sha256 is a registry model's is installed as that model. With `as_name` a
@@ -699,11 +768,15 @@ def import_model(path: Path | str, as_name: str | None = None,
         registry.contract(family)  # unknown family: a clear InputError
     if as_name is not None and as_name not in registry:
         if not _NAME_RE.match(as_name) or as_name in RESERVED_NAMES:
-            raise InputError(f"{src}: '{as_name}' cannot be a model name (use letters, digits, "
-                             f"_ . -, at most 64, and not {', '.join(sorted(RESERVED_NAMES))})")
+            raise InputError(
+                f"{src}: '{as_name}' cannot be a model name (use letters, digits, "
+                f"_ . -, at most 64, and not {', '.join(sorted(RESERVED_NAMES))})"
+            )
         if family not in LIPSYNC_FAMILIES:
-            raise InputError(f"{src}: a new model '{as_name}' needs --family "
-                             f"{' or --family '.join(LIPSYNC_FAMILIES)}")
+            raise InputError(
+                f"{src}: a new model '{as_name}' needs --family "
+                f"{' or --family '.join(LIPSYNC_FAMILIES)}"
+            )
 
     staged = paths.models_dir() / f".import-{uuid.uuid4().hex}.part"
     try:
@@ -721,8 +794,15 @@ def import_model(path: Path | str, as_name: str | None = None,
         staged.unlink(missing_ok=True)
     if entry.custom:
         items = [i for i in _read_custom_items() if i.get("name") != entry.name]
-        items.append({"name": entry.name, "family": entry.family, "sha256": sha256,
-                      "size": target.stat().st_size, "imported_from": str(src)})
+        items.append(
+            {
+                "name": entry.name,
+                "family": entry.family,
+                "sha256": sha256,
+                "size": target.stat().st_size,
+                "imported_from": str(src),
+            }
+        )
         _write_custom_items(items)
     _part_path(target).unlink(missing_ok=True)  # a half download of it is moot now
     log.info("imported %s as %s (%s) at %s", src, entry.name, entry.family, target)
@@ -738,8 +818,9 @@ def _copy_hashing(src: Path, dst: Path) -> str:
     return sha.hexdigest()
 
 
-def _choose_entry(registry: Registry, src: Path, sha256: str, as_name: str | None,
-                  family: str | None) -> ModelEntry:
+def _choose_entry(
+    registry: Registry, src: Path, sha256: str, as_name: str | None, family: str | None
+) -> ModelEntry:
     if as_name is None:
         entry = registry.by_sha256(sha256)
         if entry is None:
@@ -747,19 +828,30 @@ def _choose_entry(registry: Registry, src: Path, sha256: str, as_name: str | Non
             hint = f" It is named like {named.name}'s file: add --as {named.name}." if named else ""
             raise InputError(
                 f"{src} is not a known model file (sha256 {sha256}).{hint} To use it anyway, run "
-                f"`lipsync-studio models import {src} --as NAME --family wav2lip|edtalk`")
+                f"`lipsync-studio models import {src} --as NAME --family wav2lip|edtalk`"
+            )
     elif as_name in registry:
         entry = registry.get(as_name)
         if entry.sha256 is not None and not entry.custom and entry.sha256 != sha256:
-            raise InputError(f"{src} is not {as_name}: its sha256 is {sha256}, "
-                             f"{as_name}'s is {entry.sha256}")
+            raise InputError(
+                f"{src} is not {as_name}: its sha256 is {sha256}, {as_name}'s is {entry.sha256}"
+            )
     else:
         assert family is not None  # checked by import_model before copying
         return ModelEntry(
-            name=as_name, family=family, file=f"{CUSTOM_DIR}/{as_name}.onnx", urls=(),
-            sha256=sha256, crc32_file=None, size=src.stat().st_size, size_exact=True,
-            licence="unknown (imported)", licence_note=f"imported by the user from {src}",
-            non_commercial=False, contract=registry.contract(family), custom=True,
+            name=as_name,
+            family=family,
+            file=f"{CUSTOM_DIR}/{as_name}.onnx",
+            urls=(),
+            sha256=sha256,
+            crc32_file=None,
+            size=src.stat().st_size,
+            size_exact=True,
+            licence="unknown (imported)",
+            licence_note=f"imported by the user from {src}",
+            non_commercial=False,
+            contract=registry.contract(family),
+            custom=True,
         )
     if family is not None and family != entry.family:
         raise InputError(f"{src}: model {entry.name} is of the {entry.family} family, not {family}")
@@ -771,8 +863,10 @@ def _choose_entry(registry: Registry, src: Path, sha256: str, as_name: str | Non
 # --------------------------------------------------------------------------- contracts
 
 
-def read_io(path: Path, shown_as: Path | str | None = None,
-            ) -> tuple[list[TensorSpec], list[TensorSpec]]:
+def read_io(
+    path: Path,
+    shown_as: Path | str | None = None,
+) -> tuple[list[TensorSpec], list[TensorSpec]]:
     """The inputs and outputs an ONNX file declares, read by loading it (never running it)."""
     import onnxruntime as ort
 
@@ -780,21 +874,29 @@ def read_io(path: Path, shown_as: Path | str | None = None,
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(path), sess_options=options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
     except Exception as exc:  # ORT raises several private types for unreadable files
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{shown_as or path}: not a loadable ONNX model ({first_line})") from None
 
     def specs(args: Sequence[Any]) -> list[TensorSpec]:
-        return [TensorSpec(a.name, tuple(d if isinstance(d, int) else (d or "?") for d in a.shape),
-                           _ORT_DTYPES.get(a.type, a.type)) for a in args]
+        return [
+            TensorSpec(
+                a.name,
+                tuple(d if isinstance(d, int) else (d or "?") for d in a.shape),
+                _ORT_DTYPES.get(a.type, a.type),
+            )
+            for a in args
+        ]
 
     return specs(session.get_inputs()), specs(session.get_outputs())
 
 
-def check_contract(path: Path, contract: Contract, family: str,
-                   shown_as: Path | str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+def check_contract(
+    path: Path, contract: Contract, family: str, shown_as: Path | str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """Bind the file's inputs/outputs to the contract's: by name where names match, else by
     a unique compatible shape. Returns (inputs, outputs) maps contract name -> file name;
     raises InputError naming the file and every difference."""
@@ -805,13 +907,15 @@ def check_contract(path: Path, contract: Contract, family: str,
     # An input the contract does not know could never be fed; spare outputs are harmless.
     problems += [f"unexpected input '{s.name}' {s.describe()}" for s in extra_in]
     if problems:
-        raise InputError(f"{shown_as or path} does not fit the {family} model contract: "
-                         + "; ".join(problems))
+        raise InputError(
+            f"{shown_as or path} does not fit the {family} model contract: " + "; ".join(problems)
+        )
     return in_map, out_map
 
 
-def _bind(wanted: Sequence[TensorSpec], have: Sequence[TensorSpec],
-          kind: str) -> tuple[dict[str, str], list[TensorSpec], list[str]]:
+def _bind(
+    wanted: Sequence[TensorSpec], have: Sequence[TensorSpec], kind: str
+) -> tuple[dict[str, str], list[TensorSpec], list[str]]:
     binding: dict[str, str] = {}
     problems: list[str] = []
     free = {t.name: t for t in have}
@@ -834,12 +938,15 @@ def _bind(wanted: Sequence[TensorSpec], have: Sequence[TensorSpec],
     for w in pending:
         fits = [t.name for t in free.values() if not _difference(w, t)]
         if fits:
-            problems.append(f"{kind} '{w.name}' {w.describe()} is ambiguous: could be "
-                            + " or ".join(f"'{n}'" for n in fits))
+            problems.append(
+                f"{kind} '{w.name}' {w.describe()} is ambiguous: could be "
+                + " or ".join(f"'{n}'" for n in fits)
+            )
         else:
             offered = ", ".join(f"'{t.name}' {t.describe()}" for t in free.values()) or "nothing"
             problems.append(
-                f"no {kind} fits '{w.name}' {w.describe()} (left in the file: {offered})")
+                f"no {kind} fits '{w.name}' {w.describe()} (left in the file: {offered})"
+            )
     return binding, list(free.values()), problems
 
 

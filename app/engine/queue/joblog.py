@@ -28,9 +28,11 @@ BACKUP_COUNT = 3
 _BASE_KEYS = ("time", "level", "logger", "message")
 _FIELDS_ATTR = "lipsync_fields"  # where log_event puts its fields on the LogRecord
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
-_RECORD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__
-) | {"message", "asctime", "taskName"}
+_RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 def log_path() -> Path:

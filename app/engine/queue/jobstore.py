@@ -156,13 +156,47 @@ class Job:
 
 
 def _row_to_job(row: sqlite3.Row | tuple) -> Job:
-    (id_, seq, video, audio, output, model, device, settings, priority, state, done, total,
-     fps, error, attempts, slot, created, started, finished) = row
+    (
+        id_,
+        seq,
+        video,
+        audio,
+        output,
+        model,
+        device,
+        settings,
+        priority,
+        state,
+        done,
+        total,
+        fps,
+        error,
+        attempts,
+        slot,
+        created,
+        started,
+        finished,
+    ) = row
     return Job(
-        id=id_, seq=seq, video=Path(video), audio=Path(audio), output=Path(output),
-        model=model, device=device, settings=MappingProxyType(json.loads(settings)),
-        priority=priority, state=state, done=done, total=total, fps=fps, error=error,
-        attempts=attempts, slot=slot, created=created, started=started, finished=finished,
+        id=id_,
+        seq=seq,
+        video=Path(video),
+        audio=Path(audio),
+        output=Path(output),
+        model=model,
+        device=device,
+        settings=MappingProxyType(json.loads(settings)),
+        priority=priority,
+        state=state,
+        done=done,
+        total=total,
+        fps=fps,
+        error=error,
+        attempts=attempts,
+        slot=slot,
+        created=created,
+        started=started,
+        finished=finished,
     )
 
 
@@ -179,8 +213,15 @@ def _spec_row(spec: JobSpec | RenderSettings, seq: int, now: float) -> tuple:
     s = spec.settings
     rest = {name: getattr(s, name) for name in _SETTINGS_FIELDS}
     return (
-        seq, str(s.video), str(s.audio), str(s.output), s.model, s.device,
-        _encode_settings(rest), int(spec.priority), now,
+        seq,
+        str(s.video),
+        str(s.audio),
+        str(s.output),
+        s.model,
+        s.device,
+        _encode_settings(rest),
+        int(spec.priority),
+        now,
     )
 
 
@@ -356,34 +397,42 @@ class JobStore:
 
     def update_progress(self, job_id: int, done: int, total: int, fps: float) -> bool:
         """Record progress of a running job (cheap: one primary-key UPDATE, no fsync)."""
-        return bool(self._execute(
-            "UPDATE jobs SET done = ?, total = ?, fps = ? WHERE id = ? AND state = 'running'",
-            (int(done), int(total), float(fps), job_id),
-        ))
+        return bool(
+            self._execute(
+                "UPDATE jobs SET done = ?, total = ?, fps = ? WHERE id = ? AND state = 'running'",
+                (int(done), int(total), float(fps), job_id),
+            )
+        )
 
     def finish(self, job_id: int) -> bool:
         """running -> done. False if the job is not running (e.g. cancelled meanwhile)."""
-        return bool(self._execute(
-            "UPDATE jobs SET state = 'done', finished = ?, done = MAX(done, total) "
-            "WHERE id = ? AND state = 'running'",
-            (time.time(), job_id),
-        ))
+        return bool(
+            self._execute(
+                "UPDATE jobs SET state = 'done', finished = ?, done = MAX(done, total) "
+                "WHERE id = ? AND state = 'running'",
+                (time.time(), job_id),
+            )
+        )
 
     def fail(self, job_id: int, error: str) -> bool:
         """running -> failed with an error message."""
-        return bool(self._execute(
-            "UPDATE jobs SET state = 'failed', finished = ?, error = ? "
-            "WHERE id = ? AND state = 'running'",
-            (time.time(), error, job_id),
-        ))
+        return bool(
+            self._execute(
+                "UPDATE jobs SET state = 'failed', finished = ?, error = ? "
+                "WHERE id = ? AND state = 'running'",
+                (time.time(), error, job_id),
+            )
+        )
 
     def cancel(self, job_id: int) -> bool:
         """queued or running -> cancelled."""
-        return bool(self._execute(
-            "UPDATE jobs SET state = 'cancelled', finished = ? "
-            "WHERE id = ? AND state IN ('queued', 'running')",
-            (time.time(), job_id),
-        ))
+        return bool(
+            self._execute(
+                "UPDATE jobs SET state = 'cancelled', finished = ? "
+                "WHERE id = ? AND state IN ('queued', 'running')",
+                (time.time(), job_id),
+            )
+        )
 
     def cancel_queued(self) -> list[int]:
         """Cancel every queued job; returns their ids."""
@@ -416,22 +465,24 @@ class JobStore:
 
         For a job the app interrupted (shutdown, pause race): not the job's fault.
         """
-        return bool(self._execute(
-            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), done = 0, "
-            "fps = 0, started = NULL WHERE id = ? AND state = 'running'",
-            (job_id,),
-        ))
+        return bool(
+            self._execute(
+                "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), done = 0, "
+                "fps = 0, started = NULL WHERE id = ? AND state = 'running'",
+                (job_id,),
+            )
+        )
 
     def set_priority(self, job_id: int, priority: int) -> bool:
-        return bool(self._execute(
-            "UPDATE jobs SET priority = ? WHERE id = ?", (int(priority), job_id)
-        ))
+        return bool(
+            self._execute("UPDATE jobs SET priority = ? WHERE id = ?", (int(priority), job_id))
+        )
 
     def remove(self, job_id: int) -> bool:
         """Delete a job that is not running (cancel a running one first)."""
-        return bool(self._execute(
-            "DELETE FROM jobs WHERE id = ? AND state != 'running'", (job_id,)
-        ))
+        return bool(
+            self._execute("DELETE FROM jobs WHERE id = ? AND state != 'running'", (job_id,))
+        )
 
     def clear_done(self) -> int:
         """Delete every done job; returns how many."""
@@ -457,8 +508,11 @@ class JobStore:
                 if max_attempts is not None and job.attempts >= max_attempts:
                     conn.execute(
                         "UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
-                        (now, f"interrupted {job.attempts} times (app crashed or was killed)",
-                         job.id),
+                        (
+                            now,
+                            f"interrupted {job.attempts} times (app crashed or was killed)",
+                            job.id,
+                        ),
                     )
                 else:
                     conn.execute(
@@ -467,13 +521,18 @@ class JobStore:
                         (job.id,),
                     )
             ids = [r[0] for r in rows]
-            recovered = [
-                _row_to_job(r) for r in conn.execute(
-                    f"SELECT {_COLUMNS} FROM jobs WHERE id IN ({', '.join('?' * len(ids))}) "
-                    "ORDER BY id",
-                    ids,
-                )
-            ] if ids else []
+            recovered = (
+                [
+                    _row_to_job(r)
+                    for r in conn.execute(
+                        f"SELECT {_COLUMNS} FROM jobs WHERE id IN ({', '.join('?' * len(ids))}) "
+                        "ORDER BY id",
+                        ids,
+                    )
+                ]
+                if ids
+                else []
+            )
         if recovered:
             log.info("recovered %d job(s) left running by a previous run", len(recovered))
         return recovered

@@ -185,15 +185,19 @@ class Scheduler:
             max_attempts=max(self.max_retries + 1, CRASH_LIMIT)
         )
         for job in recovered:
-            log_event("job_recovered", logger=log, job_id=job.id, state=job.state,
-                      attempts=job.attempts)
+            log_event(
+                "job_recovered", logger=log, job_id=job.id, state=job.state, attempts=job.attempts
+            )
             self._emit([(job.id, job.state)])
         unservable = self.store.count("queued") - self.store.count(
             "queued", devices=self._all_accepted
         )
         if unservable:
-            log.warning("%d queued job(s) ask for a device with no slot here (slots: %s)",
-                        unservable, ", ".join(self.slots))
+            log.warning(
+                "%d queued job(s) ask for a device with no slot here (slots: %s)",
+                unservable,
+                ", ".join(self.slots),
+            )
         with self._cv:
             for slot, n in self.slots.items():
                 for i in range(n):
@@ -202,8 +206,9 @@ class Scheduler:
             target=self._watch, name="lipsync-scheduler-watchdog", daemon=True
         )
         self._watchdog.start()
-        log.info("scheduler started: slots %s, %d job(s) queued",
-                 self.slots, self.store.count("queued"))
+        log.info(
+            "scheduler started: slots %s, %d job(s) queued", self.slots, self.store.count("queued")
+        )
 
     def _spawn_worker(self, slot: str, name: str) -> _Worker:
         # Daemon threads: a runner stuck in native code must not keep the app from exiting.
@@ -354,9 +359,7 @@ class Scheduler:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             while True:
-                if not self._active and not self.store.count(
-                    "queued", devices=self._all_accepted
-                ):
+                if not self._active and not self.store.count("queued", devices=self._all_accepted):
                     return True
                 if self._stopping:
                     return False
@@ -402,9 +405,17 @@ class Scheduler:
         job = run.job
         self._emit([(job.id, "running")])
         log_event(
-            "job_start", logger=log, job_id=job.id, slot=run.worker.slot, attempt=job.attempts,
-            priority=job.priority, video=str(job.video), audio=str(job.audio),
-            output=str(job.output), model=job.model, device=job.device,
+            "job_start",
+            logger=log,
+            job_id=job.id,
+            slot=run.worker.slot,
+            attempt=job.attempts,
+            priority=job.priority,
+            video=str(job.video),
+            audio=str(job.audio),
+            output=str(job.output),
+            model=job.model,
+            device=job.device,
         )
         outcome, error, retry = "done", None, False
         result: Mapping[str, Any] = {}
@@ -417,8 +428,12 @@ class Scheduler:
             outcome, error = "failed", str(exc)
         except Exception as exc:
             outcome, error, retry = "failed", f"{type(exc).__name__}: {exc}", True
-            log.error("job %d: runner raised", job.id, exc_info=True,
-                      extra={"job_id": job.id, "event": "runner_error"})
+            log.error(
+                "job %d: runner raised",
+                job.id,
+                exc_info=True,
+                extra={"job_id": job.id, "event": "runner_error"},
+            )
         self._complete(run, outcome, error, retry, result)
 
     def _report(self, run: _Run, progress: FrameProgress) -> None:
@@ -466,13 +481,21 @@ class Scheduler:
             elapsed = round(time.monotonic() - run.started, 3)
             if run.worker.abandoned:
                 # The watchdog settled this job when it gave up on the thread.
-                log_event("abandoned_runner_returned", level=logging.WARNING, logger=log,
-                          job_id=job.id, slot=run.worker.slot, elapsed_s=elapsed,
-                          outcome=outcome)
+                log_event(
+                    "abandoned_runner_returned",
+                    level=logging.WARNING,
+                    logger=log,
+                    job_id=job.id,
+                    slot=run.worker.slot,
+                    elapsed_s=elapsed,
+                    outcome=outcome,
+                )
                 return
             self._active.pop(job.id, None)
             fields: dict[str, Any] = {
-                "job_id": job.id, "slot": run.worker.slot, "attempt": job.attempts,
+                "job_id": job.id,
+                "slot": run.worker.slot,
+                "attempt": job.attempts,
                 "elapsed_s": elapsed,
             }
             reason = run.stop_reason
@@ -507,8 +530,14 @@ class Scheduler:
                 if self.store.fail(job.id, error or "failed"):
                     events.append((job.id, "failed"))
                 will_retry = retry and job.attempts <= self.max_retries
-                log_event("job_failed", level=logging.WARNING, logger=log, **fields,
-                          error=error, retry=will_retry)
+                log_event(
+                    "job_failed",
+                    level=logging.WARNING,
+                    logger=log,
+                    **fields,
+                    error=error,
+                    retry=will_retry,
+                )
                 if will_retry and self.store.requeue(job.id):
                     events.append((job.id, "queued"))
             self._cv.notify_all()
@@ -534,11 +563,22 @@ class Scheduler:
                     error = f"stalled: no progress for {self.stall_timeout:g} s"
                     if self.store.fail(run.job.id, error):
                         events.append((run.job.id, "failed"))
-                    log_event("job_failed", level=logging.WARNING, logger=log,
-                              job_id=run.job.id, slot=run.worker.slot, attempt=run.job.attempts,
-                              elapsed_s=round(now - run.started, 3), error=error, stalled=True)
-                elif (run.stop_reason is not None and not run.ended
-                      and now - run.stop_time > self.cancel_grace):
+                    log_event(
+                        "job_failed",
+                        level=logging.WARNING,
+                        logger=log,
+                        job_id=run.job.id,
+                        slot=run.worker.slot,
+                        attempt=run.job.attempts,
+                        elapsed_s=round(now - run.started, 3),
+                        error=error,
+                        stalled=True,
+                    )
+                elif (
+                    run.stop_reason is not None
+                    and not run.ended
+                    and now - run.stop_time > self.cancel_grace
+                ):
                     events += self._abandon(run, replace=not self._stopping)
             self._cv.notify_all()
         self._emit(events)
@@ -552,9 +592,14 @@ class Scheduler:
         if worker in self._workers:
             self._workers.remove(worker)
         log_event(
-            "runner_abandoned", level=logging.WARNING, logger=log, job_id=run.job.id,
-            slot=worker.slot, thread=worker.thread.name if worker.thread else None,
-            reason=run.stop_reason, waited_s=round(time.monotonic() - run.stop_time, 3),
+            "runner_abandoned",
+            level=logging.WARNING,
+            logger=log,
+            job_id=run.job.id,
+            slot=worker.slot,
+            thread=worker.thread.name if worker.thread else None,
+            reason=run.stop_reason,
+            waited_s=round(time.monotonic() - run.stop_time, 3),
             message=f"job {run.job.id}: runner on {worker.name} ignored its cancel; thread "
             f"abandoned" + ("; the slot gets a fresh worker" if replace else ""),
         )
@@ -574,8 +619,13 @@ class Scheduler:
         run.settled = True
         if not run.no_retry and run.job.attempts <= self.max_retries:
             if self.store.requeue(run.job.id):
-                log_event("job_retry", logger=log, job_id=run.job.id,
-                          attempt=run.job.attempts, reason="stalled")
+                log_event(
+                    "job_retry",
+                    logger=log,
+                    job_id=run.job.id,
+                    attempt=run.job.attempts,
+                    reason="stalled",
+                )
                 return [(run.job.id, "queued")]
         return []
 

@@ -68,8 +68,9 @@ def lower_face_mask(template: str, size: int) -> np.ndarray:
     return mask
 
 
-def paste_region(matrix: np.ndarray, mask: np.ndarray,
-                 frame_shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+def paste_region(
+    matrix: np.ndarray, mask: np.ndarray, frame_shape: tuple[int, ...]
+) -> tuple[int, int, int, int] | None:
     """The frame rectangle (x0, y0, x1, y1), end-exclusive, that pasting `mask` through
     `matrix` (frame -> crop) can touch, clipped to the frame; None when it misses it.
 
@@ -115,8 +116,9 @@ def paste_back(frame: np.ndarray, mouth: np.ndarray, matrix: np.ndarray, mask: n
     size = (x1 - x0, y1 - y0)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     warped = cv2.warpAffine(mouth, m, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(mask, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT,
-                           borderValue=0.0)
+    alpha = cv2.warpAffine(
+        mask, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0
+    )
     roi = frame[y0:y1, x0:x1]
     if roi.ndim == 3:
         alpha = alpha[:, :, None]

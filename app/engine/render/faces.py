@@ -100,8 +100,9 @@ class YuNetDetector:
 
     name = "yunet"
 
-    def __init__(self, model_path: Path, score_threshold: float = YUNET_SCORE,
-                 max_side: int = MAX_SIDE) -> None:
+    def __init__(
+        self, model_path: Path, score_threshold: float = YUNET_SCORE, max_side: int = MAX_SIDE
+    ) -> None:
         model_path = Path(model_path)
         if not model_path.is_file():
             raise InputError(f"YuNet face detector model not found: {model_path}")
@@ -111,8 +112,9 @@ class YuNetDetector:
             )
         except cv2.error as exc:
             reason = str(getattr(exc, "err", "") or exc).strip()  # cv2's one-line reason
-            raise InputError(f"cannot load YuNet face detector model {model_path}: {reason}") \
-                from exc
+            raise InputError(
+                f"cannot load YuNet face detector model {model_path}: {reason}"
+            ) from exc
         self._input_size = (max_side, max_side)
         self._max_side = max_side
         self.model_path = model_path
@@ -131,11 +133,13 @@ class YuNetDetector:
         faces = []
         for row in rows:
             x, y, w, h = (float(v) / scale for v in row[:4])
-            faces.append(Face(
-                box=np.array([x, y, x + w, y + h], dtype=np.float32),
-                landmarks=row[4:14].reshape(5, 2) / np.float32(scale),
-                score=float(row[14]),
-            ))
+            faces.append(
+                Face(
+                    box=np.array([x, y, x + w, y + h], dtype=np.float32),
+                    landmarks=row[4:14].reshape(5, 2) / np.float32(scale),
+                    score=float(row[14]),
+                )
+            )
         return _largest_first(faces)
 
 
@@ -174,26 +178,34 @@ class HaarDetector:
                 continue  # most likely a false positive (shirt folds, backgrounds)
             landmarks = base if eyes is None else _follow_eyes(base, eyes)
             box = np.array([x, y, x, y], np.float32) + HAAR_BOX * np.float32(w)
-            faces.append(Face(
-                box=box / np.float32(scale),
-                landmarks=landmarks / np.float32(scale),
-                score=float(n) / (float(n) + 10.0),  # agreeing windows as a 0..1 confidence
-            ))
+            faces.append(
+                Face(
+                    box=box / np.float32(scale),
+                    landmarks=landmarks / np.float32(scale),
+                    score=float(n) / (float(n) + 10.0),  # agreeing windows as a 0..1 confidence
+                )
+            )
         return _largest_first(faces)
 
-    def _eye_pair(self, gray: np.ndarray, x: int, y: int, w: int,
-                  expected: np.ndarray) -> np.ndarray | None:
+    def _eye_pair(
+        self, gray: np.ndarray, x: int, y: int, w: int, expected: np.ndarray
+    ) -> np.ndarray | None:
         """Right and left eye centres from the eye cascade in the box's upper half, or None."""
         top, bottom = y + int(0.15 * w), y + int(0.55 * w)
-        roi = gray[max(top, 0):bottom, max(x, 0):x + w]
+        roi = gray[max(top, 0) : bottom, max(x, 0) : x + w]
         if roi.size == 0:
             return None
         found = self._eye.detectMultiScale(
-            roi, scaleFactor=1.1, minNeighbors=3,
-            minSize=(max(8, w // 10),) * 2, maxSize=(max(9, w // 3),) * 2,
+            roi,
+            scaleFactor=1.1,
+            minNeighbors=3,
+            minSize=(max(8, w // 10),) * 2,
+            maxSize=(max(9, w // 3),) * 2,
         )
-        centres = [np.array([max(x, 0) + ex + ew / 2, max(top, 0) + ey + eh / 2], np.float32)
-                   for ex, ey, ew, eh in np.asarray(found).reshape(-1, 4)]
+        centres = [
+            np.array([max(x, 0) + ex + ew / 2, max(top, 0) + ey + eh / 2], np.float32)
+            for ex, ey, ew, eh in np.asarray(found).reshape(-1, 4)
+        ]
         best: tuple[float, np.ndarray] | None = None
         for a, b in itertools.combinations(centres, 2):
             right, left = (a, b) if a[0] < b[0] else (b, a)
@@ -221,7 +233,7 @@ def _follow_eyes(base: np.ndarray, eyes: np.ndarray) -> np.ndarray:
 
 
 def create_detector(kind: str = "auto", yunet_path: Path | None = None) -> FaceDetector:
-    """"auto": YuNet when the model loads, else Haar (with a warning); "yunet"; "haar"."""
+    """ "auto": YuNet when the model loads, else Haar (with a warning); "yunet"; "haar"."""
     if kind == "haar":
         return HaarDetector()
     if kind == "yunet":
@@ -318,8 +330,11 @@ class FaceTrack:
         return {
             "version": np.array(self.VERSION, dtype=np.int64),
             "detector": np.array(self.detector_name),
-            "indices": indices, "has_face": has_face, "boxes": boxes,
-            "landmarks": landmarks, "scores": scores,
+            "indices": indices,
+            "has_face": has_face,
+            "boxes": boxes,
+            "landmarks": landmarks,
+            "scores": scores,
         }
 
     @classmethod
@@ -337,13 +352,19 @@ class FaceTrack:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a face track: {exc}") from exc
         n = len(indices)
-        if (version != cls.VERSION or has_face.shape != (n,) or boxes.shape != (n, 4)
-                or landmarks.shape != (n, 5, 2) or scores.shape != (n,)):
+        if (
+            version != cls.VERSION
+            or has_face.shape != (n,)
+            or boxes.shape != (n, 4)
+            or landmarks.shape != (n, 5, 2)
+            or scores.shape != (n,)
+        ):
             raise ValueError("not a face track of this version (shapes or version differ)")
         faces: dict[int, Face | None] = {}
         for row, index in enumerate(indices.tolist()):
-            faces[index] = (Face(boxes[row], landmarks[row], float(scores[row]))
-                            if has_face[row] else None)
+            faces[index] = (
+                Face(boxes[row], landmarks[row], float(scores[row])) if has_face[row] else None
+            )
         return cls(detector, faces)
 
 
@@ -375,8 +396,9 @@ class FaceTrackBuilder:
     detection; the builder adds what it settles to that same track object.
     """
 
-    def __init__(self, detector: FaceDetector, interval: int = 5,
-                 track: FaceTrack | None = None) -> None:
+    def __init__(
+        self, detector: FaceDetector, interval: int = 5, track: FaceTrack | None = None
+    ) -> None:
         if interval < 1:
             raise ValueError(f"detect interval must be >= 1, got {interval}")
         self.detector = detector
@@ -432,8 +454,11 @@ class FaceTrackBuilder:
         prev = self._keys[-1] if self._keys else None
         ref = self._ref
         key = self._detect(index, frame)
-        if prev is not None and (prev.raw is not None or key.raw is not None) \
-                and not _same_face(prev.raw, key.raw):
+        if (
+            prev is not None
+            and (prev.raw is not None or key.raw is not None)
+            and not _same_face(prev.raw, key.raw)
+        ):
             # A cut, or a face entering/leaving: interpolating would slide a box across
             # the frame, so look at every frame in between instead.
             self._ref = ref
@@ -478,7 +503,7 @@ class FaceTrackBuilder:
             out.append((index, frame, face))
         # Keep keys[k], the anchor the next frames interpolate from, and the key before
         # it, which smoothing keys[k] may still need.
-        del keys[:max(k - 1, 0)]
+        del keys[: max(k - 1, 0)]
         return out
 
 
@@ -508,4 +533,3 @@ def _interpolate(a: _Key, b: _Key, index: int) -> Face | None:
     if a.smoothed is None or b.smoothed is None:
         return None  # only when the keys are adjacent or both have no face
     return _lerp(a.smoothed, b.smoothed, (index - a.index) / (b.index - a.index))
-

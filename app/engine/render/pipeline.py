@@ -131,15 +131,25 @@ def iter_render(
         face_track = cached.load() if cached is not None else None
     log.info(
         "render %s + %s -> %s: %d frames at %.3f fps, model %s, detector %s",
-        settings.video.name, settings.audio.name, settings.output.name,
-        n_out, fps, model.name, detector.name,
+        settings.video.name,
+        settings.audio.name,
+        settings.output.name,
+        n_out,
+        fps,
+        model.name,
+        detector.name,
     )
 
     run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
     writer = media.VideoWriter(
-        settings.output, video_info.width, video_info.height, fps,
-        crf=settings.crf, preset=settings.preset,
-        audio_path=settings.audio, duration=n_out / fps,
+        settings.output,
+        video_info.width,
+        video_info.height,
+        fps,
+        crf=settings.crf,
+        preset=settings.preset,
+        audio_path=settings.audio,
+        duration=n_out / fps,
     )
     try:
         yield from run.encode_into(writer)
@@ -162,11 +172,19 @@ def iter_render(
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
-        output=output, frames=n_out, fps=fps,
-        width=video_info.width // 2 * 2, height=video_info.height // 2 * 2,
-        model=model.name, detector=detector.name, frames_with_face=run.frames_with_face,
-        detections=run.builder.detections, elapsed_s=time.perf_counter() - started,
-        stages=run.clocks(), warnings=tuple(warnings), track=run.builder.track,
+        output=output,
+        frames=n_out,
+        fps=fps,
+        width=video_info.width // 2 * 2,
+        height=video_info.height // 2 * 2,
+        model=model.name,
+        detector=detector.name,
+        frames_with_face=run.frames_with_face,
+        detections=run.builder.detections,
+        elapsed_s=time.perf_counter() - started,
+        stages=run.clocks(),
+        warnings=tuple(warnings),
+        track=run.builder.track,
     )
 
 

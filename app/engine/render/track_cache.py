@@ -60,8 +60,9 @@ class TrackSettings:
     fps: float  # the rate the video is decoded at: source frame indices depend on it
 
     @classmethod
-    def of(cls, detector: FaceDetector, interval: int, fps: float,
-           root: Path | None = None) -> TrackSettings:
+    def of(
+        cls, detector: FaceDetector, interval: int, fps: float, root: Path | None = None
+    ) -> TrackSettings:
         """The settings of a render that uses `detector` (a YuNet detector's model file is
         hashed through the same remembered-hash index as videos)."""
         model_path = getattr(detector, "model_path", None)
@@ -73,8 +74,14 @@ class TrackSettings:
 
     def digest(self) -> str:
         text = json.dumps(
-            [KEY_VERSION, FaceTrack.VERSION, self.detector, self.detector_id, self.interval,
-             f"{self.fps:.6f}"],
+            [
+                KEY_VERSION,
+                FaceTrack.VERSION,
+                self.detector,
+                self.detector_id,
+                self.interval,
+                f"{self.fps:.6f}",
+            ],
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -189,8 +196,7 @@ def content_hash(path: Path, root: Path | None = None) -> str | None:
         return None
     _counters.add("hashes_computed")
     if after != ident:  # changed while we read it: the hash is of neither version
-        log.warning("track cache: %s changed while it was hashed; not caching its track",
-                    path.name)
+        log.warning("track cache: %s changed while it was hashed; not caching its track", path.name)
         return None
     try:
         with _hash_db(root) as db:
@@ -214,8 +220,9 @@ class TrackEntry:
     the old bytes.
     """
 
-    def __init__(self, video: Path, content_sha256: str, settings: TrackSettings,
-                 root: Path | None = None) -> None:
+    def __init__(
+        self, video: Path, content_sha256: str, settings: TrackSettings, root: Path | None = None
+    ) -> None:
         self.video = video
         self.content_sha256 = content_sha256
         self.settings = settings
@@ -236,12 +243,15 @@ class TrackEntry:
         except FileNotFoundError:
             return None
         except Exception as exc:  # a torn or foreign file: zipfile, ValueError, OSError …
-            log.warning("track cache: ignoring unreadable %s (%s: %s)",
-                        self.path.name, type(exc).__name__, exc)
+            log.warning(
+                "track cache: ignoring unreadable %s (%s: %s)",
+                self.path.name,
+                type(exc).__name__,
+                exc,
+            )
             return None
         if stored_key != self.key or track.detector_name != self.settings.detector:
-            log.warning("track cache: ignoring %s: it was stored for another key",
-                        self.path.name)
+            log.warning("track cache: ignoring %s: it was stored for another key", self.path.name)
             return None
         return track
 
@@ -301,8 +311,7 @@ def load(video: Path, settings: TrackSettings, root: Path | None = None) -> Face
     return found.load()
 
 
-def save(video: Path, settings: TrackSettings, track: FaceTrack,
-         root: Path | None = None) -> bool:
+def save(video: Path, settings: TrackSettings, track: FaceTrack, root: Path | None = None) -> bool:
     """Merge `track` into the cached track of the video's current content."""
     found = entry(video, settings, root)
     return found.save(track) if found is not None else False

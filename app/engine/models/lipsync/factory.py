@@ -18,8 +18,12 @@ SESSIONS = SessionCache()
 RUNNERS = {"wav2lip": Wav2LipModel, "edtalk": EdTalkModel}
 
 
-def create_onnx_model(name: str, device: str = "auto", batch_size: int | None = None,
-                      sessions: SessionCache = SESSIONS) -> LipSyncModel:
+def create_onnx_model(
+    name: str,
+    device: str = "auto",
+    batch_size: int | None = None,
+    sessions: SessionCache = SESSIONS,
+) -> LipSyncModel:
     installed = models.resolve(name)  # ModelNotInstalled says how to get it
     runner = RUNNERS.get(installed.family)
     if runner is None:

@@ -422,4 +422,3 @@ class OnnxLipSyncModel:
 
     def prepare(self, mels: np.ndarray) -> None:
         """Nothing to precompute: each frame sees only its own mel chunk."""
-

@@ -1,0 +1,40 @@
+"""All media I/O, in-process with PyAV: probe, decode to numpy, load audio, encode + mux.
+
+Conventions:
+- Frames are upright BGR uint8 H×W×3 arrays (rotation metadata already applied).
+- `VideoInfo.rotation` is in the legacy `rotate`-tag sense: degrees CLOCKWISE a player
+  turns the coded picture to show it (a phone's portrait clip says 90). FFmpeg's display
+  matrix (and PyAV's `frame.rotation`) counts counter-clockwise; `container._clockwise`
+  converts.
+- A video is decoded at one constant rate (`VideoInfo.fps`); variable-frame-rate sources
+  are resampled by timestamp, so output frame i always means time i / fps.
+- Every problem with an input file raises `InputError("NAME: problem")`; FFmpeg's own
+  exceptions never leave this package.
+- The writer encodes H.264 (libx264, yuv420p, BT.709) + AAC into a temporary file and
+  renames it on close(), so a failed or cancelled render leaves nothing at the output path.
+
+Modules: `container` (opening and checking inputs), `probe`, `video_reader`, `audio_reader`,
+`writer`. Callers use the names re-exported here.
+"""
+
+from app.engine.render.media.audio_reader import load_audio
+from app.engine.render.media.container import IMAGE_SUFFIXES, OUT_AUDIO_BITRATE, OUT_AUDIO_RATE
+from app.engine.render.media.probe import AudioInfo, MediaInfo, VideoInfo, choose_rate, probe
+from app.engine.render.media.video_reader import VideoReader, open_video, resample
+from app.engine.render.media.writer import VideoWriter
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "OUT_AUDIO_BITRATE",
+    "OUT_AUDIO_RATE",
+    "AudioInfo",
+    "MediaInfo",
+    "VideoInfo",
+    "VideoReader",
+    "VideoWriter",
+    "choose_rate",
+    "load_audio",
+    "open_video",
+    "probe",
+    "resample",
+]

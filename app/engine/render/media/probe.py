@@ -1,0 +1,137 @@
+"""What a media file holds: probe(), the stream infos, the constant rate a video decodes at."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from app.engine.errors import InputError
+from app.engine.render.media.container import (
+    IMAGE_FPS,
+    MAX_FPS,
+    audio_stream,
+    container_duration,
+    display_rotation,
+    first_frames,
+    is_image_container,
+    open_input,
+    stream_duration,
+    video_stream,
+)
+
+log = logging.getLogger(__name__)
+
+# -- what a file holds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int  # upright size, after rotation metadata
+    height: int
+    fps: float  # the constant rate frames() decodes at
+    frame_count: int  # frames at that rate: duration * fps (an estimate), 1 for an image
+    rotation: int  # 0/90/180/270, clockwise (see the module docstring)
+    codec: str
+    is_image: bool
+    duration: float  # seconds
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    codec: str
+    duration: float  # seconds
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    format: str
+    duration: float  # seconds
+    video: VideoInfo | None
+    audio: AudioInfo | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready (`lipsync-studio probe FILE`)."""
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "duration": self.duration,
+            "video": asdict(self.video) if self.video else None,
+            "audio": asdict(self.audio) if self.audio else None,
+        }
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Describe a media file, after checking that its first frames really decode.
+
+    Raises InputError for a missing, empty, unreadable, truncated or undecodable file.
+    """
+    path = Path(path)
+    name = path.name
+    with open_input(path) as container:
+        vstream = video_stream(container)
+        astream = audio_stream(container)
+        if vstream is None and astream is None:
+            raise InputError(f"{name}: has no audio or video stream")
+        first_video = first_frames(container, name, [vstream, astream])
+        video = _video_info(container, path, vstream, first_video) if vstream is not None else None
+        audio = _audio_info(container, astream) if astream is not None else None
+        duration = container_duration(container)
+        if duration is None:
+            duration = max(video.duration if video else 0.0, audio.duration if audio else 0.0)
+        return MediaInfo(path, container.format.name, duration, video, audio)
+
+
+def _video_info(
+    container: InputContainer, path: Path, stream: VideoStream, first: VideoFrame | None
+) -> VideoInfo:
+    assert first is not None  # first_frames saw it
+    rotation = display_rotation(first, stream)
+    width, height = first.width, first.height
+    if rotation in (90, 270):
+        width, height = height, width
+    is_image = is_image_container(container, path)
+    codec = stream.codec_context.name
+    if is_image:
+        fps = IMAGE_FPS
+        return VideoInfo(width, height, float(fps), 1, rotation, codec, True, float(1 / fps))
+    fps = choose_rate(stream.average_rate, stream.guessed_rate)
+    duration = stream_duration(stream)
+    if duration is None:
+        duration = container_duration(container) or 0.0
+    frame_count = max(1, round(duration * fps))
+    return VideoInfo(width, height, float(fps), frame_count, rotation, codec, False, duration)
+
+
+def _audio_info(container: InputContainer, stream: AudioStream) -> AudioInfo:
+    duration = stream_duration(stream)
+    if duration is None:
+        duration = container_duration(container) or 0.0
+    return AudioInfo(stream.rate, stream.channels, stream.codec_context.name, duration)
+
+
+def choose_rate(average: Fraction | None, guessed: Fraction | None) -> Fraction:
+    """The constant rate to decode a stream at.
+
+    FFmpeg's guessed rate (r_frame_rate: the finest regular grid the timestamps sit on)
+    is the camera's rate even when frames were dropped (a "30 fps" clip with gaps averages
+    less); it is taken unless it looks like a timestamp artefact (far above the average,
+    as phones' VFR clips give), in which case the average rate is used.
+    """
+    avg = average if average and average > 0 else None
+    guess = guessed if guessed and 0 < guessed <= MAX_FPS else None
+    if guess is not None and (avg is None or guess <= 2 * avg):
+        return Fraction(guess)
+    if avg is not None and avg <= MAX_FPS:
+        return Fraction(avg)
+    return IMAGE_FPS  # no usable rate at all: a common default

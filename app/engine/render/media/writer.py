@@ -1,0 +1,242 @@
+"""Encoding: H.264 + AAC MP4 via a temporary file renamed on close()."""
+
+from __future__ import annotations
+
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import av.error
+import numpy as np
+from av.audio.frame import AudioFrame
+from av.audio.stream import AudioStream
+from av.container import OutputContainer
+from av.video.frame import VideoFrame
+from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
+from av.video.stream import VideoStream
+
+from app.engine.errors import InputError
+from app.engine.render.media.audio_reader import AudioSource
+from app.engine.render.media.container import (
+    AAC_FRAME,
+    BT709,
+    OUT_AUDIO_BITRATE,
+    OUT_AUDIO_RATE,
+    RANGE_MPEG,
+)
+from app.engine.settings import PRESETS
+
+log = logging.getLogger(__name__)
+
+
+class VideoWriter:
+    """H.264 + AAC MP4 writer: frames in, `output` out only when close() succeeds.
+
+    The encoded size is rounded DOWN to even numbers (yuv420p needs them): an odd-sized
+    frame loses its last column and/or row. Audio, when given, is the ORIGINAL file's
+    audio, re-encoded at 48 kHz and encoded progressively alongside the video, so the
+    muxer never holds more than a few frames' worth; it is cut or padded with silence to
+    `duration` seconds (default: the video's length).
+    """
+
+    def __init__(
+        self,
+        output: Path,
+        width: int,
+        height: int,
+        fps: float,
+        *,
+        crf: int = 18,
+        preset: str = "veryfast",
+        audio_path: Path | None = None,
+        duration: float | None = None,
+    ) -> None:
+        self.output = Path(output)
+        self.part = self.output.with_name(self.output.name + ".part")
+        if width < 2 or height < 2:
+            raise ValueError(f"frame size {width}x{height} is too small to encode")
+        if not fps or fps <= 0:
+            raise ValueError(f"fps must be positive, not {fps}")
+        if preset not in PRESETS:
+            raise InputError(
+                f"{self.output.name}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
+            )
+        if not 0 <= crf <= 51:
+            raise InputError(f"{self.output.name}: crf must be 0..51, not {crf}")
+        if duration is not None and duration <= 0:
+            raise ValueError(f"duration must be positive, not {duration}")
+        self.width, self.height = width, height
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self._duration = duration
+        self._frames = 0
+        self._audio_sent = 0  # samples
+        self._state = "open"
+        self._reformatter = VideoReformatter()
+        self._audio: AudioSource | None = None
+        self._container: OutputContainer | None = None
+        try:
+            # FFmpeg opens the file only at the first packet: find a bad folder now.
+            self.part.open("wb").close()
+        except OSError as exc:
+            raise InputError(
+                f"{self.output.name}: cannot write to {self.part.parent} ({exc.strerror or exc})"
+            ) from None
+        try:
+            if audio_path is not None:
+                self._audio = AudioSource(Path(audio_path))
+            self._container = av.open(
+                str(self.part), "w", format="mp4", options={"movflags": "+faststart"}
+            )
+            self._vstream = self._add_video(crf, preset)
+            self._astream = self._add_audio() if self._audio is not None else None
+        except BaseException:
+            self.abort()
+            raise
+
+    def _add_video(self, crf: int, preset: str) -> VideoStream:
+        assert self._container is not None
+        stream = self._container.add_stream(
+            "libx264", rate=self.rate, options={"crf": str(crf), "preset": preset}
+        )
+        stream.width, stream.height = self.width - self.width % 2, self.height - self.height % 2
+        stream.pix_fmt = "yuv420p"
+        ctx = stream.codec_context
+        ctx.time_base = 1 / self.rate  # pts = frame index: exact
+        # Tag what we convert with, so players do not guess (they guess 601 for SD).
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = BT709
+        ctx.color_range = RANGE_MPEG
+        return stream
+
+    def _add_audio(self) -> AudioStream:
+        assert self._container is not None and self._audio is not None
+        stream = self._container.add_stream("aac", rate=OUT_AUDIO_RATE)
+        ctx = stream.codec_context
+        ctx.layout = self._audio.layout
+        ctx.format = "fltp"  # the native encoder's only sample format
+        ctx.bit_rate = OUT_AUDIO_BITRATE
+        ctx.time_base = Fraction(1, OUT_AUDIO_RATE)
+        return stream
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif self._state == "open":
+            self.close()
+
+    @property
+    def frames_written(self) -> int:
+        return self._frames
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio encoded so far (it follows the video as frames are written)."""
+        return self._audio_sent / OUT_AUDIO_RATE
+
+    def write(self, frame_bgr: np.ndarray) -> None:
+        if self._state != "open":
+            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+        if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
+            raise ValueError(
+                f"expected a {self.height}x{self.width}x3 uint8 frame, "
+                f"got {frame_bgr.shape} {frame_bgr.dtype}"
+            )
+        even = frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
+        source = VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
+        frame = self._reformatter.reformat(
+            source,
+            format="yuv420p",
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG,
+        )
+        frame.pts = self._frames
+        frame.time_base = 1 / self.rate
+        self._mux(self._vstream.encode(frame))
+        self._frames += 1
+        if self._astream is not None:
+            until = round(self._frames / self.rate * OUT_AUDIO_RATE)
+            if self._duration is not None:
+                until = min(until, self._total_audio_samples())
+            self._encode_audio(until, final=False)
+
+    def close(self) -> Path:
+        """Flush, finish the audio, close and rename NAME.mp4.part -> NAME.mp4."""
+        if self._state == "closed":
+            return self.output
+        if self._state != "open":
+            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+        try:
+            if self._frames == 0:
+                raise RuntimeError(f"{self.output.name}: no frames were written")
+            self._mux(self._vstream.encode())  # a bare encode() flushes
+            if self._astream is not None:
+                self._encode_audio(self._total_audio_samples(), final=True)
+                self._mux(self._astream.encode())
+            assert self._container is not None
+            self._container.close()
+            self._container = None
+            self._close_audio()
+            os.replace(self.part, self.output)
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "closed"
+        log.info("wrote %s: %d frames at %s fps", self.output.name, self._frames, self.rate)
+        return self.output
+
+    def abort(self) -> None:
+        """Stop and delete the .part file; safe to call any number of times."""
+        if self._state == "closed":
+            return
+        self._state = "aborted"
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception as exc:  # noqa: BLE001 - the file is deleted anyway
+                log.debug("closing aborted %s: %s", self.part.name, exc)
+            self._container = None
+        self._close_audio()
+        self.part.unlink(missing_ok=True)
+
+    def _close_audio(self) -> None:
+        if self._audio is not None:
+            self._audio.close()
+            self._audio = None
+
+    def _total_audio_samples(self) -> int:
+        seconds = self._duration if self._duration is not None else self._frames / self.rate
+        return round(seconds * OUT_AUDIO_RATE)
+
+    def _encode_audio(self, until: int, final: bool) -> None:
+        """Encode audio up to sample `until`; only whole AAC frames unless `final`."""
+        assert self._audio is not None and self._astream is not None
+        while self._audio_sent < until:
+            n = min(AAC_FRAME, until - self._audio_sent)
+            if n < AAC_FRAME and not final:
+                return
+            frame = AudioFrame.from_ndarray(
+                self._audio.read(n), format="fltp", layout=self._audio.layout
+            )
+            frame.sample_rate = OUT_AUDIO_RATE
+            frame.pts = self._audio_sent
+            frame.time_base = Fraction(1, OUT_AUDIO_RATE)
+            self._mux(self._astream.encode(frame))
+            self._audio_sent += n
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        assert self._container is not None
+        if packets:
+            self._container.mux(packets)
+
+
+# -- opening and checking inputs ---------------------------------------------------------
