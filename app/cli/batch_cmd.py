@@ -30,8 +30,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from app.cli import arg_types
 from app.cli.render_cmd import add_render_options, settings_from_args
 from app.engine.errors import InputError
+from app.engine.outputs import name_key, output_name_of
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 
 if TYPE_CHECKING:
@@ -74,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"output file name; fields {{video}} {{audio}} {{index}} "
         f"(default: {DEFAULT_NAME.replace('%', '%%')})",
     )
-    batch.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    batch.add_argument(
+        "--priority", type=arg_types.priority, default=0, help="higher runs first (default 0)"
+    )
     batch.add_argument(
         "--overwrite",
         action="store_true",
@@ -177,29 +181,31 @@ def plan_outputs(
     taken: Iterable[Path] = (),
 ) -> list[Path]:
     """An output path per name in `folder`: never one in `taken` (inputs, outputs of queued
-    jobs) or another of these; never an existing file (or its .part) unless `overwrite`.
+    jobs) or another of these; never an existing file (or one being rendered) unless `overwrite`.
     A clash adds "_2", "_3" … before the suffix. Names compare case-insensitively (as
     Windows and macOS file systems do)."""
-    used = {_name_key(p) for p in taken}
+    used = {name_key(p) for p in taken}
     on_disk = (
         set()
         if overwrite or not folder.is_dir()
-        else {_name_key(folder / name.removesuffix(".part")) for name in os.listdir(folder)}
+        else {name_key(folder / _claimed_name(name)) for name in os.listdir(folder)}
     )
     planned: list[Path] = []
     for name in names:
         stem, suffix = os.path.splitext(name)
         candidate, n = folder / name, 1
-        while _name_key(candidate) in used or _name_key(candidate) in on_disk:
+        while name_key(candidate) in used or name_key(candidate) in on_disk:
             n += 1
             candidate = folder / f"{stem}_{n}{suffix}"
-        used.add(_name_key(candidate))
+        used.add(name_key(candidate))
         planned.append(candidate)
     return planned
 
 
-def _name_key(path: Path) -> str:
-    return os.path.normcase(os.path.abspath(path)).casefold()
+def _claimed_name(name: str) -> str:
+    """The output name a file in the folder takes: a render's temporary file takes its
+    output's (it is being written), an old-style `NAME.mp4.part` NAME.mp4's."""
+    return output_name_of(name) or name.removesuffix(".part")
 
 
 def _pending_outputs(store: JobStore) -> list[Path]:
@@ -216,8 +222,8 @@ def _pending_outputs(store: JobStore) -> list[Path]:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    from app.cli.queue_cmd import open_store
     from app.engine import paths
-    from app.engine.queue.jobstore import JobStore
 
     if args.resume:
         given = [
@@ -232,7 +238,7 @@ def run_batch(args: argparse.Namespace) -> int:
     elif not (args.videos and args.audios and args.out):
         raise InputError("batch needs --videos, --audios and --out (or --resume)")
 
-    with JobStore() as store:
+    with open_store() as store:
         if not args.resume:
             ids = _enqueue(args, store, paths.data_dir() / ADD_LOCK)
             span = f"id {ids[0]}" if len(ids) == 1 else f"ids {ids[0]}-{ids[-1]}"
@@ -254,7 +260,6 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _enqueue(args: argparse.Namespace, store: JobStore, add_lock: Path) -> list[int]:
-    from app.engine.models.providers import resolve_device
     from app.engine.queue.jobstore import JobSpec
 
     videos = expand_globs(args.videos, "--videos")
@@ -275,9 +280,9 @@ def _enqueue(args: argparse.Namespace, store: JobStore, add_lock: Path) -> list[
     check_name_template(args.name)
     names = [format_name(args.name, v, a, i) for i, (v, a) in enumerate(pairs, 1)]
     out = Path(os.path.abspath(args.out))
-    # Check the options once (crf, detect interval …) before anything is queued.
+    # Check the options once (crf, detect interval, a device this machine lacks …) before
+    # anything is queued: say so now, not 100 times.
     settings_from_args(_with_output(args, out / names[0]), *pairs[0])
-    resolve_device(args.device)  # a device this machine lacks: say so now, not 100 times
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: is a file, not a folder")
     try:

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtCore import QThreadPool
 
 from app.engine.progress import FrameProgress
-from app.engine.queue.jobstore import part_path
 from app.engine.settings import RenderSettings
 from app.engine.workers import (
     CallWorker,
@@ -23,6 +22,7 @@ from app.engine.workers import (
     render_one_frame,
 )
 from tests.mediagen import make_audio
+from tests.support.leftovers import any_temp
 
 
 def decoded_frames(path: Path) -> tuple[int, float, bool]:
@@ -110,7 +110,7 @@ def test_render_worker_cancel_leaves_no_file(qtbot, pool, pattern_clip, speech, 
     ):
         pool.start(worker)
     assert not finished
-    assert not out.exists() and not part_path(out).exists()
+    assert not out.exists() and not any_temp(out)
 
 
 def test_render_worker_reports_bad_input_as_errored(qtbot, pool, tmp_path, speech) -> None:

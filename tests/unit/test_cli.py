@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.engine import outputs
 from app.engine.render import media
 from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, stream_facts, write_wav
 
@@ -178,9 +179,11 @@ def test_ctrl_c_exits_130_and_leaves_no_output(shared_media, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    part = out.with_name(out.name + ".part")
     deadline = time.monotonic() + 120
-    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+    while not any(p.stat().st_size > 0 for p in outputs.temps_of(out)):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)

@@ -7,13 +7,13 @@ by the queue sizes, so memory does not grow with the video's length.
 
 Output length follows the audio; a shorter video is extended (frame_plan.py).
 A frame with no face passes through untouched. A cancelled or failed render
-leaves nothing at the output path: the writer works on NAME.mp4.part.
+leaves nothing at the output path: the writer works on a temporary file
+(app/engine/outputs.py) and renames it when complete.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.loader import load_model
@@ -109,9 +110,14 @@ def iter_render(
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
-    video_info = check_inputs(settings)
+    video_info, audio_info = check_inputs(settings)
     wav = media.load_audio(settings.audio, ANALYSIS_RATE)
     audio_s = len(wav) / ANALYSIS_RATE
+    warnings: list[str] = []
+    cut = media.cut_short(settings.audio, audio_info, audio_s)
+    if cut is not None:
+        warnings.append(cut)
+        log.warning(cut)
     if audio_s < MIN_AUDIO_S:
         raise InputError(
             f"{settings.audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
@@ -140,9 +146,9 @@ def iter_render(
         detector.name,
     )
 
-    run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
+    # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
-        settings.output,
+        output_now(settings),
         video_info.width,
         video_info.height,
         fps,
@@ -150,21 +156,31 @@ def iter_render(
         preset=settings.preset,
         audio_path=settings.audio,
         duration=n_out / fps,
+        if_exists=settings.if_exists,
     )
+    run: _Run | None = None
     try:
+        run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
+        run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
-            raise RenderCancelled(f"{settings.output.name}: render cancelled")
+            raise RenderCancelled(f"{settings.output}: render cancelled")
         output = writer.close()
     except BaseException:
         writer.abort()
         raise
     finally:
-        run.shutdown()
+        if run is not None:
+            run.shutdown()
+    assert run is not None  # the try above either set it or raised
     if cached is not None:
         cached.save(run.builder.track)
 
-    warnings: list[str] = []
+    if output != settings.output:
+        warnings.append(
+            f"{settings.output}: a file is there (or appeared while rendering) and was kept; "
+            f"this render is {output}"
+        )
     if run.frames_with_face == 0:
         warnings.append(
             f"{settings.video.name}: no face found in any frame; the video was rendered unchanged"
@@ -188,19 +204,21 @@ def iter_render(
     )
 
 
-def check_inputs(settings: RenderSettings) -> media.VideoInfo:
+def check_inputs(settings: RenderSettings) -> tuple[media.VideoInfo, media.AudioInfo]:
     """Every check that can fail before any work starts; raises InputError."""
     video = media.probe(settings.video)
     if video.video is None:
-        raise InputError(f"{settings.video.name}: has no video stream")
+        raise InputError(f"{settings.video}: has no video stream")
     audio = media.probe(settings.audio)
     if audio.audio is None:
-        raise InputError(f"{settings.audio.name}: has no audio stream")
+        raise InputError(f"{settings.audio}: has no audio stream")
     check_output_path(settings.output, (settings.video, settings.audio))
-    return video.video
+    return video.video, audio.audio
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; give a file name such as {output / 'out.mp4'}")
     if output.suffix.lower() != ".mp4":
         raise InputError(f"{output}: the output must be an .mp4 file")
     for source in inputs:
@@ -209,12 +227,18 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
     folder = output.parent
     if not folder.is_dir():
         raise InputError(f"{output}: folder {folder} does not exist")
-    probe = folder / f".lipsync-write-test-{os.getpid()}-{threading.get_ident()}"
-    try:
-        probe.open("wb").close()
-        probe.unlink()
+    try:  # the temporary file the writer will make: a new file, never an existing one
+        outputs.create_temp(output).unlink()
     except OSError as exc:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
+
+
+def output_now(settings: RenderSettings) -> Path:
+    """Where this render goes: with if_exists="rename", a file that is already at the
+    output path keeps it and the render takes the next free NAME_N.mp4."""
+    if settings.if_exists == "rename":
+        return outputs.next_free(settings.output)
+    return settings.output
 
 
 def detector_path(settings: RenderSettings) -> Path | None:
@@ -254,6 +278,8 @@ class _Run:
             Stage("model", self._model, self.stop),
             Stage("blend", self._blend, self.stop),
         ]
+
+    def start(self) -> None:
         for stage in self.stages:
             stage.start()
 
@@ -365,7 +391,8 @@ class _Run:
     def shutdown(self) -> None:
         self.stop.set()
         for stage in self.stages:
-            stage.join()
+            if stage.ident is not None:  # started
+                stage.join()
         self.reader.close()
 
     def clocks(self) -> dict[str, StageClock]:
