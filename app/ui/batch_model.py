@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from app.engine.progress import FrameProgress
-from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
+from app.engine.queue.jobstore import DONE_WITH_WARNING, FINISHED_STATES, Job, JobStore
 
 # State and Progress come right after the names: they stay visible in a narrow window.
 (
@@ -45,9 +45,8 @@ COLUMN_COUNT = 9
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1, or None before a job knows
 STATE_ROLE = Qt.ItemDataRole.UserRole + 3
-OUTCOME_ROLE = Qt.ItemDataRole.UserRole + 4  # STATE plus "done_warning"
+OUTCOME_ROLE = Qt.ItemDataRole.UserRole + 4  # Job.outcome: the state or done-with-warning
 PAGE_SIZE = 500
-FACE_WARNING_BELOW = 0.9  # a done job with faces in fewer frames than this is flagged
 
 translate = QCoreApplication.translate
 
@@ -71,7 +70,7 @@ def state_label(state: str) -> str:
         "queued": translate("BatchModel", "Queued"),
         "running": translate("BatchModel", "Rendering"),
         "done": translate("BatchModel", "Done"),
-        "done_warning": translate("BatchModel", "Done, check it"),
+        DONE_WITH_WARNING: translate("BatchModel", "Done, check it"),
         "failed": translate("BatchModel", "Failed"),
         "cancelled": translate("BatchModel", "Cancelled"),
     }
@@ -81,7 +80,7 @@ def state_label(state: str) -> str:
 STATE_COLOURS = {
     "running": QColor(33, 118, 210),
     "done": QColor(46, 125, 50),
-    "done_warning": QColor(200, 120, 0),
+    DONE_WITH_WARNING: QColor(200, 120, 0),
     "failed": QColor(198, 40, 40),
     "cancelled": QColor(117, 117, 117),
 }
@@ -104,25 +103,17 @@ class Live:
         return self.done / self.total if self.total else 0.0
 
 
-def face_coverage(result: Mapping[str, Any] | None) -> float | None:
-    """Share of output frames where a face was found, from a render's result fields."""
-    if not result:
-        return None
-    frames = result.get("frames")
-    with_face = result.get("frames_with_face")
-    if not isinstance(frames, int) or not isinstance(with_face, int) or frames <= 0:
-        return None
-    return with_face / frames
-
-
-def outcome(job: Job, result: Mapping[str, Any] | None) -> str:
-    """The job's state, with "done_warning" for a render that needs a look."""
-    if job.state != "done" or not result:
-        return job.state
-    coverage = face_coverage(result)
-    if result.get("warnings") or (coverage is not None and coverage < FACE_WARNING_BELOW):
-        return "done_warning"
-    return "done"
+def coverage_text(job: Job) -> str:
+    """'faces in 92%' or 'no face found', from the job's coverage (the engine's own
+    warning text is English: this one goes through translation)."""
+    coverage = job.coverage
+    if coverage is None:
+        return ""
+    if coverage.frames_with_face == 0:
+        return translate("BatchModel", "no face found")
+    return translate("BatchModel", "face in {percent}%").format(
+        percent=int(coverage.fraction * 100)
+    )
 
 
 def first_line(text: str | None, limit: int = 140) -> str:
@@ -373,7 +364,7 @@ class BatchModel(QAbstractTableModel):
         if role == STATE_ROLE:
             return job.state
         if role == OUTCOME_ROLE:
-            return outcome(job, self.results(job.id))
+            return job.outcome
         if role == FRACTION_ROLE:
             if job.state == "queued":
                 return None
@@ -387,7 +378,7 @@ class BatchModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
             return self._thumbs.get(job.video)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
-            colour = STATE_COLOURS.get(outcome(job, self.results(job.id)))
+            colour = STATE_COLOURS.get(job.outcome)
             return QBrush(colour) if colour is not None else None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_PRIORITY, COL_SPEED):
             return int(Qt.AlignmentFlag.AlignCenter)
@@ -421,18 +412,11 @@ class BatchModel(QAbstractTableModel):
 
     def state_text(self, job: Job) -> str:
         """The state and why: a failure's reason, a done job's face coverage."""
-        result = self.results(job.id)
-        state = outcome(job, result)
-        label = state_label(state)
+        label = state_label(job.outcome)
         if job.state == "failed" and job.error:
             return f"{label}: {first_line(job.error, 80)}"
-        coverage = face_coverage(result)
-        if job.state == "done" and coverage is not None:
-            if coverage == 0:
-                return translate("BatchModel", "{label}: no face found").format(label=label)
-            return translate("BatchModel", "{label} · faces {percent}%").format(
-                label=label, percent=round(coverage * 100)
-            )
+        if job.state == "done" and job.coverage is not None:
+            return f"{label} · {coverage_text(job)}"
         return label
 
     def _progress_text(self, job: Job) -> str:
@@ -469,7 +453,7 @@ class BatchModel(QAbstractTableModel):
             return str(job.output)
         if col == COL_STATE:
             text = translate("BatchModel", "job {id}: {state}").format(
-                id=job.id, state=state_label(outcome(job, self.results(job.id)))
+                id=job.id, state=state_label(job.outcome)
             )
             if job.error:
                 text += f"\n{job.error}"

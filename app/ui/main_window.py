@@ -908,8 +908,12 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._summary_timer.stop()
-        self.preview.shutdown()
         self._save_state()
+        # Widgets emit bool signals while C++ tears them down (the dock's visibilityChanged,
+        # the compare button's toggled); a Python slot reached then, with the interpreter
+        # half finalised, is where "bool_dealloc" came from. Cut those links first.
+        self.log_dock.visibilityChanged.disconnect(self._log_shown)
+        self.preview.shutdown()
         self.setCursor(Qt.CursorShape.WaitCursor)
         self.queue.shutdown()
         if not self.tasks.shutdown(int(SHUTDOWN_WAIT_S * 1000)):

@@ -21,7 +21,7 @@ from app.engine.workers import (
     thumbnail,
 )
 from app.ui.app_settings import AppSettings
-from app.ui.batch_model import BatchModel, face_coverage, outcome
+from app.ui.batch_model import BatchModel, coverage_text
 from app.ui.job_notice import JobNotice
 from app.ui.preview import PreviewPanel
 from app.ui.settings_dialog import missing_models
@@ -107,16 +107,13 @@ class PreviewPresenter(QObject):
                     on_finished=lambda missing: self._model_checked(job, missing),
                 )
             return
-        result = self.model.results(job.id)
-        if outcome(job, result) == "done_warning":
-            coverage = face_coverage(result)
-            lines = [
+        if job.done_with_warning:
+            self.notice.show_warning(
+                job,
                 self.tr(
-                    "A face was found in {percent}% of the frames; the others are unchanged."
-                ).format(percent=round((coverage or 0) * 100))
-            ]
-            lines += [str(w) for w in (result or {}).get("warnings", ())]
-            self.notice.show_warning(job, "\n".join(lines))
+                    "Check this render: {coverage}. Frames without a face are left unchanged."
+                ).format(coverage=coverage_text(job)),
+            )
             return
         self.notice.clear()
 

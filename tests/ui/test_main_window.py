@@ -119,7 +119,7 @@ def test_drop_video_and_two_audios_then_start_renders_both(
     for job, frames in zip(jobs, (25, 35)):
         assert stream_facts(job.output) == (frames, 160, True)
     row = window.model.row_of(second)
-    assert window.model.data(window.model.index(row, COL_STATE)) == "Done · faces 100%"
+    assert window.model.data(window.model.index(row, COL_STATE)) == "Done · face in 100%"
     assert window.model.data(window.model.index(row, COL_PROGRESS)) == "35 / 35"
     assert window.model.data(window.model.index(row, COL_PROGRESS), FRACTION_ROLE) == 1.0
     assert window.model.data(window.model.index(row, COL_OUTPUT)) == "presenter_world.mp4"
