@@ -175,7 +175,7 @@ class VideoWriter:
             self._encode_audio(until, final=False)
 
     def close(self) -> Path:
-        """Flush, finish the audio, close and rename NAME.mp4.part -> NAME.mp4."""
+        """Flush, finish the audio, close and rename the temporary file into place."""
         if self._state == "closed":
             return self.output
         if self._state != "open":
