@@ -150,7 +150,7 @@ def test_a_render_without_a_face_is_done_with_a_warning(speech, tmp_path, capsys
             w.write(np.full((120, 160, 3), 90, np.uint8))
     code, err = run_cli(capsys, *render_args(blank, speech, tmp_path / "blank_out.mp4"))
     assert code == 0, err  # the output is written: done, but with a warning
-    assert "warning: blank.mp4: no face found in any frame" in err
+    assert f"warning: {blank}: no face found in any frame" in err  # the path as given
     assert "face in 0 of 25 frames" in err
 
 
