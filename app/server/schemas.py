@@ -159,6 +159,14 @@ class BatchOut(BaseModel):
     warnings: list[str] = Field(description="e.g. by-name pairing left a file without a partner")
 
 
+class QueueStatus(BaseModel):
+    runs_queue: bool = Field(
+        description="this server renders; false while the desktop app or a `batch` "
+        "runs the queue (they render the jobs added here)"
+    )
+    counts: dict[str, int] = Field(description="jobs per state")
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str

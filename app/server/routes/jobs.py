@@ -20,6 +20,7 @@ from app.server.schemas import (
     JobPage,
     JobRequest,
     PriorityRequest,
+    QueueStatus,
     RenderOptions,
 )
 
@@ -90,6 +91,14 @@ def list_jobs(
         total=jobs.store.count(state),
         offset=offset,
         limit=limit,
+    )
+
+
+@router.get("/queue", response_model=QueueStatus)
+def queue_status(jobs: Service) -> QueueStatus:
+    """Who renders the queue, and how many jobs are in each state."""
+    return QueueStatus(
+        runs_queue=jobs.runner.runs_queue, counts={s: jobs.store.count(s) for s in STATES}
     )
 
 
