@@ -112,6 +112,8 @@ class JobOut(BaseModel):
     fps: float
     eta_s: float | None = Field(description="seconds left at the current speed")
     error: str | None
+    warning: str | None = Field(description="a done job whose output needs a look, and why")
+    face_frames: int | None = Field(description="frames with an animated face, once done")
     attempts: int
     created: float
     started: float | None
@@ -134,6 +136,8 @@ class JobOut(BaseModel):
             fps=job.fps,
             eta_s=eta_s(job),
             error=job.error,
+            warning=job.warning,
+            face_frames=job.face_frames,
             attempts=job.attempts,
             created=job.created,
             started=job.started,
