@@ -162,10 +162,9 @@ class JobService:
                     JobSpec(_settings(video, audio, output, options), options.priority)
                     for (video, audio), output in zip(pairs, outputs)
                 ]
-                ids = self.store.add_many(specs)
+                ids = self.runner.submit_many(specs)
             finally:
                 lock.release()
-        self.runner.wake()
         return Submitted([self.job(i) for i in ids], [])
 
     def _check_inputs(self, pair: Pair, output: Path, options: RenderOptions) -> None:

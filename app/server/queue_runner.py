@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from app.engine import paths
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
-from app.engine.queue.jobstore import JobStore
+from app.engine.queue.jobstore import JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,6 @@ class QueueRunner:
             return scheduler.set_priority(job_id, priority)
         return self.store.set_priority(job_id, priority)
 
-    def wake(self) -> None:
+    def submit_many(self, specs: list[JobSpec]) -> list[int]:
         scheduler = self._scheduler
-        if scheduler:
-            scheduler.wake()
+        return scheduler.submit_many(specs) if scheduler else self.store.add_many(specs)

@@ -117,11 +117,15 @@ def test_submit_by_upload(server, media, tmp_path):
 def test_cancel_a_running_job_leaves_no_file_then_retry_renders_it(server, media):
     job = submit(server, media / "presenter.mp4", media / "long.wav", name="cancelled.mp4")
     output = Path(job["output"])
+    cancelled = None
     for event, data in server.events(job["id"]):
-        if event == "progress" and data["done"] > 0:
-            reply = server.request("POST", f"/v1/jobs/{job['id']}/cancel")
-            assert reply.status == 200, reply.body
-            assert reply.json()["state"] == "cancelled"
+        if event == "progress" and data["done"] > 0 and cancelled is None:
+            cancelled = server.request("POST", f"/v1/jobs/{job['id']}/cancel")
+    assert cancelled is not None and cancelled.status == 200, cancelled
+    assert cancelled.json()["state"] == "cancelled" and (event, data["state"]) == (
+        "state",
+        "cancelled",
+    )
     assert server.get(f"/v1/jobs/{job['id']}").json()["state"] == "cancelled"
     # The runner lets go within a second; then neither the .part nor the output exists.
     assert _eventually(lambda: not output.with_name(output.name + ".part").exists())
