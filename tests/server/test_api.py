@@ -67,7 +67,8 @@ def media_facts(path: Path) -> dict:
 
 def test_submit_by_path_follow_progress_and_download(server, media, tmp_path):
     job = submit(server, media / "presenter.mp4", media / "long.wav", name="by_path.mp4")
-    assert job["state"] == "queued" and job["output"] == str(server.home / "out" / "by_path.mp4")
+    assert job["output"] == str(server.home / "out" / "by_path.mp4")
+    assert job["state"] in ("queued", "running")  # the idle server may have claimed it
 
     events = list(server.events(job["id"]))
     states = [data["state"] for event, data in events if event == "state"]
