@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import paths
+from app.engine.queue import jobstore
 from app.engine.queue.jobstore import JobSpec, JobStore, part_path
 from app.engine.settings import RenderSettings
 
@@ -286,3 +287,26 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         store.add(settings(tmp_path, "a"))
+
+
+def test_a_queue_written_before_error_kinds_opens_and_keeps_its_jobs(tmp_path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    old_schema = "\n".join(
+        line for line in jobstore._SCHEMA.splitlines() if "error_kind" not in line
+    )
+    with sqlite3.connect(path) as conn:
+        conn.executescript(old_schema + "PRAGMA user_version=1;")
+        conn.execute(
+            "INSERT INTO jobs (seq, video, audio, output, model, device, state, error, created) "
+            "VALUES (1, 'v.mp4', 'a.wav', 'o.mp4', 'draft', 'cpu', 'failed', 'old failure', 0)"
+        )
+    with JobStore(path) as store:
+        (old,) = store.page(offset=0, limit=10)
+        assert (old.state, old.error, old.error_kind) == ("failed", "old failure", None)
+        (new,) = store.add_many([JobSpec(settings(tmp_path, "new", "cpu"))])
+        claimed = store.claim_next("cpu")
+        assert claimed is not None and claimed.id == new
+        assert store.fail(new, "weights missing", "model_missing")
+        assert store.get(new).error_kind == "model_missing"  # type: ignore[union-attr]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == jobstore.SCHEMA_VERSION

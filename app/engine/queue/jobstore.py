@@ -33,9 +33,13 @@ log = logging.getLogger(__name__)
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+PENDING_STATES: tuple[str, ...] = ("queued", "running")  # a job in these will still write
+# Why a job failed, for a front end to act on (offer a download, say "check the file")
+# without reading the message: the message is for people.
+FailureKind = Literal["bad_input", "model_missing", "error", "stalled", "interrupted"]
 PageOrder = Literal["priority", "created"]
 DB_NAME = "jobs.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: error_kind
 BUSY_TIMEOUT_S = 5.0  # another process (CLI beside the GUI) holding the write lock
 
 # RenderSettings fields that have their own column; the rest go to the JSON `settings`.
@@ -58,6 +62,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     total     INTEGER NOT NULL DEFAULT 0,
     fps       REAL    NOT NULL DEFAULT 0,
     error     TEXT,
+    error_kind TEXT,  -- a FailureKind; NULL unless failed (or failed once and requeued)
     attempts  INTEGER NOT NULL DEFAULT 0,
     slot      TEXT,
     created   REAL    NOT NULL,
@@ -78,7 +83,7 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
 
 _COLUMNS = (
     "id, seq, video, audio, output, model, device, settings, priority, state, done, total, "
-    "fps, error, attempts, slot, created, started, finished"
+    "fps, error, attempts, slot, created, started, finished, error_kind"
 )
 
 
@@ -129,6 +134,7 @@ class Job:
     created: float  # epoch seconds
     started: float | None
     finished: float | None
+    error_kind: FailureKind | None = None  # why it failed; None unless `error` is set
 
     @property
     def fraction(self) -> float:
@@ -176,6 +182,7 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         created,
         started,
         finished,
+        error_kind,
     ) = row
     return Job(
         id=id_,
@@ -197,6 +204,7 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         created=created,
         started=started,
         finished=finished,
+        error_kind=error_kind,
     )
 
 
@@ -243,12 +251,24 @@ class JobStore:
             # crash-safe; a power cut can only lose the last few commits.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             with self._lock:
+                self._upgrade(self._conn)
                 self._conn.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
         except BaseException:
             self.close()
             raise
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection) -> None:
+        """A queue an older version wrote gets the columns added since (same data)."""
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        if columns and "error_kind" not in columns:
+            try:
+                conn.execute("ALTER TABLE jobs ADD COLUMN error_kind TEXT")
+            except sqlite3.OperationalError as exc:  # another process added it just now
+                if "duplicate column" not in str(exc):
+                    raise
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -389,7 +409,8 @@ class JobStore:
                 return None
             conn.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, slot = ?, "
-                "started = ?, finished = NULL, done = 0, fps = 0, error = NULL WHERE id = ?",
+                "started = ?, finished = NULL, done = 0, fps = 0, error = NULL, error_kind = NULL "
+                "WHERE id = ?",
                 (device_slot, time.time(), best[2]),
             )
             row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (best[2],)).fetchone()
@@ -414,13 +435,13 @@ class JobStore:
             )
         )
 
-    def fail(self, job_id: int, error: str) -> bool:
-        """running -> failed with an error message."""
+    def fail(self, job_id: int, error: str, kind: FailureKind = "error") -> bool:
+        """running -> failed with an error message and why, as a FailureKind."""
         return bool(
             self._execute(
-                "UPDATE jobs SET state = 'failed', finished = ?, error = ? "
+                "UPDATE jobs SET state = 'failed', finished = ?, error = ?, error_kind = ? "
                 "WHERE id = ? AND state = 'running'",
-                (time.time(), error, job_id),
+                (time.time(), error, kind, job_id),
             )
         )
 
@@ -507,7 +528,8 @@ class JobStore:
                     log.warning("job %d: cannot delete %s: %s", job.id, job.part_path, exc)
                 if max_attempts is not None and job.attempts >= max_attempts:
                     conn.execute(
-                        "UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+                        "UPDATE jobs SET state = 'failed', finished = ?, error = ?, "
+                        "error_kind = 'interrupted' WHERE id = ?",
                         (
                             now,
                             f"interrupted {job.attempts} times (app crashed or was killed)",
