@@ -29,6 +29,7 @@ from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
 from app.engine.render import media
+from app.engine.render.coverage import FaceCoverage
 from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
 from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
@@ -69,6 +70,10 @@ class RenderResult:
     @property
     def duration_s(self) -> float:
         return self.frames / self.fps
+
+    @property
+    def coverage(self) -> FaceCoverage:
+        return FaceCoverage(self.frames_with_face, self.frames)
 
 
 def render(
@@ -144,10 +149,9 @@ def iter_render(
         plan.track_entry.save(run.builder.track)
 
     warnings: list[str] = []
-    if run.frames_with_face == 0:
-        warnings.append(
-            f"{settings.video.name}: no face found in any frame; the video was rendered unchanged"
-        )
+    coverage_warning = FaceCoverage(run.frames_with_face, plan.frames).warning
+    if coverage_warning is not None:
+        warnings.append(f"{settings.video.name}: {coverage_warning}")
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
