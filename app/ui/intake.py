@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -23,12 +22,10 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.engine.errors import InputError
 from app.engine.queue.batch_plan import pair_by_name, pair_each, queue_pairs
 from app.engine.queue.jobstore import JobSpec, JobStore
+from app.engine.render.file_probe import ProbeReport, probe_files
 from app.engine.workers import CallWorker
 from app.ui.app_settings import AppSettings
 from app.ui.tasks import Tasks
-
-if TYPE_CHECKING:
-    from app.engine.render.file_probe import ProbeReport
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +110,6 @@ class Intake(QObject):
             return
         self._probing += 1
         self.message.emit(f"Reading {len(items)} item(s)…")
-        from app.engine.render.file_probe import probe_files  # PyAV loads on first use
-
         self.tasks.start(
             CallWorker(probe_files, items, pass_cancel=True),
             on_finished=lambda report: self._probed(report, list(fallback_videos)),

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import (
@@ -58,6 +57,13 @@ from app.engine.progress import FrameProgress
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Runner, Scheduler, render_runner
+from app.engine.render.file_probe import ProbeReport, thumbnail, thumbnails
+from app.engine.render.one_frame import (
+    FramePair,
+    decode_frame_at,
+    frame_pair_at,
+    render_one_frame,
+)
 from app.engine.workers import CallWorker, SchedulerBridge
 from app.ui.app_settings import AppSettings
 from app.ui.batch_model import (
@@ -81,10 +87,6 @@ from app.ui.models_dialog import ModelsDialog
 from app.ui.preview import PreviewPanel
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.tasks import Tasks
-
-if TYPE_CHECKING:
-    from app.engine.render.file_probe import ProbeReport
-    from app.engine.render.one_frame import FramePair
 
 log = logging.getLogger(__name__)
 
@@ -683,8 +685,6 @@ class MainWindow(QMainWindow):
             return
         self.preview.show_empty("Loading…")
         self.preview.title.setText(title)
-        from app.engine.render.file_probe import thumbnail
-
         self.tasks.start(
             CallWorker(thumbnail, job.video, POSTER_HEIGHT),
             on_finished=lambda frame: self._poster_ready(job, frame, caption),
@@ -708,8 +708,6 @@ class MainWindow(QMainWindow):
         settings = self.settings.render_settings(job.video, job.audio, job.output)
         self.preview.set_one_frame_enabled(True, busy=True)
         title = f"{job.video.name} + {job.audio.name} — one frame, current settings"
-        from app.engine.render.one_frame import render_one_frame  # PyAV loads on first use
-
         self.tasks.start(
             CallWorker(render_one_frame, settings, index),
             on_finished=lambda pair: self._one_frame_ready(pair, title),
@@ -730,8 +728,6 @@ class MainWindow(QMainWindow):
         if job is None or job.state != "done":
             return
         loop = str(job.settings.get("loop", "pingpong"))
-        from app.engine.render.one_frame import frame_pair_at
-
         self.tasks.start(
             CallWorker(frame_pair_at, job.video, job.output, seconds, loop),
             on_finished=lambda pair: self.preview.show_pair(
@@ -749,8 +745,6 @@ class MainWindow(QMainWindow):
         job = self.current_job()
         if job is None:
             return
-        from app.engine.render.one_frame import decode_frame_at
-
         self.tasks.start(
             CallWorker(decode_frame_at, job.output, seconds),
             on_finished=lambda found: self.preview.show_scrub_frame(*found),
@@ -863,8 +857,6 @@ class MainWindow(QMainWindow):
         if not wanted:
             return
         self._thumbs_requested.update(wanted)
-        from app.engine.render.file_probe import thumbnails
-
         self.tasks.start(CallWorker(thumbnails, wanted), on_finished=self._thumbs_ready)
 
     def _thumbs_ready(self, thumbs: dict[Path, np.ndarray]) -> None:

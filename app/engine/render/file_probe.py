@@ -1,4 +1,8 @@
-"""What a drop or an "Add …" held: files told apart by probing, with thumbnails."""
+"""What a drop or an "Add …" held: files told apart by probing, with thumbnails.
+
+Light to import: PyAV and OpenCV load on the first call, on the thread that makes it
+(a GUI imports this module on its own thread, which must never wait for them).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from app.engine.errors import InputError, RenderCancelled
-from app.engine.render import media
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ def probe_files(
 
     A video's first frame comes back as a small thumbnail.
     """
+    from app.engine.render import media
+
     videos: list[Path] = []
     audios: list[Path] = []
     bad: list[tuple[Path, str]] = []
@@ -98,6 +102,10 @@ def _why(exc: Exception, path: Path) -> str:
 
 def thumbnail(video: Path, height: int = THUMB_HEIGHT) -> np.ndarray | None:
     """The first frame of a video, `height` pixels high (BGR), or None if undecodable."""
+    import cv2
+
+    from app.engine.render import media
+
     try:
         with media.open_video(video) as reader:
             frame = next(iter(reader.frames(0)), None)

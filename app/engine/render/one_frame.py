@@ -1,5 +1,9 @@
 """Single frames for a quick look: one output frame rendered alone before a long render,
-and a finished render's frame next to the source frame it came from."""
+and a finished render's frame next to the source frame it came from.
+
+Light to import: PyAV, OpenCV and ONNX Runtime load on the first call, on the thread
+that makes it (a GUI imports this module on its own thread, which must never wait).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.errors import InputError
-from app.engine.render import media
 from app.engine.render.frame_plan import source_index
-from app.engine.render.recipe import LipSync, plan_job, probe_inputs, settle_face
 from app.engine.settings import RenderSettings
 
 
@@ -30,6 +32,9 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     """Output frame `index` of `settings`' render, rendered alone (a quick look before a
     long render): the render's own plan, tracked face, crop, model and blend
     (recipe.py), so it equals that frame of the render. The output path is not touched."""
+    from app.engine.render import media
+    from app.engine.render.recipe import LipSync, plan_job, probe_inputs, settle_face
+
     plan = plan_job(settings, probe_inputs(settings))
     with media.open_video(settings.video) as reader:
         settled = settle_face(plan, reader, index)
@@ -42,6 +47,8 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
 
 def decode_frame(video: Path, index: int) -> np.ndarray:
     """Frame `index` (at the file's constant rate) of a video; the last one if past the end."""
+    from app.engine.render import media
+
     with media.open_video(video) as reader:
         frame = next(iter(reader.frames(index)), None)
         if frame is None and index > 0:  # the frame count was an estimate: take the last
@@ -54,6 +61,8 @@ def decode_frame(video: Path, index: int) -> np.ndarray:
 
 def frame_index_at(path: Path, seconds: float) -> int:
     """The frame of a video shown at `seconds`."""
+    from app.engine.render import media
+
     info = media.probe(path).video
     if info is None:
         raise InputError(f"{path.name}: has no video stream")
@@ -73,6 +82,8 @@ def frame_pair_at(video: Path, output: Path, seconds: float, loop: str = "pingpo
 
 def frame_pair(video: Path, output: Path, index: int, loop: str = "pingpong") -> FramePair:
     """Output frame `index` of a finished render next to the source frame it came from."""
+    from app.engine.render import media
+
     source = media.probe(video).video
     if source is None:
         raise InputError(f"{video.name}: has no video stream")
