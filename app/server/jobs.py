@@ -7,27 +7,14 @@ moment never picks the same name).
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-# TODO(arch, issue 10): batch planning moves into the engine; import it from there.
-from app.cli.batch_cmd import (  # noqa: I001
-    ADD_LOCK,
-    check_name_template,
-    format_name,
-    pair_by_name,
-    pair_each,
-    plan_outputs,
-)
-from app.cli.batch_cmd import (
-    _pending_outputs as pending_outputs,
-)
-from app.engine import paths
 from app.engine.errors import InputError
-from app.engine.queue.filelock import FileLock
-from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
+from app.engine.queue import batch_plan
+from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 from app.engine.settings import RenderSettings
 from app.server import uploads
 from app.server.config import ServerConfig
@@ -37,6 +24,7 @@ from app.server.roots import inside, resolve_allowed
 from app.server.schemas import BatchRequest, JobRequest, RenderOptions
 
 Pair = tuple[Path, Path]
+T = TypeVar("T")
 _FileKey = tuple[str, int, int]  # (real path, size, mtime_ns): a file not changed since
 
 
@@ -51,8 +39,6 @@ class JobService:
         self.store = store
         self.config = config
         self.runner = runner
-        self._add_lock_path = paths.data_dir() / ADD_LOCK
-        self._add_lock = threading.Lock()  # FileLock is per process; this one per thread
         self._checked: set[tuple[_FileKey, _FileKey]] = set()  # probed pairs that passed
 
     # -- reading ------------------------------------------------------------------------
@@ -132,39 +118,35 @@ class JobService:
             videos = _unique([resolve_allowed(v, roots, "video") for v in request.videos or ()])
             audios = _unique([resolve_allowed(a, roots, "audio") for a in request.audios or ()])
             if request.pair == "by-name":
-                pairs, lonely_videos, lonely_audios = pair_by_name(videos, audios)
+                pairs, lonely_videos, lonely_audios = batch_plan.pair_by_name(videos, audios)
                 warnings += [f"no audio named like {p.name}" for p in lonely_videos]
                 warnings += [f"no video for {p.name}" for p in lonely_audios]
                 if not pairs:
                     raise InputError(
-                        "by-name: no audio file name starts with a video's name "
+                        "pair by-name: no audio file name starts with a video's name "
                         f"(videos: {', '.join(v.name for v in videos)})"
                     )
             else:
-                pairs = pair_each(videos, audios)
+                pairs = batch_plan.pair_each(videos, audios)
         return Submitted(self.submit_pairs(pairs, request).jobs, warnings)
 
     def submit_pairs(self, pairs: Sequence[Pair], options: RenderOptions) -> Submitted:
-        """Check everything, then queue one job per pair; nothing is queued if one fails."""
-        check_name_template(options.name)
-        names = [format_name(options.name, v, a, i) for i, (v, a) in enumerate(pairs, 1)]
+        """Check everything, then queue one job per pair; nothing is queued if one fails.
+        Output names and the queueing are the engine's batch plan, as for `batch`."""
+        names = _named("name", _names, options.name, pairs)
         _check_model_and_device(options)
         out = self.config.output_dir
         for pair, name in zip(pairs, names):
             self._check_inputs(pair, out / name, options)
-        with self._add_lock:
-            lock = FileLock(self._add_lock_path)
-            lock.acquire(blocking=True)
-            try:
-                taken = [*(p for pair in pairs for p in pair), *pending_outputs(self.store)]
-                outputs = plan_outputs(names, out, overwrite=False, taken=taken)
-                specs = [
-                    JobSpec(_settings(video, audio, output, options), options.priority)
-                    for (video, audio), output in zip(pairs, outputs)
-                ]
-                ids = self.runner.submit_many(specs)
-            finally:
-                lock.release()
+        ids = batch_plan.queue_pairs(
+            self.store,
+            pairs,
+            out,
+            options.name,
+            lambda video, audio, output: _settings(video, audio, output, options),
+            priority=options.priority,
+            submit=self.runner.submit_many,
+        )
         return Submitted([self.job(i) for i in ids], [])
 
     def _check_inputs(self, pair: Pair, output: Path, options: RenderOptions) -> None:
@@ -176,6 +158,20 @@ class JobService:
             return
         check_inputs(_settings(*pair, output, options))
         self._checked.add(key)
+
+
+def _names(template: str, pairs: Sequence[Pair]) -> list[str]:
+    batch_plan.check_name_template(template)
+    return [batch_plan.format_name(template, v, a, i) for i, (v, a) in enumerate(pairs, 1)]
+
+
+def _named(field: str, fn: Callable[..., T], *args: object) -> T:
+    """fn(...), its InputError told as a problem with the request's `field` (as the CLI
+    names its option)."""
+    try:
+        return fn(*args)
+    except InputError as exc:
+        raise InputError(f"{field} {exc}") from None
 
 
 def _settings(video: Path, audio: Path, output: Path, options: RenderOptions) -> RenderSettings:

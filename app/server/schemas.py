@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.engine.queue.batch_plan import DEFAULT_NAME
 from app.engine.queue.jobstore import Job
 from app.engine.settings import DETECTORS, LOOP_MODES, PRESETS, RenderSettings
 
-DEFAULT_NAME = "{video}_{audio}.mp4"
 PairMode = Literal["each-video-each-audio", "by-name"]
 _DEFAULTS = {f.name: f.default for f in fields(RenderSettings)}
 
@@ -112,6 +112,7 @@ class JobOut(BaseModel):
     fps: float
     eta_s: float | None = Field(description="seconds left at the current speed")
     error: str | None
+    error_kind: str | None = Field(description="model_missing, bad_input, error, stalled …")
     warning: str | None = Field(description="a done job whose output needs a look, and why")
     face_frames: int | None = Field(description="frames with an animated face, once done")
     attempts: int
@@ -136,6 +137,7 @@ class JobOut(BaseModel):
             fps=job.fps,
             eta_s=eta_s(job),
             error=job.error,
+            error_kind=job.error_kind,
             warning=job.warning,
             face_frames=job.face_frames,
             attempts=job.attempts,
