@@ -414,7 +414,8 @@ class JobStore:
         """The output paths of every job in `state`: one column, no Job objects (a new job
         checks its name against the queue's, at 1000s of queued jobs)."""
         where, params = self._state_filter(state)
-        return [row[0] for row in self._query(f"SELECT output FROM jobs {where}", params)]
+        rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
+        return [row[0] for row in rows]
 
     # -- the scheduler's transitions --------------------------------------------------
 
