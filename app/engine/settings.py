@@ -10,6 +10,7 @@ from app.engine.outputs import IfExists
 
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
+DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar")
 PRESETS: tuple[str, ...] = (
     "ultrafast",
     "superfast",

@@ -41,10 +41,17 @@ from pathlib import Path
 from typing import Any
 
 from app.engine import outputs
-from app.engine.errors import InputError, RenderCancelled
+from app.engine.errors import InputError, ModelNotInstalled, RenderCancelled
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import log_event
-from app.engine.queue.jobstore import Job, JobSpec, JobStore, device_family
+from app.engine.queue.jobstore import (
+    PENDING_STATES,
+    FailureKind,
+    Job,
+    JobSpec,
+    JobStore,
+    device_family,
+)
 from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
 
@@ -430,14 +437,17 @@ class Scheduler:
             device=job.device,
         )
         outcome, error, retry = "done", None, False
+        kind: FailureKind = "error"
         result: Mapping[str, Any] = {}
         try:
             returned = self._runner(job, lambda p: self._report(run, p), run.cancel)
             result = returned if isinstance(returned, Mapping) else result_fields(returned)
         except RenderCancelled:
             outcome = "cancelled"
+        except ModelNotInstalled as exc:
+            outcome, error, kind = "failed", str(exc), "model_missing"
         except InputError as exc:
-            outcome, error = "failed", str(exc)
+            outcome, error, kind = "failed", str(exc), "bad_input"
         except Exception as exc:
             outcome, error, retry = "failed", f"{type(exc).__name__}: {exc}", True
             log.error(
@@ -446,14 +456,16 @@ class Scheduler:
                 exc_info=True,
                 extra={"job_id": job.id, "event": "runner_error"},
             )
-        self._complete(run, outcome, error, retry, result)
+        self._complete(run, outcome, error, retry, result, kind)
 
     def _claim_output(self, job: Job) -> Job:
         """A file that took the job's output name since it was queued (a retried done job,
         a copy) is kept: the job moves to the next free NAME_N.mp4, as at queue time."""
         if job.to_settings().if_exists != "rename":
             return job
-        free = outputs.next_free(job.output, taken=self.store.pending_outputs(exclude=job.id))
+        taken = [Path(o) for state in PENDING_STATES for o in self.store.outputs(state)]
+        taken.remove(job.output)  # its own entry (running now)
+        free = outputs.next_free(job.output, taken=taken)
         if free == job.output or not self.store.set_output(job.id, free):
             return job
         log.info("job %d: %s is taken; rendering to %s", job.id, job.output, free)
@@ -496,6 +508,7 @@ class Scheduler:
         error: str | None,
         retry: bool,
         result: Mapping[str, Any],
+        kind: FailureKind = "error",
     ) -> None:
         job = run.job
         written = Path(result.get("output", job.output))
@@ -553,7 +566,7 @@ class Scheduler:
                 log_event("job_cancelled", logger=log, **fields)
             else:
                 _remove_outputs(job, None)
-                if self.store.fail(job.id, error or "failed"):
+                if self.store.fail(job.id, error or "failed", kind):
                     events.append((job.id, "failed"))
                 will_retry = retry and job.attempts <= self.max_retries
                 log_event(
@@ -587,7 +600,7 @@ class Scheduler:
                     run.stop_reason, run.stop_time = "stalled", now
                     run.cancel.set()
                     error = f"stalled: no progress for {self.stall_timeout:g} s"
-                    if self.store.fail(run.job.id, error):
+                    if self.store.fail(run.job.id, error, "stalled"):
                         events.append((run.job.id, "failed"))
                     log_event(
                         "job_failed",
