@@ -83,11 +83,20 @@ def audio_warnings(audio: Path, decoded_s: float) -> tuple[str, ...]:
 def speech_mels(audio: Path, fps: float, frames: int | None = None) -> np.ndarray:
     """The mel chunk of each output frame: as many frames as the audio lasts at `fps`
     (or `frames`). InputError when the audio is too short to be speech."""
+    return mels_of(load_speech(audio), fps, frames)
+
+
+def load_speech(audio: Path) -> np.ndarray:
+    """The audio at the analysis rate; InputError when it is too short to be speech."""
     wav = media.load_audio(audio, ANALYSIS_RATE)
     audio_s = len(wav) / ANALYSIS_RATE
     if audio_s < MIN_AUDIO_S:
         raise InputError(f"{audio}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)")
-    n_out = frames if frames is not None else max(1, round(audio_s * fps))
+    return wav
+
+
+def mels_of(wav: np.ndarray, fps: float, frames: int | None = None) -> np.ndarray:
+    n_out = frames if frames is not None else max(1, round(len(wav) / ANALYSIS_RATE * fps))
     return mel_chunks(mel_spectrogram(wav), fps, n_out)
 
 
@@ -113,7 +122,10 @@ def plan_job(
     (track_cache.py); `track_entry` is where the caller stores it back.
     """
     video = video or probe_inputs(settings)
-    mels = speech_mels(settings.audio, video.fps)
+    wav = load_speech(settings.audio)
+    warnings = audio_warnings(settings.audio, len(wav) / ANALYSIS_RATE)
+    mels = mels_of(wav, video.fps)
+    del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
     detector = detector or create_detector(settings.detector, detector_path(settings))
@@ -124,7 +136,6 @@ def plan_job(
             track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
         )
         face_track = entry.load() if entry is not None else None
-    warnings = audio_warnings(settings.audio, len(mels) / video.fps)
     return JobPlan(settings, video, len(mels), mels, model, detector, face_track, entry, warnings)
 
 
