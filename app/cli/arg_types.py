@@ -34,6 +34,17 @@ priority = int_between(-MAX_PRIORITY, MAX_PRIORITY)
 batch_size = int_between(1, MAX_BATCH)
 
 
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
+    return value
+
+
 def device(text: str) -> str:
     """auto | cpu | cuda[:N] | dml[:N], checked for syntax (what the machine has is checked
     with the model, see lipsync.loader.check_device)."""
