@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -102,11 +103,27 @@ def stop_signals_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (tests, a GUI build): nothing to flush
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     """The parsed command's handler, its errors turned into exit codes."""
     try:
         with stop_signals_interrupt():
-            return int(args.handler(args))
+            code = int(args.handler(args))
+            sys.stdout.flush()  # a closed pipe shows here, not as noise at exit
+            return code
+    except BrokenPipeError:
+        # `lipsync-studio models list | head -2`: the reader has gone; stop quietly, as a
+        # process killed by SIGPIPE would.
+        _silence_stdout()
+        return 128 + 13
     except InputError as exc:
         print(f"lipsync-studio: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

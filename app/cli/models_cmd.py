@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_pull)
 
     p = sub.add_parser("import", help="install a model file you already have")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", type=arg_types.path)
     p.add_argument(
         "--as",
         dest="as_name",

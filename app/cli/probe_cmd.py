@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+from app.cli import arg_types
 
 RATE = 16_000  # enough to count seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     probe = subparsers.add_parser("probe", help="print a media file's streams as JSON")
-    probe.add_argument("file", type=Path)
+    probe.add_argument("file", type=arg_types.path)
     probe.set_defaults(handler=run_probe)
 
 

@@ -269,3 +269,25 @@ def test_a_writer_that_cannot_open_leaves_no_thread_and_no_file(talk):
     leftover = [t.name for t in threading.enumerate() if t.ident not in before]
     assert leftover == []
     assert sorted(p.name for p in talk.iterdir()) == ["talk.mp4", "voice.wav"]
+
+
+# -- item 14: a reader that leaves early --------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [("models", "list"), ("queue", "list")])
+def test_a_closed_pipe_ends_quietly(tmp_path, argv):
+    """`lipsync-studio models list | head -2`: the reader leaves before the first line."""
+    if argv[0] == "queue":  # a queue with jobs, so there is a table to print
+        make_video(tmp_path / "talk.mp4", 64, 48, 25, 1.0, audio=False)
+        make_audio(tmp_path / "voice.wav", 1.0)
+        base = ("batch", "--videos", str(tmp_path / "talk.mp4"), "--audios")
+        assert (
+            main([*base, str(tmp_path / "voice.wav"), "--out", str(tmp_path), "--queue-only"]) == 0
+        )
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `head` has already exited
+    proc = cli(tmp_path, *argv, stdout=write_end)
+    os.close(write_end)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141, err  # 128 + SIGPIPE, as a process killed by it
+    assert err == ""

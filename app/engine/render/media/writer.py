@@ -69,10 +69,10 @@ class VideoWriter:
             raise ValueError(f"fps must be positive, not {fps}")
         if preset not in PRESETS:
             raise InputError(
-                f"{self.output.name}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
+                f"{self.output}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
             )
         if not 0 <= crf <= 51:
-            raise InputError(f"{self.output.name}: crf must be 0..51, not {crf}")
+            raise InputError(f"{self.output}: crf must be 0..51, not {crf}")
         if duration is not None and duration <= 0:
             raise ValueError(f"duration must be positive, not {duration}")
         self.width, self.height = width, height
@@ -150,7 +150,7 @@ class VideoWriter:
 
     def write(self, frame_bgr: np.ndarray) -> None:
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
             raise ValueError(
                 f"expected a {self.height}x{self.width}x3 uint8 frame, "
@@ -179,10 +179,10 @@ class VideoWriter:
         if self._state == "closed":
             return self.output
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         try:
             if self._frames == 0:
-                raise RuntimeError(f"{self.output.name}: no frames were written")
+                raise RuntimeError(f"{self.output}: no frames were written")
             self._mux(self._vstream.encode())  # a bare encode() flushes
             if self._astream is not None:
                 self._encode_audio(self._total_audio_samples(), final=True)
