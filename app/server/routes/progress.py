@@ -51,7 +51,7 @@ async def events(job_id: int, request: Request, jobs: Annotated[JobService, Depe
                 yield sse("state", JobOut.of(job).model_dump())
                 quiet = 0.0
             now = (job.done, job.total, round(job.fps, 1))
-            if job.state == "running" and now != progress:
+            if job.state == "running" and job.total and now != progress:
                 progress = now
                 yield sse(
                     "progress",
