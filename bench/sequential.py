@@ -27,7 +27,8 @@ from app.engine.render import media
 from app.engine.render.audio import mel_chunks, mel_spectrogram
 from app.engine.render.blend import lower_face_mask, paste_back
 from app.engine.render.crop import estimate_alignment, warp_to_crop
-from app.engine.render.faces import FaceDetector, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrackBuilder
+from app.engine.render.faces import FaceDetector
 from app.engine.render.frame_plan import plan_frames
 from app.engine.render.pipeline import ANALYSIS_RATE
 

@@ -28,12 +28,13 @@ from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.loader import load_model
 from app.engine.models.registry import find_detector_model
 from app.engine.progress import FrameProgress
-from app.engine.render import media, track_cache
+from app.engine.render import media, tracking
 from app.engine.render.audio import mel_chunks, mel_spectrogram
 from app.engine.render.blend import lower_face_mask, paste_back
 from app.engine.render.coverage import FaceCoverage
 from app.engine.render.crop import estimate_alignment, warp_to_crop
-from app.engine.render.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
+from app.engine.render.faces import FaceDetector, create_detector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
 from app.engine.render.stages import (
     END,
@@ -128,12 +129,7 @@ def iter_render(
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
     detector = detector or create_detector(settings.detector, detector_path(settings))
-    cached = None  # this video's entry in the face-track cache
-    if face_track is None and settings.track_cache:
-        cached = track_cache.entry(
-            settings.video, track_cache.TrackSettings.of(detector, settings.detect_interval, fps)
-        )
-        face_track = cached.load() if cached is not None else None
+    tracked = tracking.start(settings, detector, video_info, face_track)
     log.info(
         "render %s + %s -> %s: %d frames at %.3f fps, model %s, detector %s",
         settings.video.name,
@@ -145,7 +141,7 @@ def iter_render(
         detector.name,
     )
 
-    run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
+    run = _Run(settings, model, tracked.builder, mels, n_out, cancel)
     writer = media.VideoWriter(
         settings.output,
         video_info.width,
@@ -166,8 +162,7 @@ def iter_render(
         raise
     finally:
         run.shutdown()
-    if cached is not None:
-        cached.save(run.builder.track)
+    tracked.save()
 
     warnings: list[str] = []
     coverage_warning = FaceCoverage(run.frames_with_face, n_out).warning
@@ -201,6 +196,7 @@ def check_inputs(settings: RenderSettings) -> media.VideoInfo:
     if audio.audio is None:
         raise InputError(f"{settings.audio.name}: has no audio stream")
     check_output_path(settings.output, (settings.video, settings.audio))
+    tracking.face_spec(settings)  # a bad --face fails before any work
     return video.video
 
 
@@ -235,8 +231,7 @@ class _Run:
         self,
         settings: RenderSettings,
         model: LipSyncModel,
-        detector: FaceDetector,
-        face_track: FaceTrack | None,
+        builder: FaceTrackBuilder,
         mels: np.ndarray,
         n_out: int,
         cancel: threading.Event,
@@ -244,7 +239,7 @@ class _Run:
         self.settings, self.model, self.mels, self.n_out = settings, model, mels, n_out
         self.cancel = cancel
         self.stop = threading.Event()
-        self.builder = FaceTrackBuilder(detector, settings.detect_interval, track=face_track)
+        self.builder = builder
         self.frames_with_face = 0
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)
