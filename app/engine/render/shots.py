@@ -75,7 +75,9 @@ def face_patch(frame: np.ndarray, box: np.ndarray) -> FacePatch:
         [max(0.0, x1 - mx), max(0.0, y1 - my), min(float(w), x2 + mx), min(float(h), y2 + my)],
         dtype=np.float32,
     )
-    return FacePatch(region, _patch_pixels(frame, region))
+    pixels = _patch_pixels(frame, region)
+    pixels.setflags(write=False)  # compared with many later frames: never changed
+    return FacePatch(region, pixels)
 
 
 def _patch_pixels(frame: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -93,7 +95,10 @@ def face_motion(reference: FacePatch, frame: np.ndarray) -> float:
     true mouth displacement with r = 0.8 where heads move; a mean-difference term was
     tried and dropped: talking and codec noise swamp it.)"""
     now = _patch_pixels(frame, reference.box)
-    (dx, dy), _response = cv2.phaseCorrelate(reference.pixels, now, _hann())
+    # Windowed here, not by phaseCorrelate's own window argument: OpenCV applies that
+    # in place, to the caller's reference patch, so it would fade a little each call.
+    window = _hann()
+    (dx, dy), _response = cv2.phaseCorrelate(reference.pixels * window, now * window)
     return float(np.hypot(dx, dy)) / PATCH
 
 
