@@ -405,13 +405,15 @@ def decode_frame(video: Path, index: int) -> np.ndarray:
 
 def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     """Output frame `index` of `settings`' render, rendered alone (a quick look before a
-    long render): the same face detector, crop, model and blend as the pipeline, on one
-    frame. The output path is not touched."""
+    long render): the same face track (tracking.track_until, which leaves it in the
+    track cache for the render), crop, model and blend as the pipeline, on one frame.
+    The output path is not touched."""
     from app.engine.models.lipsync.loader import load_model
     from app.engine.render import media
     from app.engine.render.audio import mel_chunks, mel_spectrogram
     from app.engine.render.blend import lower_face_mask, paste_back
     from app.engine.render.crop import estimate_alignment, warp_to_crop
+    from app.engine.render import tracking
     from app.engine.render.faces import create_detector
     from app.engine.render.frame_plan import source_index
     from app.engine.render.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path
@@ -431,12 +433,12 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     model = load_model(settings.model, settings.device, 1)
     model.prepare(mels)
     detector = create_detector(settings.detector, detector_path(settings))
-    faces = detector.detect(before)
+    face = tracking.track_until(settings, detector, src).get(src)
     after = before.copy()
-    if not faces:
+    if face is None:
         return FramePair(index, before, after, face_found=False)
     size = model.crop_size
-    matrix = estimate_alignment(faces[0].landmarks, model.template, size)
+    matrix = estimate_alignment(face.landmarks, model.template, size)
     crop = warp_to_crop(before, matrix, size)
     mouth = model.infer(crop[None], mels[[index]], np.array([index], dtype=np.int64))[0]
     paste_back(after, mouth, matrix, lower_face_mask(model.template, size))

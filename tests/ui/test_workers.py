@@ -185,3 +185,49 @@ def test_render_one_frame_changes_only_the_face(qtbot, pool, face_clip, speech, 
     assert len(changed) > 20  # the mouth moved …
     assert changed[:, 0].min() > 40  # … and nothing in the top quarter of the frame did
     assert not out.exists()
+
+
+def test_the_one_frame_preview_is_the_rendered_frame(shared_media, tmp_path) -> None:
+    """Quick head motion, so the track's interpolated face differs from a fresh detection:
+    the preview of frame N is frame N of the render, pixel for pixel (lossless x264)."""
+    from app.engine.render import media
+    from app.engine.render.pipeline import render
+    from tests.conftest import YUNET_PATH
+
+    clip = tmp_path / "head.mp4"
+    with media.open_video(shared_media / "hard/h06_liveportrait_d11_quick_head_motion.mp4") as r:
+        frames = [f for _, f in zip(range(50), r.frames(30))]
+    with media.VideoWriter(clip, 512, 512, 25.0, crf=10, preset="ultrafast") as w:
+        for frame in frames:
+            w.write(frame)
+    audio = shared_media / "audio/a03_en_latentsync_demo1_audio.wav"
+    speech = tmp_path / "speech.wav"
+    samples = media.load_audio(audio)[16000:48000]
+    from tests.unit.test_pipeline import write_wav
+
+    write_wav(speech, samples)
+    settings = RenderSettings(
+        clip,
+        speech,
+        tmp_path / "out.mp4",
+        model="draft",
+        detector="yunet",
+        detector_model=YUNET_PATH,
+        crf=0,
+        preset="ultrafast",
+    )
+    shown = {i: render_one_frame(settings, i) for i in (6, 17, 26, 33, 41)}  # before the render
+    result = render(settings)
+    track = result.track
+    assert track is not None
+    assert any(not track.entry(i).detected for i in shown)  # type: ignore[union-attr]
+    with media.open_video(settings.output) as reader:
+        rendered = [f for i, f in enumerate(reader.frames()) if i in shown]
+    for (index, pair), frame in zip(shown.items(), rendered):
+        alone = tmp_path / f"preview{index}.mp4"
+        with media.VideoWriter(alone, 512, 512, 25.0, crf=0, preset="ultrafast") as w:
+            w.write(pair.after)
+        with media.open_video(alone) as reader:
+            (preview,) = list(reader.frames())
+        assert not np.array_equal(pair.after, pair.before)  # the mouth was drawn
+        assert np.array_equal(preview, frame), f"frame {index} differs from its preview"

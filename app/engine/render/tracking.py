@@ -91,15 +91,12 @@ def track_until(
             if cancel is not None and cancel.is_set():
                 raise RenderCancelled(f"{settings.video.name}: cancelled")
             builder.push(index, frame)
-            if last is not None and _settled_through(builder.track, last):
-                break
-        builder.finish()
+            if last is not None and last in builder.track:
+                break  # frames held back stay unsettled: the render settles them alike
+        else:
+            builder.finish()
     job.save()
     return builder.track
-
-
-def _settled_through(track: FaceTrack, last: int) -> bool:
-    return last in track
 
 
 def report(track: FaceTrack, fps: float, face: str) -> dict[str, Any]:
