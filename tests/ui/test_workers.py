@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -13,16 +12,14 @@ from PySide6.QtCore import QThreadPool
 
 from app.engine.progress import FrameProgress
 from app.engine.queue.jobstore import part_path
+from app.engine.render.one_frame import render_one_frame
 from app.engine.settings import RenderSettings
 from app.engine.workers import (
     CallWorker,
     RenderWorker,
     SchedulerBridge,
     Throttle,
-    probe_files,
-    render_one_frame,
 )
-from tests.mediagen import make_audio
 
 
 def decoded_frames(path: Path) -> tuple[int, float, bool]:
@@ -147,31 +144,6 @@ def test_bridge_throttles_a_flood_per_job_and_keeps_the_last_frame(qtbot) -> Non
         assert 1 <= frames.count(job_id) < 20
 
 
-def test_probe_tells_videos_from_audios_by_streams_not_names(tmp_path, pattern_clip) -> None:
-    audio_named_mp4 = make_audio(tmp_path / "voice.m4a", 1.0)
-    audio_named_mp4 = audio_named_mp4.rename(tmp_path / "voice_really_audio.mp4")
-    video_named_wav = shutil.copy(pattern_clip, tmp_path / "clip_really_video.wav")
-    junk = tmp_path / "notes.mp4"
-    junk.write_text("not a video")
-    report = probe_files([audio_named_mp4, Path(video_named_wav), junk])
-    assert report.audios == (audio_named_mp4,)
-    assert report.videos == (Path(video_named_wav),)
-    assert [p for p, _ in report.unreadable] == [junk]
-    assert report.thumbnails[Path(video_named_wav)].shape[0] == 54
-
-
-def test_probe_expands_folders(tmp_path, pattern_clip) -> None:
-    folder = tmp_path / "batch"
-    (folder / "sub").mkdir(parents=True)
-    shutil.copy(pattern_clip, folder / "a.mp4")
-    make_audio(folder / "sub" / "b.wav", 1.0)
-    (folder / ".hidden.wav").write_text("skipped")
-    report = probe_files([folder])
-    assert [p.name for p in report.videos] == ["a.mp4"]
-    assert [p.name for p in report.audios] == ["b.wav"]
-    assert report.unreadable == ()
-
-
 def test_render_one_frame_changes_only_the_face(qtbot, pool, face_clip, speech, tmp_path) -> None:
     out = tmp_path / "never_written.mp4"
     settings = RenderSettings(face_clip, speech("a.wav", 1.0), out, model="draft", detector="haar")
@@ -186,48 +158,3 @@ def test_render_one_frame_changes_only_the_face(qtbot, pool, face_clip, speech, 
     assert changed[:, 0].min() > 40  # … and nothing in the top quarter of the frame did
     assert not out.exists()
 
-
-def test_the_one_frame_preview_is_the_rendered_frame(shared_media, tmp_path) -> None:
-    """Quick head motion, so the track's interpolated face differs from a fresh detection:
-    the preview of frame N is frame N of the render, pixel for pixel (lossless x264)."""
-    from app.engine.render import media
-    from app.engine.render.pipeline import render
-    from tests.conftest import YUNET_PATH
-
-    clip = tmp_path / "head.mp4"
-    with media.open_video(shared_media / "hard/h06_liveportrait_d11_quick_head_motion.mp4") as r:
-        frames = [f for _, f in zip(range(50), r.frames(30))]
-    with media.VideoWriter(clip, 512, 512, 25.0, crf=10, preset="ultrafast") as w:
-        for frame in frames:
-            w.write(frame)
-    audio = shared_media / "audio/a03_en_latentsync_demo1_audio.wav"
-    speech = tmp_path / "speech.wav"
-    samples = media.load_audio(audio)[16000:48000]
-    from tests.unit.test_pipeline import write_wav
-
-    write_wav(speech, samples)
-    settings = RenderSettings(
-        clip,
-        speech,
-        tmp_path / "out.mp4",
-        model="draft",
-        detector="yunet",
-        detector_model=YUNET_PATH,
-        crf=0,
-        preset="ultrafast",
-    )
-    shown = {i: render_one_frame(settings, i) for i in (6, 17, 26, 33, 41)}  # before the render
-    result = render(settings)
-    track = result.track
-    assert track is not None
-    assert any(not track.entry(i).detected for i in shown)  # type: ignore[union-attr]
-    with media.open_video(settings.output) as reader:
-        rendered = [f for i, f in enumerate(reader.frames()) if i in shown]
-    for (index, pair), frame in zip(shown.items(), rendered):
-        alone = tmp_path / f"preview{index}.mp4"
-        with media.VideoWriter(alone, 512, 512, 25.0, crf=0, preset="ultrafast") as w:
-            w.write(pair.after)
-        with media.open_video(alone) as reader:
-            (preview,) = list(reader.frames())
-        assert not np.array_equal(pair.after, pair.before)  # the mouth was drawn
-        assert np.array_equal(preview, frame), f"frame {index} differs from its preview"

@@ -1,21 +1,18 @@
-"""The face track of a job, from its settings: one recipe for the render, the one-frame
-preview and `probe --faces`, so all three see the same face in the same frame.
-
-`start` makes the builder a job's frames go through (with the cached track of the
-video, when there is one); `track_until` runs it over the video's first frames without
-rendering, and stores what it settled in the cache for the render to reuse.
+"""The face track of a job, from its settings: the builder (face choice, anchor,
+schedule) and the cache entry that recipe.plan_job gives the render and the one-frame
+preview, and `track_until` for `probe --faces`, so all of them see the same face in the
+same frame.
 """
 
 from __future__ import annotations
 
 import threading
 from contextlib import closing
-from dataclasses import dataclass
 from typing import Any
 
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.render import media, track_cache
-from app.engine.render.face_choice import FaceChooser, FaceSpec, find_anchor
+from app.engine.render.face_choice import Anchor, FaceChooser, FaceSpec, find_anchor
 from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
 from app.engine.render.faces import Face, FaceDetector
 from app.engine.settings import RenderSettings
@@ -26,50 +23,49 @@ def face_spec(settings: RenderSettings) -> FaceSpec:
     return FaceSpec.parse(settings.face)
 
 
-@dataclass
-class TrackStart:
-    builder: FaceTrackBuilder
-    cached: track_cache.TrackEntry | None  # where to store the track afterwards
+def anchor_of(
+    settings: RenderSettings, detector: FaceDetector, video: media.VideoInfo
+) -> Anchor | None:
+    """The face under a point choice's point (InputError if none), else None."""
+    spec = face_spec(settings)
+    if spec.mode != "point":
+        return None
+    return find_anchor(settings.video, spec, detector, video.fps, video.frame_count)
 
-    def save(self) -> None:
-        if self.cached is not None:
-            self.cached.save(self.builder.track)
+
+def cache_entry(
+    settings: RenderSettings, detector: FaceDetector, fps: float
+) -> track_cache.TrackEntry | None:
+    """Where this job's track is cached (None: cache off, or the video can't be hashed)."""
+    if not settings.track_cache:
+        return None
+    return track_cache.entry(
+        settings.video,
+        track_cache.TrackSettings.of(
+            detector,
+            settings.detect_interval,
+            fps,
+            adaptive=settings.adaptive_detection,
+            face=str(face_spec(settings)),
+        ),
+    )
 
 
-def start(
+def new_builder(
     settings: RenderSettings,
     detector: FaceDetector,
-    video: media.VideoInfo,
-    track: FaceTrack | None = None,
-) -> TrackStart:
-    """The builder for this job's frames: the settings' face choice and schedule, going on
-    from `track` or else from the video's cached track (when the cache is on)."""
-    spec = face_spec(settings)
-    anchor = None
-    if spec.mode == "point":
-        anchor = find_anchor(settings.video, spec, detector, video.fps, video.frame_count)
-    cached = None
-    if track is None and settings.track_cache:
-        cached = track_cache.entry(
-            settings.video,
-            track_cache.TrackSettings.of(
-                detector,
-                settings.detect_interval,
-                video.fps,
-                adaptive=settings.adaptive_detection,
-                face=str(spec),
-            ),
-        )
-        track = cached.load() if cached is not None else None
-    builder = FaceTrackBuilder(
+    track: FaceTrack | None,
+    anchor: Anchor | None,
+) -> FaceTrackBuilder:
+    """A builder with the job's face choice and schedule, going on from `track`."""
+    return FaceTrackBuilder(
         detector,
         settings.detect_interval,
         track=track,
-        chooser=FaceChooser(spec, anchor),
+        chooser=FaceChooser(face_spec(settings), anchor),
         adaptive=settings.adaptive_detection,
         key_frames=frozenset({anchor.index}) if anchor is not None else frozenset(),
     )
-    return TrackStart(builder, cached)
 
 
 def track_until(
@@ -79,13 +75,14 @@ def track_until(
     cancel: threading.Event | None = None,
 ) -> FaceTrack:
     """The job's track over source frames 0..`last` (all when None), settled exactly as
-    the render settles them: the frames after `last` that smoothing needs are read too.
-    Stored in the track cache (when on), so the render that follows detects nothing."""
+    the render settles them, without audio or a model (`probe --faces`). Stored in the
+    track cache (when on), so a render that follows detects nothing again."""
     info = media.probe(settings.video).video
     if info is None:
         raise InputError(f"{settings.video.name}: has no video stream")
-    job = start(settings, detector, info)
-    builder = job.builder
+    entry = cache_entry(settings, detector, info.fps)
+    cached = entry.load() if entry is not None else None
+    builder = new_builder(settings, detector, cached, anchor_of(settings, detector, info))
     with media.open_video(settings.video) as reader, closing(reader.frames(0)) as frames:
         for index, frame in enumerate(frames):
             if cancel is not None and cancel.is_set():
@@ -95,7 +92,8 @@ def track_until(
                 break  # frames held back stay unsettled: the render settles them alike
         else:
             builder.finish()
-    job.save()
+    if entry is not None:
+        entry.save(builder.track)
     return builder.track
 
 
