@@ -157,4 +157,3 @@ def test_render_one_frame_changes_only_the_face(qtbot, pool, face_clip, speech, 
     assert len(changed) > 20  # the mouth moved …
     assert changed[:, 0].min() > 40  # … and nothing in the top quarter of the frame did
     assert not out.exists()
-

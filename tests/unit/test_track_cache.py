@@ -148,7 +148,7 @@ def test_a_longer_render_detects_only_the_frames_beyond_the_cached_ones(clip, sp
     ]
     assert min(detected) >= 15, detected  # frames 0-14 came from the cache
 
-    settings = TrackSettings.of(detector, interval=5, fps=FPS)
+    settings = TrackSettings.of(detector, interval=RenderSettings.detect_interval, fps=FPS)
     stored = track_cache.load(clip, settings)
     assert stored is not None and stored.indices() == list(range(25))  # merged
     again = render_with_cache(
