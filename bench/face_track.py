@@ -103,14 +103,15 @@ def _markdown(results: dict) -> str:
         "",
         "## Placement (draft, a03 speech; mouths > 0.4 mouth widths off YuNet's mouth)",
         "",
-        "| clip | schedule | off / openings | off % | median | p95 | detections | fps |",
-        "|---|---|---|---|---|---|---|---|",
+        "| clip | schedule | off / openings | off % | median | p95 | jitter p90 | detections | fps |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for clip, by_schedule in results["placement"].items():
         for name, r in by_schedule.items():
             lines.append(
                 f"| {clip} | {name} | {r['off']} / {r['openings']} | {r['off_pct']} | "
-                f"{r['median']} | {r['p95']} | {r['detections']} | {r['fps']} |"
+                f"{r['median']} | {r['p95']} | {r['jitter_p90']} | {r['detections']} | "
+                f"{r['fps']} |"
             )
     return "\n".join(lines) + "\n"
 

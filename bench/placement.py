@@ -38,7 +38,9 @@ class Placement:
     frames: int = 0  # output frames looked at
     openings: int = 0  # frames with a generated mouth opening and a true face
     errors: list[float] = field(default_factory=list)  # per opening, in mouth widths
-    jitter: list[float] = field(default_factory=list)  # error change between neighbours
+    # How far the drawn mouth moves against the true one from a frame to the next (the
+    # change of its offset, mouth widths), over neighbouring frames that both have one.
+    jitter: list[float] = field(default_factory=list)
 
     @property
     def off(self) -> int:
@@ -58,6 +60,7 @@ class Placement:
             "off_pct": round(100 * self.off_fraction, 2),
             "median": round(float(np.median(errors)), 3),
             "p95": round(float(np.percentile(errors, 95)), 3),
+            "jitter_p90": round(float(np.percentile(self.jitter or [0.0], 90)), 3),
         }
 
 
@@ -90,7 +93,7 @@ def measure(video: Path, output: Path, detector: FaceDetector, loop: str = "ping
         # As long as the output: zip stops at its last frame (counts are estimates).
         planned = plan_frames(source, 1 << 30, loop, video.name)
         with closing(rendered.frames()) as outputs:
-            previous: float | None = None
+            previous: np.ndarray | None = None
             for shown, frame in zip(outputs, planned):
                 result.frames += 1
                 faces = detector.detect(frame.frame)
@@ -102,12 +105,12 @@ def measure(video: Path, output: Path, detector: FaceDetector, loop: str = "ping
                     continue
                 corners = face.landmarks[3:]
                 width = float(np.linalg.norm(corners[1] - corners[0]))
-                error = float(np.linalg.norm(centre - corners.mean(0))) / max(width, 1.0)
+                offset = (centre - corners.mean(0)) / max(width, 1.0)
                 result.openings += 1
-                result.errors.append(error)
+                result.errors.append(float(np.linalg.norm(offset)))
                 if previous is not None:
-                    result.jitter.append(abs(error - previous))
-                previous = error
+                    result.jitter.append(float(np.linalg.norm(offset - previous)))
+                previous = offset
     return result
 
 
