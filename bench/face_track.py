@@ -103,7 +103,8 @@ def _markdown(results: dict) -> str:
         "",
         "## Placement (draft, a03 speech; mouths > 0.4 mouth widths off YuNet's mouth)",
         "",
-        "| clip | schedule | off / openings | off % | median | p95 | jitter p90 | detections | fps |",
+        "| clip | schedule | off / openings | off % | median | p95 | jitter p90 | detections "
+        "| fps |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for clip, by_schedule in results["placement"].items():
