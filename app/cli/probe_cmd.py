@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+RATE = 16_000  # enough to count seconds
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     probe = subparsers.add_parser("probe", help="print a media file's streams as JSON")
@@ -32,20 +34,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_probe(args: argparse.Namespace) -> int:
     from app.engine.errors import InputError
-    from app.engine.render.media import probe
+    from app.engine.render.media import cut_short, load_audio, probe
 
     info = probe(args.file)
-    data = info.to_dict()
+    facts = info.to_dict()
+    if info.audio is not None:
+        # The header's duration can lie (a file cut short): say what really decodes.
+        decoded = len(load_audio(args.file, RATE)) / RATE
+        facts["audio"]["decoded_duration"] = decoded
+        warning = cut_short(args.file, info.audio, decoded)
+        facts["audio"]["cut_short"] = warning is not None
+        if warning is not None:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.faces:
         if info.video is None:
             raise InputError(f"{args.file}: has no video stream, so no faces")
-        data["faces"] = _faces(args, info.video.fps)
-    text = json.dumps(data, indent=2)
+        facts["faces"] = _faces(args, info.video.fps)
+    text = json.dumps(facts, indent=2)
     if args.output is None:
         print(text)
         return 0
     _write_atomically(args.output, text)
-    print(f"{args.output}: {len(data.get('faces', {}).get('frames', []))} frames", file=sys.stderr)
+    frames = len(facts.get("faces", {}).get("frames", []))
+    print(f"{args.output}: {frames} frames", file=sys.stderr)
     return 0
 
 
@@ -53,7 +64,7 @@ def _faces(args: argparse.Namespace, fps: float) -> dict:
     from app.engine.render import tracking
     from app.engine.render.face_choice import FaceSpec
     from app.engine.render.faces import create_detector
-    from app.engine.render.pipeline import detector_path
+    from app.engine.render.recipe import detector_path
     from app.engine.settings import RenderSettings
 
     interval = args.detect_interval or RenderSettings.detect_interval
