@@ -23,10 +23,21 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.errors import InputError
-from app.engine.settings import LOOP_MODES, PRESETS
+from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
 
 LOOP_LABELS = {"pingpong": "Ping-pong (forward, backward …)", "repeat": "Repeat from the start"}
+ENCODER_LABELS = {
+    "auto": "Automatic (hardware if it opens, else libx264)",
+    "libx264": "libx264 (CPU)",
+    "h264_nvenc": "NVIDIA NVENC H.264",
+    "hevc_nvenc": "NVIDIA NVENC HEVC",
+    "h264_qsv": "Intel Quick Sync H.264",
+    "h264_amf": "AMD AMF H.264",
+    "h264_mf": "Windows Media Foundation H.264",
+    "h264_videotoolbox": "Apple VideoToolbox H.264",
+}
+HW_DECODE_LABELS = {"none": "Off (CPU)", "auto": "Automatic (GPU if it works)"}
 DETECTOR_LABELS = {
     "auto": "Automatic (YuNet if installed, else Haar)",
     "yunet": "YuNet",
@@ -102,6 +113,14 @@ class SettingsDialog(QDialog):
         self.crf.setValue(settings.crf)
         self.crf.setToolTip("H.264 quality: lower is better and bigger; 18 looks lossless")
         self.preset = _combo([(p, p) for p in PRESETS], settings.preset)
+        self.encoder = _combo([(e, ENCODER_LABELS.get(e, e)) for e in ENCODERS], settings.encoder)
+        self.encoder.setToolTip(
+            "A hardware encoder that cannot open on this machine falls back to libx264"
+        )
+        self.hw_decode = _combo(
+            [(d, HW_DECODE_LABELS.get(d, d)) for d in HW_DECODERS], settings.hw_decode
+        )
+        self.hw_decode.setToolTip("Decode presenter videos on the GPU; falls back to the CPU")
         self.loop = _combo([(m, LOOP_LABELS.get(m, m)) for m in LOOP_MODES], settings.loop)
         self.stall_timeout = QDoubleSpinBox()
         self.stall_timeout.setRange(5, 24 * 3600)
@@ -127,6 +146,8 @@ class SettingsDialog(QDialog):
         form.addRow("File name", self.name_pattern)
         form.addRow("Quality (CRF)", self.crf)
         form.addRow("Encoder preset", self.preset)
+        form.addRow("Video encoder", self.encoder)
+        form.addRow("Hardware decoding", self.hw_decode)
         form.addRow("Short video", self.loop)
         form.addRow("Stall timeout", self.stall_timeout)
         form.addRow("Jobs per device", self.max_parallel)
@@ -150,6 +171,8 @@ class SettingsDialog(QDialog):
             name_pattern=self.name_pattern.text().strip(),
             crf=self.crf.value(),
             preset=self.preset.currentData(),
+            encoder=self.encoder.currentData(),
+            hw_decode=self.hw_decode.currentData(),
             loop=self.loop.currentData(),
             stall_timeout_s=float(self.stall_timeout.value()),
             max_parallel=self.max_parallel.value(),

@@ -140,7 +140,6 @@ def iter_render(
         detector.name,
     )
 
-    run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
     writer = media.VideoWriter(
         settings.output,
         video_info.width,
@@ -150,7 +149,13 @@ def iter_render(
         preset=settings.preset,
         audio_path=settings.audio,
         duration=n_out / fps,
+        encoder=settings.encoder,
     )
+    try:
+        run = _Run(settings, model, detector, face_track, mels, n_out, cancel, writer.converter())
+    except BaseException:
+        writer.abort()
+        raise
     try:
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
@@ -236,9 +241,10 @@ class _Run:
         mels: np.ndarray,
         n_out: int,
         cancel: threading.Event,
+        convert: media.FrameConverter,
     ) -> None:
         self.settings, self.model, self.mels, self.n_out = settings, model, mels, n_out
-        self.cancel = cancel
+        self.cancel, self.convert = cancel, convert
         self.stop = threading.Event()
         self.builder = FaceTrackBuilder(detector, settings.detect_interval, track=face_track)
         self.frames_with_face = 0
@@ -247,7 +253,7 @@ class _Run:
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
         self.generated = Channel(self.stop, QUEUE_FRAMES)
         self.blended = Channel(self.stop, QUEUE_FRAMES)
-        self.reader = media.open_video(settings.video)
+        self.reader = media.open_video(settings.video, settings.hw_decode)
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
@@ -323,12 +329,15 @@ class _Run:
             self.generated.put((index, frame, mouth, matrix))
 
     def _blend(self, clock: StageClock) -> None:
+        """Paste the mouth back, then convert to the encoder's format here: the encoder's
+        thread is the pipeline's serial bottleneck on the CPU, this one is idle."""
         mask = lower_face_mask(self.model.template, self.model.crop_size)
         for index, frame, mouth, matrix in self.generated:
-            if mouth is not None:
-                with Timer(clock):
+            with Timer(clock):
+                if mouth is not None:
                     paste_back(frame, mouth, matrix, mask)
-            self.blended.put((index, frame))
+                converted = self.convert(frame)
+            self.blended.put((index, frame, converted))
         self.blended.put(END)
 
     # -- the caller's thread --------------------------------------------------
@@ -337,11 +346,11 @@ class _Run:
         rate = _Rate()
         next_preview = 0.0
         try:
-            for _index, frame in self.blended:
+            for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
                     raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
                 with Timer(self.encode_clock):
-                    writer.write(frame)
+                    writer.write_frame(converted)
                 done += 1
                 fps = rate.tick()
                 now = time.monotonic()
