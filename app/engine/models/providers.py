@@ -8,6 +8,7 @@ InputError, never a quiet run on the CPU (a 20x slower render is not what was as
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -142,6 +143,23 @@ def session_options(choice: DeviceChoice) -> onnxruntime.SessionOptions:
     return options
 
 
+@functools.cache
+def _preload_cuda_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels (onnxruntime-gpu[cuda,cudnn]) when
+    they are there, so no LD_LIBRARY_PATH/PATH edit is needed (onnxruntime >= 1.21; a
+    system-wide CUDA install is found as before). Once per process (SessionCache's lock
+    serialises the calls); never fatal."""
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except Exception as exc:  # noqa: BLE001 - the session then reports what is missing
+        log.info("onnxruntime.preload_dlls: %s", exc)
+
+
 class SessionCache:
     """InferenceSessions kept per (model file, provider, device id): loading a model onto a
     GPU takes seconds, and every job of a batch wants the same one. Thread-safe."""
@@ -180,6 +198,8 @@ class SessionCache:
         import onnxruntime as ort
 
         log.info("loading %s on %s", path.name, choice.label)
+        if choice.kind == "cuda":
+            _preload_cuda_libraries()
         try:
             session = ort.InferenceSession(
                 str(path), sess_options=session_options(choice), providers=choice.providers()

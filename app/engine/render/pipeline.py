@@ -45,6 +45,7 @@ from app.engine.render.stages import (
     timed_iter,
 )
 from app.engine.settings import RenderSettings
+from app.engine.threads import ModelDevice, ThreadPlan, thread_plan
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class RenderResult:
     elapsed_s: float
     stages: dict[str, StageClock]
     warnings: tuple[str, ...] = ()
+    encoder: str = "libx264"  # the video encoder used (settings.encoder, after any fallback)
     track: FaceTrack | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -145,6 +147,7 @@ def iter_render(
         detector.name,
     )
 
+    threads = thread_plan(model_device(model))
     writer = media.VideoWriter(
         settings.output,
         video_info.width,
@@ -155,9 +158,12 @@ def iter_render(
         audio_path=settings.audio,
         duration=n_out / fps,
         encoder=settings.encoder,
+        encoder_threads=threads.encoder_threads,
     )
     try:
-        run = _Run(settings, model, detector, face_track, mels, n_out, cancel, writer.converter())
+        run = _Run(
+            settings, model, detector, face_track, mels, n_out, cancel, writer.converter(), threads
+        )
     except BaseException:
         writer.abort()
         raise
@@ -193,6 +199,7 @@ def iter_render(
         elapsed_s=time.perf_counter() - started,
         stages=run.clocks(),
         warnings=tuple(warnings),
+        encoder=writer.encoder,
         track=run.builder.track,
     )
 
@@ -226,6 +233,13 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
+def model_device(model: LipSyncModel) -> ModelDevice:
+    """Where the model runs, for the thread plan: an ONNX session off the CPU is a GPU."""
+    runner = getattr(model, "runner", None)
+    provider = getattr(runner, "provider", "CPUExecutionProvider")
+    return "cpu" if provider == "CPUExecutionProvider" else "gpu"
+
+
 def detector_path(settings: RenderSettings) -> Path | None:
     """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
     if settings.detector_model is not None:
@@ -246,6 +260,7 @@ class _Run:
         n_out: int,
         cancel: threading.Event,
         convert: media.FrameConverter,
+        threads: ThreadPlan,
     ) -> None:
         self.settings, self.model, self.mels, self.n_out = settings, model, mels, n_out
         self.cancel, self.convert = cancel, convert
@@ -257,7 +272,7 @@ class _Run:
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
         self.generated = Channel(self.stop, QUEUE_FRAMES)
         self.blended = Channel(self.stop, QUEUE_FRAMES)
-        self.reader = media.open_video(settings.video, settings.hw_decode)
+        self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
