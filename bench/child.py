@@ -160,17 +160,26 @@ def run_batch(job: dict) -> dict:
 
     series: dict[str, dict] = {}
     for on in (False, True):
-        series["cache" if on else "no_cache"] = {"elapsed_s": 0.0, "detections": 0, "renders": []}
+        series["cache" if on else "no_cache"] = {
+            "elapsed_s": 0.0,
+            "cpu_s": 0.0,
+            "detections": 0,
+            "renders": [],
+        }
+    stage_cpu: dict[str, dict[str, float]] = {"cache": {}, "no_cache": {}}
     track_cache.reset_stats()
     for k, audio in enumerate(job["audios"]):
         for on in (False, True):
             name = "cache" if on else "no_cache"
             output = Path(job["out_dir"]) / f"{name}-{k:02d}.mp4"
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             result = render(settings_of(job, audio, str(output), on))
             elapsed = time.perf_counter() - start
             s = series[name]
             s["elapsed_s"] += elapsed
+            s["cpu_s"] += time.process_time() - cpu
+            for stage, clock in result.stages.items():
+                stage_cpu[name][stage] = stage_cpu[name].get(stage, 0.0) + clock.cpu_s
             s["detections"] += result.detections
             s["renders"].append(
                 {"elapsed_s": elapsed, "detections": result.detections, "frames": result.frames}
@@ -178,6 +187,7 @@ def run_batch(job: dict) -> dict:
     stats = track_cache.stats()
     return {
         "series": series,
+        "stage_cpu_s": {k: {s: round(v, 3) for s, v in d.items()} for k, d in stage_cpu.items()},
         "cache_hits": stats.hits,
         "cache_misses": stats.misses,
         "hashes_computed": stats.hashes_computed,

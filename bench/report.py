@@ -64,7 +64,8 @@ def markdown(r: dict) -> str:
     add(
         "Also in bench/: `bench_jobstore.py` (the job queue at 100,000 jobs) and "
         "`standin_throughput.py` (the Wav2Lip stand-in's fps per variant and batch size on "
-        "ONNX Runtime's default threads); each prints its own table."
+        "ONNX Runtime's default threads); each prints its own table. `python -m bench "
+        "--device cuda|dml` (bench/gpu.py, run by `tools/gpu_check.sh`) writes bench/gpu/."
     )
     return "\n".join(out) + "\n"
 
@@ -514,7 +515,7 @@ def _memory(r: dict, add) -> None:
 
 def _batch(r: dict, add) -> None:
     b = r["batch"]
-    add("## 6. Batch: one presenter x several audios, face-track cache on vs off\n")
+    add("## 6. Batch reuse: one presenter x several audios, reuse on vs off\n")
     add(
         f"{b['audios']} audios of {b['audio_s']:g} s on one {b['presenter_s']:g} s 720p "
         f"presenter, draft model, detector {r['inputs']['detector']}; each job is "
@@ -523,16 +524,36 @@ def _batch(r: dict, add) -> None:
         "alternate job by job in one process, so both see the same background load; the "
         "cache starts empty.\n"
     )
+    cpu_off, cpu_on = b.get("without_cache_cpu_s"), b.get("with_cache_cpu_s")
+    cpu_ratio = f"{cpu_on / cpu_off:.2f}" if cpu_off and cpu_on else "-"
     add(
         _table(
-            ["", "total s", "detector calls"],
+            ["", "total s", "process CPU s", "detector calls"],
             [
-                ["track cache off", f"{b['without_cache_s']:.2f}", b["without_cache_detections"]],
-                ["track cache on", f"{b['with_cache_s']:.2f}", b["with_cache_detections"]],
-                ["on / off", f"**{b['time_ratio']:.2f}**", ""],
+                [
+                    "reuse off",
+                    f"{b['without_cache_s']:.2f}",
+                    f"{cpu_off or 0:.2f}",
+                    b["without_cache_detections"],
+                ],
+                [
+                    "reuse on",
+                    f"{b['with_cache_s']:.2f}",
+                    f"{cpu_on or 0:.2f}",
+                    b["with_cache_detections"],
+                ],
+                ["on / off", f"**{b['time_ratio']:.2f}**", cpu_ratio, ""],
             ],
         )
     )
+    if b.get("stage_cpu_s"):
+        on, off = b["stage_cpu_s"]["cache"], b["stage_cpu_s"]["no_cache"]
+        add(
+            "Thread CPU seconds per stage over the series (RenderResult.stages; FFmpeg's, "
+            "x264's and OpenCV's own threads are not in these), off -> on: "
+            + ", ".join(f"{k} {off[k]:.2f} -> {on.get(k, 0):.2f}" for k in off)
+            + ".\n"
+        )
     add(
         f"Cache: {b['cache_hits']} hits, {b['cache_misses']} misses; video hashed "
         f"{b['hashes_computed']} time(s), hash reused {b['hashes_reused']} time(s).\n"
