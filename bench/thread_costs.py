@@ -16,9 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.render.faces import Face, FaceDetector
+from app.engine.render.recipe import LipSync
 from bench import stages
 from bench.inputs import FPS
 from bench.measure import Cost
@@ -60,7 +60,7 @@ def measure(
     interval: int,
     track: list[Face | None],
     mels: np.ndarray,
-    draft: LipSyncModel,
+    draft: LipSync,
     wav2lip: Path,
     batch: int,
     wav2lip_frames: int,
@@ -78,12 +78,12 @@ def measure(
     with opencv_threads(1):
         _, cost, _ = best(lambda: stages.faces(frames, detector, interval))
         row("faces", app["faces"][app["track_from"]], cost)
-        pasted, cost = best(lambda: stages.model(draft, frames, track, mels))
+        pasted, cost = best(lambda: stages.model(draft, frames, track))
         row("model/draft", app["model"]["draft"], cost)
-        row("blend/draft", app["blend"]["draft"], best(lambda: stages.blend(draft, frames, pasted)))
-    model = Wav2LipModel(one_session(wav2lip), batch_size=batch)
-    stages.model(model, frames, track, mels, limit=min(batch, wav2lip_frames))  # warm-up
-    _, cost = stages.model(model, frames, track, mels, limit=wav2lip_frames)
+        row("blend/draft", app["blend"]["draft"], best(lambda: stages.blend(draft, pasted)))
+    step = LipSync(Wav2LipModel(one_session(wav2lip), batch_size=batch), mels)
+    stages.model(step, frames, track, limit=min(batch, wav2lip_frames))  # warm-up
+    _, cost = stages.model(step, frames, track, limit=wav2lip_frames)
     row("model/wav2lip", app["model"]["wav2lip"], cost)
     out["blend/wav2lip"] = {APP: app["blend"]["wav2lip"]}  # as blend/draft: OpenCV's warp
     output = work / f"encode-1t-{video.stem}.mp4"

@@ -6,8 +6,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from app.engine.outputs import IfExists
+
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
+DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar")
 PRESETS: tuple[str, ...] = (
     "ultrafast",
     "superfast",
@@ -52,6 +55,9 @@ class RenderSettings:
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)
+    # A file at `output`: "replace" it (atomically), or "rename" = never replace a file,
+    # take the next free NAME_2.mp4 … (checked at the start and at the final rename).
+    if_exists: IfExists = "rename"
 
     def __post_init__(self) -> None:
         self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)

@@ -20,6 +20,7 @@ APPLICATION = "lipsync-studio"
 GROUP = "render"
 DEFAULT_NAME_PATTERN = "{video}_{audio}.mp4"
 DETECTORS = ("auto", "yunet", "haar")
+LANGUAGES = ("system", "en", "zh_CN")
 
 
 def open_settings() -> QSettings:
@@ -50,6 +51,7 @@ class AppSettings:
     loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
+    language: str = "system"  # system | en | zh_CN (applied at start-up)
 
     @classmethod
     def load(cls, qs: QSettings) -> AppSettings:
@@ -85,6 +87,8 @@ class AppSettings:
             self.hw_decode = defaults.hw_decode
         if self.loop not in LOOP_MODES:
             self.loop = defaults.loop
+        if self.language not in LANGUAGES:
+            self.language = defaults.language
         if self.detector not in DETECTORS:
             self.detector = defaults.detector
         self.crf = min(51, max(0, int(self.crf)))
