@@ -87,6 +87,17 @@ class JobService:
         self.runner.set_priority(job_id, priority)
         return self.job(job_id)
 
+    def remove(self, job_id: int) -> None:
+        """Forget a job that is not running, and delete its uploaded inputs (not its
+        output: that is the user's file now)."""
+        job = self.job(job_id)
+        if not self.runner.remove(job_id):
+            raise ApiError(409, WRONG_STATE, f"job {job_id}: is {job.state}; cancel it first")
+        uploads_dir = Path(os.path.realpath(self.config.uploads_dir))
+        folder = job.video.parent
+        if folder.parent == uploads_dir and inside(Path(os.path.realpath(job.audio)), folder):
+            uploads.remove(folder)
+
     # -- submitting ---------------------------------------------------------------------
 
     def submit(self, request: JobRequest) -> Job:
