@@ -25,6 +25,7 @@ from app.server.schemas import BatchRequest, JobRequest, RenderOptions
 
 Pair = tuple[Path, Path]
 T = TypeVar("T")
+CHECKED_MAX = 10_000  # file pairs remembered as probed
 _FileKey = tuple[str, int, int]  # (real path, size, mtime_ns): a file not changed since
 
 
@@ -168,6 +169,8 @@ class JobService:
         if key in self._checked:
             return
         check_inputs(_settings(*pair, output, options))
+        if len(self._checked) >= CHECKED_MAX:  # a long-running server: start over
+            self._checked.clear()
         self._checked.add(key)
 
 
