@@ -18,7 +18,7 @@ from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 from app.engine.settings import RenderSettings
 from app.server import uploads
 from app.server.config import ServerConfig
-from app.server.errors import NO_JOB, WRONG_STATE, ApiError
+from app.server.errors import NO_JOB, OUTSIDE_ALLOWED_DIRS, WRONG_STATE, ApiError
 from app.server.queue_runner import QueueRunner
 from app.server.roots import inside, resolve_allowed
 from app.server.schemas import BatchRequest, JobRequest, RenderOptions
@@ -58,7 +58,7 @@ class JobService:
         if not any(inside(real, root) for root in self.config.allow_dirs):
             raise ApiError(
                 403,
-                "outside_allowed_dirs",
+                OUTSIDE_ALLOWED_DIRS,
                 f"job {job_id}: its output {job.output} is outside the server's folders",
             )
         if not real.is_file():
@@ -95,7 +95,7 @@ class JobService:
         if not self.runner.remove(job_id):
             raise ApiError(409, WRONG_STATE, f"job {job_id}: is {job.state}; cancel it first")
         uploads_dir = Path(os.path.realpath(self.config.uploads_dir))
-        folder = job.video.parent
+        folder = Path(os.path.realpath(job.video.parent))
         if folder.parent == uploads_dir and inside(Path(os.path.realpath(job.audio)), folder):
             uploads.remove(folder)
 
