@@ -10,7 +10,7 @@ from app.cli import arg_types
 from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
-from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS, RenderSettings
 
 DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
 
@@ -49,6 +49,19 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
     parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
+    parser.add_argument(
+        "--encoder",
+        default="auto",
+        choices=ENCODERS,
+        help="video encoder: auto = the first hardware encoder that opens here, else libx264; "
+        "one that cannot open falls back to libx264 (default: auto)",
+    )
+    parser.add_argument(
+        "--hw-decode",
+        default="none",
+        choices=HW_DECODERS,
+        help="decode the video on a GPU (opt-in; falls back to the CPU; default: none)",
+    )
     parser.add_argument(
         "--loop",
         default="pingpong",
@@ -96,6 +109,8 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         device=args.device,
         crf=args.crf,
         preset=args.preset,
+        encoder=args.encoder,
+        hw_decode=args.hw_decode,
         loop=args.loop,
         batch_size=args.batch_size,
         detect_interval=args.detect_interval,

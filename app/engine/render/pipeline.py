@@ -44,6 +44,7 @@ from app.engine.render.stages import (
     timed_iter,
 )
 from app.engine.settings import RenderSettings
+from app.engine.threads import ModelDevice, ThreadPlan, thread_plan
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class RenderResult:
     elapsed_s: float
     stages: dict[str, StageClock]
     warnings: tuple[str, ...] = ()
+    encoder: str = "libx264"  # the video encoder used (settings.encoder, after any fallback)
     track: FaceTrack | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -125,6 +127,7 @@ def iter_render(
         plan.detector.name,
     )
 
+    threads = thread_plan(model_device(plan.model))
     # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
         output_now(settings),
@@ -136,10 +139,12 @@ def iter_render(
         audio_path=settings.audio,
         duration=plan.frames / plan.fps,
         if_exists=settings.if_exists,
+        encoder=settings.encoder,
+        encoder_threads=threads.encoder_threads,
     )
     run: _Run | None = None
     try:
-        run = _Run(plan, cancel)
+        run = _Run(plan, cancel, writer.converter(), threads)
         run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
@@ -179,6 +184,7 @@ def iter_render(
         elapsed_s=time.perf_counter() - started,
         stages=run.clocks(),
         warnings=tuple(warnings),
+        encoder=writer.encoder,
         track=run.builder.track,
     )
 
@@ -208,6 +214,13 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
+def model_device(model: LipSyncModel) -> ModelDevice:
+    """Where the model runs, for the thread plan: an ONNX session off the CPU is a GPU."""
+    runner = getattr(model, "runner", None)
+    provider = getattr(runner, "provider", "CPUExecutionProvider")
+    return "cpu" if provider == "CPUExecutionProvider" else "gpu"
+
+
 def output_now(settings: RenderSettings) -> Path:
     """Where this render goes: with if_exists="rename", a file that is already at the
     output path keeps it and the render takes the next free NAME_N.mp4."""
@@ -219,9 +232,16 @@ def output_now(settings: RenderSettings) -> Path:
 class _Run:
     """The threads of one render and the state they share."""
 
-    def __init__(self, plan: JobPlan, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        plan: JobPlan,
+        cancel: threading.Event,
+        convert: media.FrameConverter,
+        threads: ThreadPlan,
+    ) -> None:
         settings = plan.settings
         self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
+        self.convert = convert
         self.lipsync = LipSync(plan.model, plan.mels)
         self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
@@ -232,7 +252,7 @@ class _Run:
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
         self.generated = Channel(self.stop, QUEUE_FRAMES)
         self.blended = Channel(self.stop, QUEUE_FRAMES)
-        self.reader = media.open_video(settings.video)
+        self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
@@ -297,11 +317,14 @@ class _Run:
             self.generated.put(item)
 
     def _blend(self, clock: StageClock) -> None:
+        """Paste the mouth back, then convert to the encoder's format here: the encoder's
+        thread is the pipeline's serial bottleneck on the CPU, this one is idle."""
         for item in self.generated:
-            if item.mouth is not None:
-                with Timer(clock):
+            with Timer(clock):
+                if item.mouth is not None:
                     self.lipsync.paste(item)
-            self.blended.put((item.index, item.frame))
+                converted = self.convert(item.frame)
+            self.blended.put((item.index, item.frame, converted))
         self.blended.put(END)
 
     # -- the caller's thread --------------------------------------------------
@@ -310,11 +333,11 @@ class _Run:
         rate = _Rate()
         next_preview = 0.0
         try:
-            for _index, frame in self.blended:
+            for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
                     raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
                 with Timer(self.encode_clock):
-                    writer.write(frame)
+                    writer.write_frame(converted)
                 done += 1
                 fps = rate.tick()
                 now = time.monotonic()
