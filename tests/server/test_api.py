@@ -114,6 +114,10 @@ def test_submit_by_upload(server, media, tmp_path):
     assert facts["frames"] == 25 and facts["audio_s"] == pytest.approx(1.0, abs=0.05)
     # The uploaded copies are the server's; the sender's files are untouched.
     assert Path(job["video"]).read_bytes() == (media / "presenter.mp4").read_bytes()
+    # Forgetting the job deletes the uploaded copies; the render stays.
+    assert server.request("DELETE", f"/v1/jobs/{job['id']}").status == 204
+    assert not Path(job["video"]).parent.exists() and Path(job["output"]).is_file()
+    assert server.get(f"/v1/jobs/{job['id']}").status == 404
 
 
 def test_cancel_a_running_job_leaves_no_file_then_retry_renders_it(server, media):
@@ -122,6 +126,8 @@ def test_cancel_a_running_job_leaves_no_file_then_retry_renders_it(server, media
     cancelled = None
     for event, data in server.events(job["id"]):
         if event == "progress" and data["done"] > 0 and cancelled is None:
+            busy = server.request("DELETE", f"/v1/jobs/{job['id']}")
+            assert busy.status == 409 and "cancel it first" in busy.json()["message"]
             cancelled = server.request("POST", f"/v1/jobs/{job['id']}/cancel")
     assert cancelled is not None and cancelled.status == 200, cancelled
     assert cancelled.json()["state"] == "cancelled" and (event, data["state"]) == (

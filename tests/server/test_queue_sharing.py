@@ -132,6 +132,9 @@ def test_list_pages_filters_and_sorts_like_queue_list(queue_only, media, capsys)
     assert [j["id"] for j in cancelled["jobs"]] == [ids[0]] and cancelled["total"] == 1
     by_creation = queue_only.get("/v1/jobs?order=created&limit=1000").json()["jobs"]
     assert [j["id"] for j in by_creation] == sorted(order)
+    removed = queue_only.request("DELETE", f"/v1/jobs/{ids[1]}")
+    assert removed.status == 204  # a queued job: gone without a trace
+    assert queue_only.get(f"/v1/jobs/{ids[1]}").status == 404
     bad = queue_only.get("/v1/jobs?state=sleeping")
     assert bad.status == 422 and bad.json()["code"] == "invalid_request"
 
