@@ -337,7 +337,7 @@ class _Run:
         try:
             for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
-                    raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
+                    raise RenderCancelled(f"{self.settings.output}: render cancelled")
                 with Timer(self.encode_clock):
                     writer.write_frame(converted)
                 done += 1
@@ -350,7 +350,7 @@ class _Run:
                 yield FrameProgress(done, self.n_out, fps, eta, preview)
         except StopPipeline:
             self._raise_stage_error()
-            raise RenderCancelled(f"{self.settings.output.name}: render cancelled") from None
+            raise RenderCancelled(f"{self.settings.output}: render cancelled") from None
         self._raise_stage_error()
         if done != self.n_out:
             raise RuntimeError(f"pipeline wrote {done} of {self.n_out} frames")
