@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self._thumbs_requested: set[Path] = set()
         self._offered_models: set[str] = set()
         self.models_dialog: ModelsDialog | None = None
+        self.about_dialog: AboutDialog | None = None
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.resize(1280, 760)
@@ -352,6 +353,9 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action(
             self.tr("Quit"), self.close, None, QKeySequence.StandardKey.Quit
         )
+        for action in self.findChildren(QAction):
+            self.addAction(action)  # their shortcuts work whatever has the focus
+        self.addAction(self.act_log)
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.play_shortcut.activated.connect(self.preview.toggle_play)
 
@@ -529,14 +533,21 @@ class MainWindow(QMainWindow):
         self.update_summary()
 
     def retry_selected(self) -> None:
-        for job in self.selected_jobs():
-            self.queue.retry(job)
+        retried = sum(self.queue.retry(job) for job in self.selected_jobs())
+        self._say_requeued(retried)
         self._update_actions()
 
     def _retry_job(self, job_id: int) -> None:
         job = self.model.job(job_id)
-        if job is not None and self.queue.retry(job):
-            self.statusBar().showMessage(self.tr("Job queued again"), 4000)
+        self._say_requeued(int(job is not None and self.queue.retry(job)))
+
+    def _say_requeued(self, n: int) -> None:
+        if not n:
+            return
+        text = self.tr("{n} job(s) queued again").format(n=n)
+        if not self.queue.running:
+            text += self.tr(": press Start to render")
+        self.statusBar().showMessage(text, 8000)
 
     def change_job(self, job_id: int) -> None:
         """Change a finished job's model or device, then queue it again."""
@@ -549,9 +560,7 @@ class MainWindow(QMainWindow):
         model, device = dialog.values()
         if self.store.set_model(job_id, model, device):
             self.model.refresh_job(job_id)
-            fresh = self.model.job(job_id)
-            if fresh is not None:
-                self.queue.retry(fresh)
+            self._retry_job(job_id)
 
     def clear_finished(self) -> None:
         summary = self.model.batch_summary(self._batch_since)
@@ -682,9 +691,9 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> AboutDialog:
         models = {job.model for job in self.model.jobs()} | {self.settings.model}
-        dialog = AboutDialog(sorted(models), self)
-        dialog.open()
-        return dialog
+        self.about_dialog = AboutDialog(sorted(models), self)
+        self.about_dialog.open()
+        return self.about_dialog
 
     # -- selection -----------------------------------------------------------------------
 

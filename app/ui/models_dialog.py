@@ -51,13 +51,28 @@ class ModelRow:
     size_exact: bool
     downloadable: bool
     partial: bool  # a resumable .part is on disk
+    builtin: bool = False  # the draft model: part of the app, nothing to get or remove
 
 
 def list_models() -> list[ModelRow]:
     """The registry with each model's local status (may hash a file: run it in a worker)."""
     from app.engine.models import registry as models
 
-    rows = []
+    rows = [
+        ModelRow(
+            name="draft",
+            family="built in",
+            status="installed",
+            licence="MIT (Lipsync Studio)",
+            licence_note="",
+            non_commercial=False,
+            size=0,
+            size_exact=True,
+            downloadable=False,
+            partial=False,
+            builtin=True,
+        )
+    ]
     for entry in models.load_registry():
         path = models.model_path(entry.name)
         rows.append(
@@ -175,7 +190,13 @@ class ModelsDialog(QDialog):
                 if row.non_commercial and "non-commercial" not in row.licence.lower()
                 else ""
             )
-            cells = (row.name, row.family, status, licence, format_size(row.size, row.size_exact))
+            cells = (
+                row.name,
+                row.family,
+                status,
+                licence,
+                "" if row.builtin else format_size(row.size, row.size_exact),
+            )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == COL_LICENCE and row.licence_note:
@@ -210,9 +231,10 @@ class ModelsDialog(QDialog):
             bool(row and row.downloadable and row.status != "installed") and not downloading
         )
         self.cancel_button.setEnabled(downloading)
-        self.verify_button.setEnabled(bool(row and row.status != "missing"))
+        self.verify_button.setEnabled(bool(row and row.status != "missing" and not row.builtin))
         self.delete_button.setEnabled(
-            bool(row and (row.status != "missing" or row.partial)) and not downloading
+            bool(row and not row.builtin and (row.status != "missing" or row.partial))
+            and not downloading
         )
         self.import_button.setEnabled(not downloading)
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.elided_label import ElidedLabel
 from app.ui.images import bgr_to_qimage
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class PreviewPanel(QWidget):
         self._pair_caption = ""
         self._live_job: int | None = None
 
-        self.title = QLabel("Preview")
+        self.title = ElidedLabel(self.tr("Preview"))
         self.title.setStyleSheet("font-weight: 600;")
         self.view = FrameView()
         self.stack = QStackedWidget()
@@ -201,7 +202,7 @@ class PreviewPanel(QWidget):
     def show_empty(self, text: str = "Select a job to preview it") -> None:
         self._stop_player()
         self.mode, self._pair, self._live_job = MODE_EMPTY, None, None
-        self.title.setText("Preview")
+        self.title.setText(self.tr("Preview"))
         self.view.set_placeholder(text)
         self.stack.setCurrentWidget(self.view)
         self._update_controls()

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from app.engine.queue.jobstore import JobStore
 from app.engine.render import media
@@ -128,3 +129,25 @@ def make_window(qtbot, store: JobStore, out_dir: Path) -> Iterator[Callable[...,
     yield make
     for window in windows:
         window.shutdown()
+
+
+@pytest.fixture
+def no_dialogs(monkeypatch):
+    """Record every static QMessageBox call a test does not expect instead of blocking on
+    it; a question is answered Yes."""
+    shown: list[tuple[str, str, str]] = []
+
+    def record(kind):
+        def box(parent, title, text, *args, **kwargs):
+            shown.append((kind, title, text))
+            return (
+                QMessageBox.StandardButton.Yes
+                if kind == "question"
+                else QMessageBox.StandardButton.Ok
+            )
+
+        return box
+
+    for kind in ("warning", "information", "critical", "question"):
+        monkeypatch.setattr(QMessageBox, kind, record(kind))
+    return shown
