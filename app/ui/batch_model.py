@@ -116,6 +116,13 @@ def coverage_text(job: Job) -> str:
     )
 
 
+def device_label(device: str) -> str:
+    """ "cpu" → "CPU", "cuda:1" → "CUDA:1", "dml" → "DirectML": names, not identifiers."""
+    family, _, index = device.partition(":")
+    name = {"cpu": "CPU", "cuda": "CUDA", "dml": "DirectML"}.get(family, family)
+    return f"{name}:{index}" if index else name
+
+
 def first_line(text: str | None, limit: int = 140) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -408,7 +415,7 @@ class BatchModel(QAbstractTableModel):
         result = self.results(job.id)
         used = str(result.get("model", "")) if result else ""
         text = f"{job.model} → {used}" if used and used != job.model else job.model
-        return text if job.device == "auto" else f"{text} · {job.device}"
+        return text if job.device == "auto" else f"{text} · {device_label(job.device)}"
 
     def state_text(self, job: Job) -> str:
         """The state and why: a failure's reason, a done job's face coverage."""

@@ -131,14 +131,14 @@ class LogPanel(QWidget):
         self._again = False
         self._job_ids: list[int] = []
         self.job_filter = QComboBox()
-        self.job_filter.addItem("All jobs", None)
+        self.job_filter.addItem(self.tr("All jobs"), None)
         self.job_filter.setMinimumContentsLength(10)
         self.job_filter.currentIndexChanged.connect(lambda _: self.refresh())
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
-        self.copy_button = QPushButton("Copy diagnostics")
+        self.copy_button = QPushButton(self.tr("Copy diagnostics"))
         self.copy_button.setToolTip(
-            "Versions, GPUs, providers and the last errors, for a bug report"
+            self.tr("Versions, GPUs, providers and the last errors, for a bug report")
         )
         self.copy_button.clicked.connect(self.copy_diagnostics)
         self.status = QLabel("")
@@ -151,7 +151,7 @@ class LogPanel(QWidget):
         self.job_counts: Mapping[str, int] = {}
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Show"))
+        row.addWidget(QLabel(self.tr("Show")))
         row.addWidget(self.job_filter)
         row.addWidget(self.refresh_button)
         row.addStretch(1)
@@ -175,9 +175,9 @@ class LogPanel(QWidget):
         current = self.job_filter.currentData()
         self.job_filter.blockSignals(True)
         self.job_filter.clear()
-        self.job_filter.addItem("All jobs", None)
+        self.job_filter.addItem(self.tr("All jobs"), None)
         for job_id in sorted(self._job_ids):
-            self.job_filter.addItem(f"Job {job_id}", job_id)
+            self.job_filter.addItem(self.tr("Job {id}").format(id=job_id), job_id)
         index = self.job_filter.findData(current)
         self.job_filter.setCurrentIndex(max(0, index))
         self.job_filter.blockSignals(False)
@@ -185,7 +185,7 @@ class LogPanel(QWidget):
     def show_job(self, job_id: int | None) -> None:
         index = self.job_filter.findData(job_id)
         if index < 0 and job_id is not None:
-            self.job_filter.addItem(f"Job {job_id}", job_id)
+            self.job_filter.addItem(self.tr("Job {id}").format(id=job_id), job_id)
             index = self.job_filter.count() - 1
         self.job_filter.setCurrentIndex(max(0, index))
         self.refresh()
@@ -219,21 +219,23 @@ class LogPanel(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self._reading = False
-        self.text.setPlainText(f"Cannot read the log: {exc}")
+        self.text.setPlainText(self.tr("Cannot read the log: {error}").format(error=exc))
 
     def lines(self) -> list[str]:
         text = self.text.toPlainText()
         return text.splitlines() if text else []
 
     def copy_diagnostics(self) -> None:
-        self.status.setText("Collecting…")
+        self.status.setText(self.tr("Collecting…"))
         self.tasks.start(
             CallWorker(diagnostics, dict(self.job_counts)),
             on_finished=self._copied,
-            on_errored=lambda exc: self.status.setText(f"Failed: {exc}"),
+            on_errored=lambda exc: self.status.setText(
+                self.tr("Failed: {error}").format(error=exc)
+            ),
         )
 
     def _copied(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
-        self.status.setText("Diagnostics copied")
+        self.status.setText(self.tr("Diagnostics copied"))
         self.last_diagnostics = text

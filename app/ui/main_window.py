@@ -544,9 +544,11 @@ class MainWindow(QMainWindow):
     def _say_requeued(self, n: int) -> None:
         if not n:
             return
-        text = self.tr("{n} job(s) queued again").format(n=n)
-        if not self.queue.running:
-            text += self.tr(": press Start to render")
+        text = (
+            self.tr("{n} job(s) queued again").format(n=n)
+            if self.queue.running
+            else self.tr("{n} job(s) queued again: press Start to render").format(n=n)
+        )
         self.statusBar().showMessage(text, 8000)
 
     def change_job(self, job_id: int) -> None:
