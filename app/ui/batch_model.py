@@ -151,6 +151,7 @@ class BatchModel(QAbstractTableModel):
         super().__init__(parent)
         self.store = store
         self.results = results  # what a finished render reported (model used, faces)
+        self.missing_models: frozenset[str] = frozenset()  # asked of the registry, off-thread
         self._ids: list[int] = []  # row -> job id, in run order
         self._keys: list[tuple[int, int]] = []  # row -> order key, for bisect
         self._jobs: dict[int, Job] = {}
@@ -274,6 +275,17 @@ class BatchModel(QAbstractTableModel):
                 index = self.index(row, COL_THUMB)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
+    def set_missing_models(self, names: frozenset[str]) -> None:
+        """Models jobs ask for that this machine has not installed: a failed job of one
+        says so in its own words (the engine's message is English)."""
+        if names == self.missing_models:
+            return
+        self.missing_models = names
+        if self._ids:
+            self.dataChanged.emit(
+                self.index(0, COL_STATE), self.index(len(self._ids) - 1, COL_STATE)
+            )
+
     def has_thumbnail(self, video: Path) -> bool:
         return Path(video) in self._thumbs
 
@@ -375,7 +387,9 @@ class BatchModel(QAbstractTableModel):
         if role == FRACTION_ROLE:
             if job.state == "queued":
                 return None
-            return job.fraction if job.state in ("failed", "cancelled") else self.fraction(job)
+            if job.state in ("failed", "cancelled"):  # how far it got; no empty bar
+                return job.fraction if job.done else None
+            return self.fraction(job)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(job, col)
         if role == Qt.ItemDataRole.EditRole and col == COL_PRIORITY:
@@ -420,6 +434,10 @@ class BatchModel(QAbstractTableModel):
     def state_text(self, job: Job) -> str:
         """The state and why: a failure's reason, a done job's face coverage."""
         label = state_label(job.outcome)
+        if job.state == "failed" and job.model in self.missing_models:
+            return translate("BatchModel", "{label}: {model} is not installed").format(
+                label=label, model=job.model
+            )
         if job.state == "failed" and job.error:
             return f"{label}: {first_line(job.error, 80)}"
         if job.state == "done" and job.coverage is not None:

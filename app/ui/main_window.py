@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
 
         self.model.reload()
         self._request_thumbnails([job.video for job in self.model.jobs()])
+        self.check_models()
         self.preview.show_empty(self.tr("Select a job to preview it"))
         self._update_actions()
         self.update_summary()
@@ -662,11 +663,20 @@ class MainWindow(QMainWindow):
         if self.models_dialog is None:
             self.models_dialog = ModelsDialog(self.tasks, self)
             self.models_dialog.models_changed.connect(self._selection_changed)
+            self.models_dialog.models_changed.connect(self.check_models)
         else:
             self.models_dialog.refresh()
         self.models_dialog.show()
         self.models_dialog.raise_()
         return self.models_dialog
+
+    def check_models(self) -> None:
+        """Ask the registry (off the GUI thread) which models the listed jobs lack."""
+        wanted = sorted({job.model for job in self.model.jobs()} - {"auto", "draft"})
+        self.tasks.start(
+            CallWorker(missing_models, wanted),
+            on_finished=lambda names: self.model.set_missing_models(frozenset(names)),
+        )
 
     def _open_models_at(self, name: str) -> None:
         dialog = self.open_models()
@@ -765,6 +775,8 @@ class MainWindow(QMainWindow):
         if state in ("queued", "running") and not self._summary_timer.isActive():
             self._summary_timer.start()
         self.presenter.on_job_event(job_id, state)
+        if state == "failed":
+            self.check_models()
         if self.log_dock.isVisible():
             self.log_panel.schedule_refresh()
         self._update_actions()

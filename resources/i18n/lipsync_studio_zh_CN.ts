@@ -95,12 +95,16 @@
         <translation>人脸覆盖 {percent}%</translation>
     </message>
     <message>
+        <source>{label}: {model} is not installed</source>
+        <translation>{label}：未安装 {model}</translation>
+    </message>
+    <message>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
         <source>{fps} fps · {eta} left</source>
-        <translation>{fps} 帧/秒 · 剩余 {eta}</translation>
+        <translation>{fps} fps · 剩余 {eta}</translation>
     </message>
     <message>
         <source>took {time}</source>
