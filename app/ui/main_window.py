@@ -831,9 +831,11 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         jobs = self.selected_jobs()
         states = {job.state for job in jobs}
-        summary_running = self.queue.running
-        self.act_start.setEnabled(not summary_running)
-        self.act_pause.setEnabled(summary_running)
+        running = self.queue.running
+        # Start only with something to start: a Start pressed on an empty list would make
+        # every later add render at once (item 7).
+        self.act_start.setEnabled(not running and self.store.count("queued") > 0)
+        self.act_pause.setEnabled(running)
         self.act_cancel.setEnabled(bool(states & {"queued", "running"}))
         self.act_remove.setEnabled(bool(states - {"running"}))
         self.act_retry.setEnabled(bool(states & set(FINISHED_STATES)))

@@ -8,8 +8,8 @@
         <translation>内置，MIT（本项目）</translation>
     </message>
     <message>
-        <source> — non-commercial use only</source>
-        <translation> — 仅限非商业用途</translation>
+        <source>non-commercial use only</source>
+        <translation>仅限非商业用途</translation>
     </message>
     <message>
         <source>Offline lip-sync for presenter videos. Qt {qt}.</source>

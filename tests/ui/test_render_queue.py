@@ -254,9 +254,11 @@ def test_jobs_added_after_a_batch_wait_for_start_unless_auto_start_is_on(
     ):
         window.act_start.trigger()
     qtbot.waitUntil(lambda: not window.queue.running)  # the batch ran dry: stopped
-    assert window.act_start.isEnabled() and not window.act_pause.isEnabled()
+    assert not window.act_pause.isEnabled()
+    assert not window.act_start.isEnabled()  # nothing to start: a Start now would run later adds
     drop(window, [pattern_clip, speech("two.wav")])
     wait_jobs(qtbot, window, 2)
+    assert window.act_start.isEnabled()
     second = window.model.jobs()[1]
     qtbot.wait(1200)  # longer than the scheduler's poll: it would have started by now
     assert window.store.get(second.id).state == "queued"
