@@ -6,18 +6,19 @@ import os
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from app.engine import paths
 from app.engine.render import media, track_cache
-from app.engine.render.faces import Face, FaceTrack, HaarDetector
+from app.engine.render.face_track import FaceTrack, TrackFrame
+from app.engine.render.faces import Face, HaarDetector
 from app.engine.render.pipeline import RenderResult, render
 from app.engine.render.track_cache import TrackSettings
 from app.engine.settings import RenderSettings
 from tests.conftest import SHARED_MEDIA
-from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, write_wav
+from tests.support.media import talking_head_frames
+from tests.unit.test_pipeline import SPEECH, write_wav
 
 SIZE = 192  # small renders: a real face that Haar finds at this size in every frame
 FPS = 25.0
@@ -25,14 +26,7 @@ FPS = 25.0
 
 def load_source_frames(n: int = 60) -> list[np.ndarray]:
     """The first n frames of a real talking-head clip, at SIZE x SIZE."""
-    path = SHARED_MEDIA / PORTRAIT_VIDEO
-    if not path.is_file():
-        pytest.fail(f"shared media missing at {path}")
-    with media.open_video(path) as reader:
-        return [
-            cv2.resize(f, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-            for _, f in zip(range(n), reader.frames())
-        ]
+    return talking_head_frames(n, SIZE)
 
 
 def load_speech() -> np.ndarray:
@@ -154,7 +148,7 @@ def test_a_longer_render_detects_only_the_frames_beyond_the_cached_ones(clip, sp
     ]
     assert min(detected) >= 15, detected  # frames 0-14 came from the cache
 
-    settings = TrackSettings.of(detector, interval=5, fps=FPS)
+    settings = TrackSettings.of(detector, interval=RenderSettings.detect_interval, fps=FPS)
     stored = track_cache.load(clip, settings)
     assert stored is not None and stored.indices() == list(range(25))  # merged
     again = render_with_cache(
@@ -239,7 +233,7 @@ def test_track_cache_off_detects_every_time_and_stores_nothing(clip, speech, tmp
 def _track(detector: str, indices: range, x: float) -> FaceTrack:
     box = np.array([x, 10, x + 50, 60], np.float32)
     landmarks = np.tile(np.array([x + 20, 30], np.float32), (5, 1))
-    return FaceTrack(detector, {i: Face(box, landmarks, 0.9) for i in indices})
+    return FaceTrack(detector, {i: TrackFrame(Face(box, landmarks, 0.9), 0, True) for i in indices})
 
 
 def test_save_merges_keeps_stored_faces_and_keys_on_every_setting(tmp_path):

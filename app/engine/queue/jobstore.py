@@ -30,7 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from app.engine import paths
+from app.engine import outputs, paths
+from app.engine.errors import InputError
 from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
 
@@ -39,10 +40,14 @@ log = logging.getLogger(__name__)
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+PENDING_STATES: tuple[str, ...] = ("queued", "running")  # a job in these will still write
 DONE_WITH_WARNING = "done-with-warning"  # Job.outcome of a done job with a warning
+# Why a job failed, for a front end to act on (offer a download, say "check the file")
+# without reading the message: the message is for people.
+FailureKind = Literal["bad_input", "model_missing", "error", "stalled", "interrupted"]
 PageOrder = Literal["priority", "created"]
 DB_NAME = "jobs.sqlite3"
-SCHEMA_VERSION = 2  # 2: face_frames and warning
+SCHEMA_VERSION = 3  # 2: face_frames and warning; 3: error_kind
 BUSY_TIMEOUT_S = 5.0  # another process (CLI beside the GUI) holding the write lock
 
 # RenderSettings fields that have their own column; the rest go to the JSON `settings`.
@@ -65,6 +70,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     total     INTEGER NOT NULL DEFAULT 0,
     fps       REAL    NOT NULL DEFAULT 0,
     error     TEXT,
+    error_kind TEXT,  -- a FailureKind; NULL unless failed (or failed once and requeued)
     attempts  INTEGER NOT NULL DEFAULT 0,
     slot      TEXT,
     created   REAL    NOT NULL,
@@ -87,16 +93,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
 
 _COLUMNS = (
     "id, seq, video, audio, output, model, device, settings, priority, state, done, total, "
-    "fps, error, attempts, slot, created, started, finished, face_frames, warning"
+    "fps, error, attempts, slot, created, started, finished, face_frames, warning, error_kind"
 )
 # Columns added after version 1, with their declarations: an older file gains them.
-_ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"))
-
-
-def part_path(output: Path | str) -> Path:
-    """The file the pipeline writes before renaming it to `output` (NAME.mp4.part)."""
-    output = Path(output)
-    return output.with_name(output.name + ".part")
+_ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"), ("error_kind", "TEXT"))
 
 
 def device_family(device: str) -> str:
@@ -142,6 +142,7 @@ class Job:
     finished: float | None
     face_frames: int | None = None  # frames with an animated face; None until done
     warning: str | None = None  # set on a done job whose output needs a look
+    error_kind: FailureKind | None = None  # why it failed; None unless `error` is set
 
     @property
     def done_with_warning(self) -> bool:
@@ -162,10 +163,6 @@ class Job:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
-
-    @property
-    def part_path(self) -> Path:
-        return part_path(self.output)
 
     def to_settings(self) -> RenderSettings:
         """The RenderSettings to render with; `device` is the claimed slot when left open."""
@@ -207,6 +204,7 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         finished,
         face_frames,
         warning,
+        error_kind,
     ) = row
     return Job(
         id=id_,
@@ -230,6 +228,7 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         finished=finished,
         face_frames=face_frames,
         warning=warning,
+        error_kind=error_kind,
     )
 
 
@@ -258,6 +257,25 @@ def _spec_row(spec: JobSpec | RenderSettings, seq: int, now: float) -> tuple:
     )
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Damage (not a database, malformed), as opposed to a folder we may not write."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _move_aside(db: Path) -> Path:
+    """Rename a damaged queue file (and its WAL files) to DB.damaged-N; return the path."""
+    n = 1
+    while (aside := db.with_name(f"{db.name}.damaged-{n}")).exists():
+        n += 1
+    for suffix in ("-wal", "-shm"):
+        companion = db.with_name(db.name + suffix)
+        if companion.exists():
+            companion.rename(aside.with_name(aside.name + suffix))
+    db.rename(aside)
+    return aside
+
+
 class JobStore:
     """The persistent job queue. Thread-safe; close() when done (or use `with`)."""
 
@@ -265,9 +283,32 @@ class JobStore:
         self.path = Path(path) if path is not None else paths.data_dir() / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self.set_aside: Path | None = None  # where a damaged queue file was moved
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if not _is_damage(exc):
+                raise InputError(
+                    f"{self.path}: cannot open the job queue ({exc}); make its folder "
+                    "writable, or set LIPSYNC_STUDIO_HOME to a folder you can write"
+                ) from None
+            # A damaged file must not stop every command: keep it aside, start afresh.
+            self.set_aside = _move_aside(self.path)
+            log.info(
+                "%s: the job queue file was damaged (%s); moved it to %s and started an "
+                "empty queue",
+                self.path,
+                exc,
+                self.set_aside,
+            )
+            self._open()
+
+    def _open(self) -> None:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a claim takes the
         # write lock before it reads (atomic across processes too, not just threads).
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
+        self._conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         try:
@@ -278,6 +319,10 @@ class JobStore:
             with self._lock:
                 self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
                 self._add_missing_columns()
+                # A file cut short reads fine until a query reaches a missing page.
+                ((check,),) = self._conn.execute("PRAGMA quick_check(1)").fetchall()
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
         except BaseException:
             self.close()
             raise
@@ -402,6 +447,36 @@ class JobStore:
         ((n,),) = self._query(f"SELECT COUNT(*) FROM jobs {where}", params)
         return int(n)
 
+    def outputs(self, state: JobState) -> list[str]:
+        """The output paths of every job in `state`: one column, no Job objects (a new job
+        checks its name against the queue's, at 1000s of queued jobs)."""
+        where, params = self._state_filter(state)
+        rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
+        return [row[0] for row in rows]
+
+    # -- what other processes changed ---------------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever ANOTHER connection (the API server, `batch`, `queue cancel` in
+        another process) commits to the database; not for this connection's own writes."""
+        ((version,),) = self._query("PRAGMA data_version")
+        return int(version)
+
+    def max_id(self) -> int:
+        ((top,),) = self._query("SELECT COALESCE(MAX(id), 0) FROM jobs")
+        return int(top)
+
+    def ids_after(self, job_id: int) -> list[int]:
+        """Ids of the jobs added after `job_id`, oldest first."""
+        return [
+            row[0] for row in self._query("SELECT id FROM jobs WHERE id > ? ORDER BY id", (job_id,))
+        ]
+
+    def pending(self) -> dict[int, tuple[str, int]]:
+        """id -> (state, frames done) of every queued and running job, in one query."""
+        rows = self._query("SELECT id, state, done FROM jobs WHERE state IN ('queued', 'running')")
+        return {job_id: (state, done) for job_id, state, done in rows}
+
     # -- the scheduler's transitions --------------------------------------------------
 
     def claim_next(self, device_slot: str, accept: Sequence[str] | None = None) -> Job | None:
@@ -431,7 +506,7 @@ class JobStore:
             conn.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, slot = ?, "
                 "started = ?, finished = NULL, done = 0, fps = 0, error = NULL, "
-                "face_frames = NULL, warning = NULL WHERE id = ?",
+                "face_frames = NULL, warning = NULL, error_kind = NULL WHERE id = ?",
                 (device_slot, time.time(), best[2]),
             )
             row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (best[2],)).fetchone()
@@ -459,13 +534,13 @@ class JobStore:
             )
         )
 
-    def fail(self, job_id: int, error: str) -> bool:
-        """running -> failed with an error message."""
+    def fail(self, job_id: int, error: str, kind: FailureKind = "error") -> bool:
+        """running -> failed with an error message and why, as a FailureKind."""
         return bool(
             self._execute(
-                "UPDATE jobs SET state = 'failed', finished = ?, error = ? "
+                "UPDATE jobs SET state = 'failed', finished = ?, error = ?, error_kind = ? "
                 "WHERE id = ? AND state = 'running'",
-                (time.time(), error, job_id),
+                (time.time(), error, kind, job_id),
             )
         )
 
@@ -519,6 +594,18 @@ class JobStore:
             )
         )
 
+    def set_output(self, job_id: int, output: Path) -> bool:
+        """Move a job's output path (a file took its name; see outputs.next_free)."""
+        return bool(self._execute("UPDATE jobs SET output = ? WHERE id = ?", (str(output), job_id)))
+
+    def pending_outputs(self, exclude: int | None = None) -> list[Path]:
+        """The output paths of queued and running jobs (other than `exclude`)."""
+        rows = self._query(
+            "SELECT output FROM jobs WHERE state IN ('queued', 'running') AND id != ?",
+            (-1 if exclude is None else exclude,),
+        )
+        return [Path(output) for (output,) in rows]
+
     def set_priority(self, job_id: int, priority: int) -> bool:
         return bool(
             self._execute("UPDATE jobs SET priority = ? WHERE id = ?", (int(priority), job_id))
@@ -534,6 +621,22 @@ class JobStore:
             )
         )
 
+    def set_face(self, job_id: int, face: str) -> bool:
+        """Choose which face a job that is not running animates (`RenderSettings.face`,
+        validated by the caller); a finished job takes it on its next retry."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT settings FROM jobs WHERE id = ? AND state != 'running'", (job_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            settings = json.loads(row[0])
+            settings["face"] = face
+            conn.execute(
+                "UPDATE jobs SET settings = ? WHERE id = ?", (_encode_settings(settings), job_id)
+            )
+        return True
+
     def remove(self, job_id: int) -> bool:
         """Delete a job that is not running (cancel a running one first)."""
         return bool(
@@ -545,7 +648,7 @@ class JobStore:
         return self._execute("DELETE FROM jobs WHERE state = 'done'")
 
     def recover_after_crash(self, max_attempts: int | None = None) -> list[Job]:
-        """Put jobs a dead process left 'running' back in the queue; delete their .part files.
+        """Put jobs a dead process left 'running' back in the queue; delete their temporaries.
 
         They keep their place. With `max_attempts`, a job already claimed that many times
         is failed instead: a job that takes the whole app down must not do so forever.
@@ -557,13 +660,11 @@ class JobStore:
             ).fetchall()
             now = time.time()
             for job in map(_row_to_job, rows):
-                try:
-                    job.part_path.unlink(missing_ok=True)
-                except OSError as exc:  # a locked file on Windows must not stop recovery
-                    log.warning("job %d: cannot delete %s: %s", job.id, job.part_path, exc)
+                outputs.remove_temps(job.output)  # those of processes that are gone
                 if max_attempts is not None and job.attempts >= max_attempts:
                     conn.execute(
-                        "UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+                        "UPDATE jobs SET state = 'failed', finished = ?, error = ?, "
+                        "error_kind = 'interrupted' WHERE id = ?",
                         (
                             now,
                             f"interrupted {job.attempts} times (app crashed or was killed)",

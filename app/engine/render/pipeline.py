@@ -5,15 +5,17 @@ stages.py); the encoder runs in the caller's thread, which is also where progres
 is yielded, so the generator is the job (STYLE.md 2). Frames in flight are capped
 by the queue sizes, so memory does not grow with the video's length.
 
-Output length follows the audio; a shorter video is extended (frame_plan.py).
+What a render does to each frame is recipe.py (shared with the one-frame preview and
+the benchmarks); this module runs it in threads. Output length follows the audio; a
+shorter video is extended (frame_plan.py).
 A frame with no face passes through untouched. A cancelled or failed render
-leaves nothing at the output path: the writer works on NAME.mp4.part.
+leaves nothing at the output path: the writer works on a temporary file
+(app/engine/outputs.py) and renames it when complete.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -23,18 +25,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
-from app.engine.models.lipsync.loader import load_model
-from app.engine.models.registry import find_detector_model
 from app.engine.progress import FrameProgress
-from app.engine.render import media, track_cache
-from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render import media, tracking
 from app.engine.render.coverage import FaceCoverage
-from app.engine.render.crop import estimate_alignment, warp_to_crop
-from app.engine.render.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.face_track import FaceTrack
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
 from app.engine.render.stages import (
     END,
     Channel,
@@ -45,11 +45,10 @@ from app.engine.render.stages import (
     timed_iter,
 )
 from app.engine.settings import RenderSettings
+from app.engine.threads import ModelDevice, ThreadPlan, thread_plan
 
 log = logging.getLogger(__name__)
 
-MIN_AUDIO_S = 0.5  # shorter than this is not speech worth a video
-ANALYSIS_RATE = 16_000
 PREVIEW_EVERY_S = 0.3
 PREVIEW_MAX_SIDE = 480
 QUEUE_FRAMES = 8  # frames waiting between two stages
@@ -69,6 +68,7 @@ class RenderResult:
     elapsed_s: float
     stages: dict[str, StageClock]
     warnings: tuple[str, ...] = ()
+    encoder: str = "libx264"  # the video encoder used (settings.encoder, after any fallback)
     track: FaceTrack | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -114,97 +114,94 @@ def iter_render(
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
-    video_info = check_inputs(settings)
-    wav = media.load_audio(settings.audio, ANALYSIS_RATE)
-    audio_s = len(wav) / ANALYSIS_RATE
-    if audio_s < MIN_AUDIO_S:
-        raise InputError(
-            f"{settings.audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
-        )
-    fps = video_info.fps
-    n_out = max(1, round(audio_s * fps))
-    mels = mel_chunks(mel_spectrogram(wav), fps, n_out)
-    del wav
-    model = model or load_model(settings.model, settings.device, settings.batch_size)
-    model.prepare(mels)
-    detector = detector or create_detector(settings.detector, detector_path(settings))
-    cached = None  # this video's entry in the face-track cache
-    if face_track is None and settings.track_cache:
-        cached = track_cache.entry(
-            settings.video, track_cache.TrackSettings.of(detector, settings.detect_interval, fps)
-        )
-        face_track = cached.load() if cached is not None else None
+    plan = plan_job(
+        settings, check_inputs(settings), model=model, detector=detector, face_track=face_track
+    )
     log.info(
         "render %s + %s -> %s: %d frames at %.3f fps, model %s, detector %s",
         settings.video.name,
         settings.audio.name,
         settings.output.name,
-        n_out,
-        fps,
-        model.name,
-        detector.name,
+        plan.frames,
+        plan.fps,
+        plan.model.name,
+        plan.detector.name,
     )
 
-    run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
+    threads = thread_plan(model_device(plan.model))
+    # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
-        settings.output,
-        video_info.width,
-        video_info.height,
-        fps,
+        output_now(settings),
+        plan.video.width,
+        plan.video.height,
+        plan.fps,
         crf=settings.crf,
         preset=settings.preset,
         audio_path=settings.audio,
-        duration=n_out / fps,
+        duration=plan.frames / plan.fps,
+        if_exists=settings.if_exists,
+        encoder=settings.encoder,
+        encoder_threads=threads.encoder_threads,
     )
+    run: _Run | None = None
     try:
+        run = _Run(plan, cancel, writer.converter(), threads)
+        run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
-            raise RenderCancelled(f"{settings.output.name}: render cancelled")
+            raise RenderCancelled(f"{settings.output}: render cancelled")
         output = writer.close()
     except BaseException:
         writer.abort()
         raise
     finally:
-        run.shutdown()
-    if cached is not None:
-        cached.save(run.builder.track)
+        if run is not None:
+            run.shutdown()
+    assert run is not None  # the try above either set it or raised
+    if plan.track_entry is not None:
+        plan.track_entry.save(run.builder.track)
 
-    warnings: list[str] = []
-    coverage_warning = FaceCoverage(run.frames_with_face, n_out).warning
+    warnings = list(plan.warnings)
+    if output != settings.output:
+        warnings.append(
+            f"{settings.output}: a file is there (or appeared while rendering) and was kept; "
+            f"this render is {output}"
+        )
+    coverage_warning = FaceCoverage(run.frames_with_face, plan.frames).warning
     if coverage_warning is not None:
-        warnings.append(f"{settings.video.name}: {coverage_warning}")
+        warnings.append(f"{settings.video}: {coverage_warning}")
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
         output=output,
-        frames=n_out,
-        fps=fps,
-        width=video_info.width // 2 * 2,
-        height=video_info.height // 2 * 2,
-        model=model.name,
-        detector=detector.name,
+        frames=plan.frames,
+        fps=plan.fps,
+        width=plan.video.width // 2 * 2,
+        height=plan.video.height // 2 * 2,
+        model=plan.model.name,
+        detector=plan.detector.name,
         frames_with_face=run.frames_with_face,
         detections=run.builder.detections,
         elapsed_s=time.perf_counter() - started,
         stages=run.clocks(),
         warnings=tuple(warnings),
+        encoder=writer.encoder,
         track=run.builder.track,
     )
 
 
 def check_inputs(settings: RenderSettings) -> media.VideoInfo:
-    """Every check that can fail before any work starts; raises InputError."""
-    video = media.probe(settings.video)
-    if video.video is None:
-        raise InputError(f"{settings.video.name}: has no video stream")
-    audio = media.probe(settings.audio)
-    if audio.audio is None:
-        raise InputError(f"{settings.audio.name}: has no audio stream")
+    """The checks of the inputs and the output path that can fail before any work
+    starts; raises InputError."""
+    video = probe_inputs(settings)
     check_output_path(settings.output, (settings.video, settings.audio))
-    return video.video
+    tracking.face_spec(settings)  # a bad --face fails before any work
+    return video
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; give a file name such as {output / 'out.mp4'}")
     if output.suffix.lower() != ".mp4":
         raise InputError(f"{output}: the output must be an .mp4 file")
     for source in inputs:
@@ -213,19 +210,25 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
     folder = output.parent
     if not folder.is_dir():
         raise InputError(f"{output}: folder {folder} does not exist")
-    probe = folder / f".lipsync-write-test-{os.getpid()}-{threading.get_ident()}"
-    try:
-        probe.open("wb").close()
-        probe.unlink()
+    try:  # the temporary file the writer will make: a new file, never an existing one
+        outputs.create_temp(output).unlink()
     except OSError as exc:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
-def detector_path(settings: RenderSettings) -> Path | None:
-    """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
-    if settings.detector_model is not None:
-        return settings.detector_model
-    return find_detector_model()
+def model_device(model: LipSyncModel) -> ModelDevice:
+    """Where the model runs, for the thread plan: an ONNX session off the CPU is a GPU."""
+    runner = getattr(model, "runner", None)
+    provider = getattr(runner, "provider", "CPUExecutionProvider")
+    return "cpu" if provider == "CPUExecutionProvider" else "gpu"
+
+
+def output_now(settings: RenderSettings) -> Path:
+    """Where this render goes: with if_exists="rename", a file that is already at the
+    output path keeps it and the render takes the next free NAME_N.mp4."""
+    if settings.if_exists == "rename":
+        return outputs.next_free(settings.output)
+    return settings.output
 
 
 class _Run:
@@ -233,31 +236,33 @@ class _Run:
 
     def __init__(
         self,
-        settings: RenderSettings,
-        model: LipSyncModel,
-        detector: FaceDetector,
-        face_track: FaceTrack | None,
-        mels: np.ndarray,
-        n_out: int,
+        plan: JobPlan,
         cancel: threading.Event,
+        convert: media.FrameConverter,
+        threads: ThreadPlan,
     ) -> None:
-        self.settings, self.model, self.mels, self.n_out = settings, model, mels, n_out
-        self.cancel = cancel
+        settings = plan.settings
+        self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
+        self.convert = convert
+        self.lipsync = LipSync(plan.model, plan.mels)
+        self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
-        self.builder = FaceTrackBuilder(detector, settings.detect_interval, track=face_track)
+        self.builder = plan.new_builder()
         self.frames_with_face = 0
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
         self.generated = Channel(self.stop, QUEUE_FRAMES)
         self.blended = Channel(self.stop, QUEUE_FRAMES)
-        self.reader = media.open_video(settings.video)
+        self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
             Stage("model", self._model, self.stop),
             Stage("blend", self._blend, self.stop),
         ]
+
+    def start(self) -> None:
         for stage in self.stages:
             stage.start()
 
@@ -295,44 +300,33 @@ class _Run:
             self.with_faces.put(item)
 
     def _model(self, clock: StageClock) -> None:
-        batch: list = []
+        batch: list[tuple[int, np.ndarray, Face | None]] = []
         for item in self.with_faces:
             batch.append(item)
-            if len(batch) >= self.model.batch_size:  # counts faceless frames too: bounded
+            if len(batch) >= self.batch_size:  # counts faceless frames too: bounded
                 self._run_batch(batch, clock)
                 batch = []
         self._run_batch(batch, clock)
         self.generated.put(END)
 
-    def _run_batch(self, batch: list, clock: StageClock) -> None:
-        model, size = self.model, self.model.crop_size
+    def _run_batch(
+        self, batch: list[tuple[int, np.ndarray, Face | None]], clock: StageClock
+    ) -> None:
         with Timer(clock, len(batch)):
-            todo = [(i, frame, face) for i, frame, face in batch if face is not None]
-            results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-            if todo:
-                matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
-                crops = np.stack(
-                    [warp_to_crop(frame, m, size) for (_, frame, _), m in zip(todo, matrices)]
-                )
-                indices = np.array([i for i, _, _ in todo], dtype=np.int64)
-                mouths = model.infer(crops, self.mels[indices], indices)
-                passthrough = getattr(model, "passthrough_unchanged", False)
-                for k, index in enumerate(indices):
-                    # An unchanged crop (draft model in silence) leaves the frame bit-exact.
-                    if not (passthrough and np.array_equal(mouths[k], crops[k])):
-                        results[int(index)] = (mouths[k], matrices[k])
-        self.frames_with_face += len(todo)
-        for index, frame, _ in batch:
-            mouth, matrix = results.get(index, (None, None))
-            self.generated.put((index, frame, mouth, matrix))
+            generated = self.lipsync.infer(batch)
+        self.frames_with_face += sum(face is not None for *_, face in batch)
+        for item in generated:
+            self.generated.put(item)
 
     def _blend(self, clock: StageClock) -> None:
-        mask = lower_face_mask(self.model.template, self.model.crop_size)
-        for index, frame, mouth, matrix in self.generated:
-            if mouth is not None:
-                with Timer(clock):
-                    paste_back(frame, mouth, matrix, mask)
-            self.blended.put((index, frame))
+        """Paste the mouth back, then convert to the encoder's format here: the encoder's
+        thread is the pipeline's serial bottleneck on the CPU, this one is idle."""
+        for item in self.generated:
+            with Timer(clock):
+                if item.mouth is not None:
+                    self.lipsync.paste(item)
+                converted = self.convert(item.frame)
+            self.blended.put((item.index, item.frame, converted))
         self.blended.put(END)
 
     # -- the caller's thread --------------------------------------------------
@@ -341,11 +335,11 @@ class _Run:
         rate = _Rate()
         next_preview = 0.0
         try:
-            for _index, frame in self.blended:
+            for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
                     raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
                 with Timer(self.encode_clock):
-                    writer.write(frame)
+                    writer.write_frame(converted)
                 done += 1
                 fps = rate.tick()
                 now = time.monotonic()
@@ -369,7 +363,8 @@ class _Run:
     def shutdown(self) -> None:
         self.stop.set()
         for stage in self.stages:
-            stage.join()
+            if stage.ident is not None:  # started
+                stage.join()
         self.reader.close()
 
     def clocks(self) -> dict[str, StageClock]:
