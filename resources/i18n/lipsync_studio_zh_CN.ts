@@ -195,6 +195,25 @@ Or use Add videos and Add audio above.</source>
     </message>
 </context>
 <context>
+    <name>FacePickerDialog</name>
+    <message>
+        <source>Click the face that should speak.</source>
+        <translation>点击要说话的那张脸。</translation>
+    </message>
+    <message>
+        <source>No face found in this frame: pick another moment in the preview.</source>
+        <translation>这一帧没有检测到人脸：请在预览中换一个时间点。</translation>
+    </message>
+    <message>
+        <source>Use this face</source>
+        <translation>使用这张脸</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+</context>
+<context>
     <name>FrameView</name>
     <message>
         <source>Select a job to preview it</source>
@@ -470,6 +489,14 @@ No: the audio waits for a video you drop or add next.</source>
         <translation>把选中的已结束任务重新加入队列</translation>
     </message>
     <message>
+        <source>Choose face…</source>
+        <translation>选择人脸…</translation>
+    </message>
+    <message>
+        <source>Click the face that should speak, in the frame the preview shows</source>
+        <translation>在预览显示的画面中，点击要说话的那张脸</translation>
+    </message>
+    <message>
         <source>Clear finished</source>
         <translation>清除已结束</translation>
     </message>
@@ -568,6 +595,14 @@ No: the audio waits for a video you drop or add next.</source>
     <message>
         <source>{n} job(s) queued again: press Start to render</source>
         <translation>{n} 个任务已重新排队：点击“开始”进行渲染</translation>
+    </message>
+    <message>
+        <source>Face for {name}</source>
+        <translation>{name} 的人脸</translation>
+    </message>
+    <message>
+        <source>Face set: {face}</source>
+        <translation>已设置人脸：{face}</translation>
     </message>
     <message>
         <source>Remove {n} done, failed and cancelled jobs from the list? Their rendered files stay.</source>
@@ -984,6 +1019,22 @@ Download it ({size})?</source>
         <translation>从头循环</translation>
     </message>
     <message>
+        <source>Automatic (hardware if it opens, else libx264)</source>
+        <translation>自动（硬件编码器可用时使用，否则用 libx264）</translation>
+    </message>
+    <message>
+        <source>libx264 (CPU)</source>
+        <translation>libx264（CPU）</translation>
+    </message>
+    <message>
+        <source>Off (CPU)</source>
+        <translation>关闭（CPU 解码）</translation>
+    </message>
+    <message>
+        <source>Automatic (GPU if it works)</source>
+        <translation>自动（GPU 可用时使用）</translation>
+    </message>
+    <message>
         <source>Automatic (YuNet if installed, else Haar)</source>
         <translation>自动（已安装 YuNet 时使用，否则用 Haar）</translation>
     </message>
@@ -1036,6 +1087,14 @@ Download it ({size})?</source>
         <translation>H.264 画质：数值越小画质越好、文件越大；18 接近无损</translation>
     </message>
     <message>
+        <source>A hardware encoder that cannot open on this machine falls back to libx264</source>
+        <translation>本机无法使用的硬件编码器会自动改用 libx264</translation>
+    </message>
+    <message>
+        <source>Decode presenter videos on the GPU; falls back to the CPU</source>
+        <translation>用 GPU 解码口播视频；不可用时改用 CPU</translation>
+    </message>
+    <message>
         <source> s</source>
         <translation> 秒</translation>
     </message>
@@ -1074,6 +1133,14 @@ Download it ({size})?</source>
     <message>
         <source>Encoder preset</source>
         <translation>编码预设</translation>
+    </message>
+    <message>
+        <source>Video encoder</source>
+        <translation>视频编码器</translation>
+    </message>
+    <message>
+        <source>Hardware decoding</source>
+        <translation>硬件解码</translation>
     </message>
     <message>
         <source>Short video</source>

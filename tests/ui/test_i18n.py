@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.engine.models import registry
 from app.engine.queue.jobstore import JobSpec
-from app.engine.settings import PRESETS
+from app.engine.settings import ENCODERS, PRESETS
 from app.ui.i18n import install_translators, remove_translators, resolve_language
 from app.ui.settings_dialog import SettingsDialog
 from tests.ui.person import drop, show_active
@@ -45,6 +45,11 @@ NAMES = [
     r"\b(draft|auto)\b",
     r"\bEnglish\b",  # a language is offered in its own name
     r"\b(Wav2Lip|EDTalk)\b",  # model families, by their papers' names
+    # encoders and their makers, as FFmpeg and the vendors name them
+    r"\b(NVIDIA|NVENC|HEVC|AMD|AMF|Intel|Quick Sync|Apple|VideoToolbox|VA-API)\b",
+    r"\bDirect3D 11 \(D3D11VA\)",
+    r"\bWindows Media Foundation\b",
+    *(rf"\b{encoder}\b" for encoder in ENCODERS),
     r"\bCtrl\+\S+",
     *(rf"\b{re.escape(name)}\b" for name in registry.load_registry().names()),
     *(rf"\b{preset}\b" for preset in PRESETS),  # x264's own preset names
