@@ -491,11 +491,18 @@ class BatchModel(QAbstractTableModel):
 
     # -- the batch as a whole ----------------------------------------------------------
 
+    def count(self, state: str) -> int:
+        """Jobs in `state`: from the rows when the whole store is loaded (the GUI thread
+        stays off the database while renders write to it), else from the store."""
+        if self._loaded_all:
+            return sum(1 for job in self._jobs.values() if job.state == state)
+        return self.store.count(state)  # type: ignore[arg-type]
+
     def batch_summary(self, since: float) -> BatchSummary:
-        """Counts of every listed job (the store's, so they match the list however much of
-        it is loaded) and how far the current batch is: the jobs queued or running plus
+        """Counts of every listed job (the store's when not all of it is loaded, so they
+        match the list) and how far the current batch is: the jobs queued or running plus
         those finished since `since` (epoch seconds)."""
-        counts = {state: self.store.count(state) for state in STATES}  # type: ignore[arg-type]
+        counts = {state: self.count(state) for state in STATES}
         batch = progress = 0.0
         fps = 0.0
         for job in self._jobs.values():

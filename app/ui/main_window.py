@@ -880,7 +880,7 @@ class MainWindow(QMainWindow):
         running = self.queue.running
         # Start only with something to start: a Start pressed on an empty list would make
         # every later add render at once (item 7).
-        self.act_start.setEnabled(not running and self.store.count("queued") > 0)
+        self.act_start.setEnabled(not running and self.model.count("queued") > 0)
         self.act_pause.setEnabled(running)
         self.act_cancel.setEnabled(bool(states & {"queued", "running"}))
         self.act_remove.setEnabled(bool(states - {"running"}))
