@@ -37,6 +37,41 @@ REFRESH_DELAY_MS = 500
 _SKIP_FIELDS = {"time", "level", "logger", "message", "event", "job_id", "exc", "stack"}
 
 
+def _seconds(value: object) -> str:
+    return f"{value:.1f} s" if isinstance(value, int | float) else "?"
+
+
+def describe(event: Mapping[str, Any]) -> str:
+    """The record's message, in words for the queue's own events: their fields (paths,
+    render results, stage clocks) never reach the panel as Python reprs. The log stays
+    in English: it is what a bug report quotes."""
+    name = event.get("event")
+    if name == "job_start":
+        return (
+            f"started on {event.get('slot', '?')} (attempt {event.get('attempt', '?')}): "
+            f"{Path(str(event.get('video', ''))).name} + {Path(str(event.get('audio', ''))).name}"
+            f" → {Path(str(event.get('output', ''))).name}, model {event.get('model', '?')}"
+        )
+    if name == "job_finish":
+        result = event.get("result") if isinstance(event.get("result"), Mapping) else {}
+        text = f"done in {_seconds(event.get('elapsed_s'))}"
+        if result.get("frames"):
+            text += f": {result['frames']} frames"
+        if result.get("model"):
+            text += f", model {result['model']}"
+        if result.get("frames_with_face") is not None and result.get("frames"):
+            text += f", face in {result['frames_with_face']} of {result['frames']} frames"
+        return text
+    if name == "job_failed":
+        text = f"failed after {_seconds(event.get('elapsed_s'))}: {event.get('error', '?')}"
+        return text + (" (will retry)" if event.get("retry") else "")
+    if name == "job_cancelled":
+        return f"cancelled after {_seconds(event.get('elapsed_s'))}"
+    if name == "job_interrupted":
+        return "stopped by quitting; queued again"
+    return str(event.get("message", ""))
+
+
 def format_event(event: Mapping[str, Any]) -> str:
     """One log record as a line: time, level, job, message (+ the exception's last line)."""
     stamp = str(event.get("time", ""))
@@ -45,7 +80,7 @@ def format_event(event: Mapping[str, Any]) -> str:
     job = event.get("job_id")
     parts = [clock, f"{level:<7}"]
     parts.append(f"job {job:<4}" if job is not None else " " * 8)
-    parts.append(str(event.get("message", "")))
+    parts.append(describe(event))
     line = "  ".join(parts)
     exc = event.get("exc")
     if exc:

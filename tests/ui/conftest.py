@@ -120,3 +120,13 @@ def no_dialogs(monkeypatch):
     for kind in ("warning", "information", "critical", "question"):
         monkeypatch.setattr(QMessageBox, kind, record(kind))
     return shown
+
+
+@pytest.fixture
+def jsonlog() -> Iterator[None]:
+    """The app's JSON-lines log file, as the desktop app sets it up (the log panel's source)."""
+    from app.engine.queue.joblog import setup_logging, shutdown_logging
+
+    setup_logging()
+    yield
+    shutdown_logging()

@@ -423,3 +423,32 @@ def test_log_panel_state_is_restored_and_the_model_list_has_draft(
     qtbot.waitUntil(lambda: dialog.loaded)
     draft = dialog.row("draft")
     assert draft is not None and draft.status == "installed" and not draft.downloadable
+
+
+def test_the_log_panel_reads_as_words_and_failures_are_errors(
+    qtbot, jsonlog, make_window, pattern_clip, speech, out_dir, no_dialogs
+) -> None:
+    window = make_window()
+    show_active(qtbot, window)
+    drop(window, [pattern_clip, speech("ok.wav")])
+    wait_jobs(qtbot, window, 1)
+    (good,) = window.model.jobs()
+    bad = window.store.add_many(
+        [JobSpec(window.settings.render_settings(pattern_clip, speech("x.wav"), out_dir / "x.mp4"))]
+    )[0]
+    window.store.set_model(bad, "wav2lip_96", "cpu")  # not installed: fails for good
+    window.model.refresh_job(bad)
+    done: set[int] = set()
+    window.bridge.job_event.connect(lambda i, s: done.add(i) if s in ("done", "failed") else None)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: done == {good.id, bad}, timeout=60_000)
+    qtbot.keySequence(window, QKeySequence("Ctrl+L"))
+    qtbot.waitUntil(
+        lambda: any("failed after" in line for line in window.log_panel.lines()), timeout=10_000
+    )
+    lines = window.log_panel.lines()
+    assert not [line for line in lines if "PosixPath(" in line or "StageClock(" in line]
+    failed = next(line for line in lines if "failed after" in line)
+    assert " ERROR " in failed and "wav2lip_96" in failed
+    finished = next(line for line in lines if "done in" in line)
+    assert "frames" in finished and "face in" in finished
