@@ -48,7 +48,11 @@ def lupdate(ts: Path) -> None:
 
 
 def lrelease(ts: Path, qm: Path) -> None:
-    subprocess.run([tool("lrelease"), str(ts), "-qm", str(qm)], check=True, capture_output=True)
+    """Compile beside the target, then rename over it: a running app maps the old .qm,
+    and rewriting a mapped file in place kills that process (SIGBUS)."""
+    staged = qm.with_name(qm.name + ".new")
+    subprocess.run([tool("lrelease"), str(ts), "-qm", str(staged)], check=True, capture_output=True)
+    staged.replace(qm)
 
 
 def unfinished(ts: Path) -> list[str]:

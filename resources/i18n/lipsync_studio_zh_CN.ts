@@ -891,7 +891,7 @@ Download it ({size})?</source>
     </message>
     <message>
         <source>frame </source>
-        <translation>第 </translation>
+        <translation>帧 </translation>
     </message>
     <message>
         <source>Output frame for &quot;Preview one frame&quot;</source>
