@@ -72,6 +72,14 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         dest="track_cache",
         help="detect faces again instead of reusing this video's cached track",
     )
+    parser.add_argument(
+        "--track-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        dest="track_cache_dir",
+        help="keep face tracks in DIR (a shared folder lets a render farm's nodes share them)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
@@ -94,6 +102,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         detect_interval=args.detect_interval,
         detector=args.detector,
         track_cache=args.track_cache,
+        track_cache_dir=args.track_cache_dir.expanduser() if args.track_cache_dir else None,
     )
 
 

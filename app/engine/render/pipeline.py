@@ -131,7 +131,9 @@ def iter_render(
     cached = None  # this video's entry in the face-track cache
     if face_track is None and settings.track_cache:
         cached = track_cache.entry(
-            settings.video, track_cache.TrackSettings.of(detector, settings.detect_interval, fps)
+            settings.video,
+            track_cache.TrackSettings.of(detector, settings.detect_interval, fps),
+            settings.track_cache_dir,
         )
         face_track = cached.load() if cached is not None else None
     log.info(

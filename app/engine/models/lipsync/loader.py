@@ -15,7 +15,7 @@ AUTO_ORDER = ("edtalk_256", "wav2lip_gan_96", "wav2lip_96")
 
 def load_model(name: str, device: str = "auto", batch_size: int | None = None) -> LipSyncModel:
     if name == "auto":
-        name = _best_installed()
+        name = best_installed()
     if name == "draft":
         model = DraftModel()
         if batch_size:
@@ -24,7 +24,7 @@ def load_model(name: str, device: str = "auto", batch_size: int | None = None) -
     return _load_onnx_model(name, device, batch_size)
 
 
-def _best_installed() -> str:
+def best_installed() -> str:
     try:
         from app.engine.models import registry as models
     except ImportError:
