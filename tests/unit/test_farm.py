@@ -25,8 +25,12 @@ from app.engine.queue.scheduler import Scheduler  # noqa: E402
 from app.engine.render import media  # noqa: E402
 from app.engine.settings import RenderSettings  # noqa: E402
 from tests.unit.test_pipeline import stream_facts  # noqa: E402
-from tests.unit.test_track_cache import load_source_frames, load_speech, write_clip  # noqa: E402
-from tests.unit.test_track_cache import write_speech  # noqa: E402
+from tests.unit.test_track_cache import (  # noqa: E402
+    load_source_frames,
+    load_speech,
+    write_clip,
+    write_speech,  # noqa: E402
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
