@@ -18,6 +18,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
+from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.farm.board import ProgressBoard, TaskProgress
 from app.engine.farm.task import render_job
@@ -52,6 +53,9 @@ class RayRunner:
             return self._follow(job, ref, on_progress, cancel)
         finally:
             self.board.forget.remote(job.id)
+            # A worker killed mid-render (Ray then retried it) left its temporary file;
+            # its process is gone, so it counts as stray. Live renders' files are kept.
+            outputs.remove_temps(job.output)
 
     def _follow(
         self, job: Job, ref: Any, on_progress: ProgressCallback, cancel: threading.Event
