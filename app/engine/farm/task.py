@@ -16,6 +16,7 @@ from typing import Any
 
 import ray
 
+from app.engine import outputs
 from app.engine.errors import InputError
 from app.engine.farm.cluster import node_name
 from app.engine.progress import FrameProgress
@@ -83,6 +84,9 @@ def render_job(job_id: int, settings: RenderSettings, board: Any) -> dict[str, A
     try:
         check_visible(settings, node)
         verify_model(settings.model, node)
+        # A worker killed mid-render (this task's earlier attempt) left its temporary
+        # file, which would make the render pick NAME_2.mp4: its writer is gone, remove it.
+        outputs.remove_temps(settings.output)
         result = pipeline.render(settings, on_progress=report, cancel=cancel)
     except InputError as exc:
         return {"status": "input_error", "message": str(exc)}
