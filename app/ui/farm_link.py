@@ -74,7 +74,7 @@ class FarmLink(QObject):
         if self.slots is None:
             return translate("FarmLink", "Render on: {where} (connecting…)").format(where=where)
         jobs = sum(self.slots.values())
-        return translate("FarmLink", "Render on: {where} ({n} jobs at once)").format(
+        return translate("FarmLink", "Render on: {where} (jobs at once: {n})").format(
             where=where, n=jobs
         )
 

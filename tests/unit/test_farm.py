@@ -24,6 +24,7 @@ from app.engine.queue.jobstore import Job, JobSpec, JobStore  # noqa: E402
 from app.engine.queue.scheduler import Scheduler  # noqa: E402
 from app.engine.render import media  # noqa: E402
 from app.engine.settings import RenderSettings  # noqa: E402
+from tests.support.farm import start_local_ray  # noqa: E402
 from tests.unit.test_pipeline import stream_facts  # noqa: E402
 from tests.unit.test_track_cache import (  # noqa: E402
     load_source_frames,
@@ -37,19 +38,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    """One local 2-CPU Ray instance for the module. Its worker processes inherit the
-    environment of this moment, so point their app home at a folder of the test's."""
-    home = tmp_path_factory.mktemp("ray-node-home")
-    before = os.environ.get("LIPSYNC_STUDIO_HOME")
-    os.environ["LIPSYNC_STUDIO_HOME"] = str(home)
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    finally:
-        if before is None:
-            os.environ.pop("LIPSYNC_STUDIO_HOME", None)
-        else:
-            os.environ["LIPSYNC_STUDIO_HOME"] = before
-    yield ray.get_runtime_context().gcs_address
+    """One local 2-CPU Ray instance for the module."""
+    yield start_local_ray(tmp_path_factory.mktemp("ray-node-home"))
     ray.shutdown()
 
 
