@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.render import media
-from app.engine.render.faces import Face, FaceDetector, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import plan_frames
 from app.engine.render.recipe import Generated, LipSync, speech_mels
 from bench.measure import Cost, Meter

@@ -74,9 +74,17 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     parser.add_argument(
         "--detect-every",
         type=int,
-        default=5,
+        default=RenderSettings.detect_interval,
         dest="detect_interval",
-        help="run the face detector every N frames, track in between",
+        help="run the face detector at least every N frames (more often where the face "
+        f"moves, and at every shot cut; default {RenderSettings.detect_interval})",
+    )
+    parser.add_argument(
+        "--face",
+        default="auto",
+        help="which face speaks: auto (the presenter; small or turned-away faces are left "
+        "alone) | largest | center | left | right | X,Y@SECONDS (the face under that point "
+        "of the video at that time, followed from there)",
     )
     parser.add_argument(
         "--detector",
@@ -103,6 +111,7 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
     from app.engine.errors import InputError
     from app.engine.models.lipsync.loader import check_device
+    from app.engine.render.face_choice import FaceSpec
 
     if not 0 <= args.crf <= 51:
         raise InputError(f"--crf {args.crf}: must be between 0 and 51")
@@ -122,6 +131,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         loop=args.loop,
         batch_size=args.batch_size,
         detect_interval=args.detect_interval,
+        face=str(FaceSpec.parse(args.face)),
         detector=args.detector,
         track_cache=args.track_cache,
         track_cache_dir=args.track_cache_dir.expanduser() if args.track_cache_dir else None,

@@ -51,7 +51,11 @@ class RenderSettings:
     hw_decode: str = "none"  # one of HW_DECODERS; opt-in, falls back to the CPU decoder
     loop: LoopMode = "pingpong"
     batch_size: int | None = None  # None: the model's default for the device
-    detect_interval: int = 5  # run the face detector every k-th source frame
+    # The face detector runs at least every k-th source frame, more often where the face
+    # moves (face_track.py); adaptive_detection=False: exactly every k-th (and at cuts).
+    detect_interval: int = 10
+    adaptive_detection: bool = True
+    face: str = "auto"  # which face speaks: auto | largest | center | left | right | X,Y@SECONDS
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)

@@ -214,3 +214,23 @@ def test_python_dash_m_app_runs_the_cli():
         timeout=60,
     )
     assert done.returncode == 0 and "lipsync-studio" in done.stdout
+
+
+def test_probe_faces_writes_the_track_per_frame(clip, tmp_path, capsys):
+    out = tmp_path / "track.json"
+    code, err = run_cli(capsys, "probe", "--faces", clip, "-o", out, "--detector", "haar")
+    assert code == 0, err
+    faces = json.loads(out.read_text())["faces"]
+    frames = faces["frames"]
+    assert [f["frame"] for f in frames] == list(range(25)) and faces["shots"] == 1
+    assert frames[0]["detected"] and not all(f["detected"] for f in frames)  # keys + between
+    first = frames[0]["face"]
+    assert len(first["box"]) == 4 and len(first["landmarks"]) == 5
+    assert faces["frames_with_face"] == sum(f["face"] is not None for f in frames) > 20
+
+
+def test_a_bad_face_choice_is_exit_2_before_any_work(clip, speech, tmp_path, capsys):
+    out = tmp_path / "x.mp4"
+    code, err = run_cli(capsys, *render_args(clip, speech, out), "--face", "the tall one")
+    assert code == 2 and "--face" in err and "Traceback" not in err
+    assert not out.exists()

@@ -29,9 +29,10 @@ from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
-from app.engine.render import media
+from app.engine.render import media, tracking
 from app.engine.render.coverage import FaceCoverage
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrack
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
 from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
 from app.engine.render.stages import (
@@ -194,6 +195,7 @@ def check_inputs(settings: RenderSettings) -> media.VideoInfo:
     starts; raises InputError."""
     video = probe_inputs(settings)
     check_output_path(settings.output, (settings.video, settings.audio))
+    tracking.face_spec(settings)  # a bad --face fails before any work
     return video
 
 
@@ -245,7 +247,7 @@ class _Run:
         self.lipsync = LipSync(plan.model, plan.mels)
         self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
-        self.builder = FaceTrackBuilder(plan.detector, settings.detect_interval, plan.face_track)
+        self.builder = plan.new_builder()
         self.frames_with_face = 0
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)

@@ -26,11 +26,13 @@ from app.engine.errors import InputError
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.loader import load_model
 from app.engine.models.registry import find_detector_model
-from app.engine.render import media, track_cache
+from app.engine.render import media, track_cache, tracking
 from app.engine.render.audio import mel_chunks, mel_spectrogram
 from app.engine.render.blend import lower_face_mask, paste_back
 from app.engine.render.crop import estimate_alignment, warp_to_crop
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.face_choice import Anchor
+from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector, create_detector
 from app.engine.render.frame_plan import FrameSource, source_index
 from app.engine.settings import RenderSettings
 
@@ -53,10 +55,16 @@ class JobPlan:
     face_track: FaceTrack | None  # this video's track so far (cached or given), or None
     track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
     warnings: tuple[str, ...] = ()  # found while planning (an audio file cut short)
+    anchor: Anchor | None = None  # the face under a `--face X,Y@SECONDS` point
 
     @property
     def fps(self) -> float:
         return self.video.fps
+
+    def new_builder(self) -> FaceTrackBuilder:
+        """The track builder the job's frames go through: its face choice and schedule,
+        going on from the cached track."""
+        return tracking.new_builder(self.settings, self.detector, self.face_track, self.anchor)
 
 
 def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
@@ -129,15 +137,14 @@ def plan_job(
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
     detector = detector or create_detector(settings.detector, detector_path(settings))
+    anchor = tracking.anchor_of(settings, detector, video)
     entry = None
-    if face_track is None and settings.track_cache:
-        entry = track_cache.entry(
-            settings.video,
-            track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
-            settings.track_cache_dir,
-        )
+    if face_track is None:
+        entry = tracking.cache_entry(settings, detector, video.fps)
         face_track = entry.load() if entry is not None else None
-    return JobPlan(settings, video, len(mels), mels, model, detector, face_track, entry, warnings)
+    return JobPlan(
+        settings, video, len(mels), mels, model, detector, face_track, entry, warnings, anchor
+    )
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,7 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
     (the source frame count is known only once it is decoded).
     """
     index = min(max(0, int(index)), plan.frames - 1)
-    builder = FaceTrackBuilder(plan.detector, plan.settings.detect_interval, plan.face_track)
+    builder = plan.new_builder()
     wanted: np.ndarray | None = None
     n_src = 0
     settled = False
