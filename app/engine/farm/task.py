@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -56,6 +57,27 @@ def verify_model(name: str, node: str) -> None:
         )
 
 
+def remove_earlier_attempts(output: Path) -> None:
+    """Delete temporary files an earlier attempt of this job left (a killed worker, a dead
+    driver's cancelled task), which would make this render pick NAME_2.mp4.
+
+    The driver's queue runs a job once at a time, so a temporary file of its output is
+    an earlier attempt's when its writer is gone, or is a Ray worker process (Ray reuses
+    a worker whose task was cancelled). Another program's live render is left alone.
+    """
+    for temp in outputs.temps_of(output):
+        pid = outputs.writer_pid(temp)
+        if pid != os.getpid() and (not outputs.process_alive(pid) or _is_ray_worker(pid)):
+            temp.unlink(missing_ok=True)
+
+
+def _is_ray_worker(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::")
+    except OSError:  # no /proc (macOS, Windows), or gone: not known to be one of ours
+        return False
+
+
 @ray.remote(max_retries=2, retry_exceptions=False)  # retried only when a node or worker dies
 def render_job(job_id: int, settings: RenderSettings, board: Any) -> dict[str, Any]:
     """Render one job on this node. Returns {"status": "done", "result": fields} or
@@ -84,9 +106,7 @@ def render_job(job_id: int, settings: RenderSettings, board: Any) -> dict[str, A
     try:
         check_visible(settings, node)
         verify_model(settings.model, node)
-        # A worker killed mid-render (this task's earlier attempt) left its temporary
-        # file, which would make the render pick NAME_2.mp4: its writer is gone, remove it.
-        outputs.remove_temps(settings.output)
+        remove_earlier_attempts(settings.output)
         result = pipeline.render(settings, on_progress=report, cancel=cancel)
     except InputError as exc:
         return {"status": "input_error", "message": str(exc)}
