@@ -138,7 +138,7 @@ class RenderWorker(BaseWorker):
         *,
         progress_interval: float = PROGRESS_INTERVAL_S,
         preview_interval: float = PREVIEW_INTERVAL_S,
-        **components: object,
+        **components: Any,
     ) -> None:
         super().__init__()
         self.settings = settings

@@ -936,11 +936,11 @@ def _bind(
                 pending.remove(w)
                 changed = True
     for w in pending:
-        fits = [t.name for t in free.values() if not _difference(w, t)]
-        if fits:
+        names = [t.name for t in free.values() if not _difference(w, t)]
+        if names:
             problems.append(
                 f"{kind} '{w.name}' {w.describe()} is ambiguous: could be "
-                + " or ".join(f"'{n}'" for n in fits)
+                + " or ".join(f"'{n}'" for n in names)
             )
         else:
             offered = ", ".join(f"'{t.name}' {t.describe()}" for t in free.values()) or "nothing"

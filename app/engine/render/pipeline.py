@@ -30,8 +30,8 @@ from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
 from app.engine.render import media
 from app.engine.render.coverage import FaceCoverage
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder
-from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder, Settled
+from app.engine.render.frame_plan import plan_frames
 from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
 from app.engine.render.stages import (
     END,
@@ -80,10 +80,13 @@ def render(
     settings: RenderSettings,
     on_progress: Callable[[FrameProgress], None] | None = None,
     cancel: threading.Event | None = None,
-    **components: object,
+    *,
+    model: LipSyncModel | None = None,
+    detector: FaceDetector | None = None,
+    face_track: FaceTrack | None = None,
 ) -> RenderResult:
     """Run a render to completion; see iter_render for the keyword components."""
-    job = iter_render(settings, cancel, **components)  # type: ignore[arg-type]
+    job = iter_render(settings, cancel, model=model, detector=detector, face_track=face_track)
     while True:
         try:
             progress = next(job)
@@ -232,7 +235,6 @@ class _Run:
     def _faces(self, clock: StageClock) -> None:
         forward_pass_open = True
         for planned in self.decoded:
-            planned: PlannedFrame
             if planned.first_visit:  # out_index == src_index on the first pass
                 with Timer(clock):
                     settled = self.builder.push(planned.src_index, planned.frame)
@@ -251,7 +253,7 @@ class _Run:
             self._put_faces(settled)
         self.with_faces.put(END)
 
-    def _put_faces(self, settled: list) -> None:
+    def _put_faces(self, settled: list[Settled]) -> None:
         for item in settled:
             self.with_faces.put(item)
 

@@ -284,7 +284,7 @@ class TrackEntry:
                 "wb", dir=self.path.parent, prefix=f".{self.key}-", suffix=".tmp", delete=False
             ) as f:
                 tmp = Path(f.name)
-                np.savez(f, **arrays)
+                np.savez(f, allow_pickle=False, **arrays)
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("track cache: cannot write %s: %s", self.path.name, exc)

@@ -7,6 +7,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import av
 import av.error
@@ -233,7 +234,7 @@ class VideoWriter:
             self._mux(self._astream.encode(frame))
             self._audio_sent += n
 
-    def _mux(self, packets: list[av.Packet]) -> None:
+    def _mux(self, packets: list[av.Packet[Any]]) -> None:
         assert self._container is not None
         if packets:
             self._container.mux(packets)
