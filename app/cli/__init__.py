@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "app.cli.models_cmd",
     "app.cli.batch_cmd",
     "app.cli.queue_cmd",
+    "app.cli.serve_cmd",
 )
 
 

@@ -333,3 +333,14 @@ def test_a_queue_written_before_face_coverage_opens_with_its_jobs(tmp_path: Path
         assert claimed is not None and claimed.id == new
         assert store.fail(new, "weights missing", "model_missing")
         assert store.get(new).error_kind == "model_missing"  # type: ignore[union-attr]
+
+
+def test_outputs_lists_one_state_only(store: JobStore, tmp_path: Path) -> None:
+    ids = store.add_many([settings(tmp_path, name) for name in ("a", "b", "c", "d")])
+    store.claim_next("cpu")  # a -> running
+    store.cancel(ids[2])
+    assert store.outputs("queued") == [str(tmp_path / "out" / n) for n in ("b.mp4", "d.mp4")]
+    assert store.outputs("running") == [str(tmp_path / "out" / "a.mp4")]
+    assert store.outputs("done") == []
+    with pytest.raises(ValueError, match="unknown job state"):
+        store.outputs("sleeping")  # type: ignore[arg-type]

@@ -142,13 +142,7 @@ def _name_key(path: Path) -> str:
 
 def pending_outputs(store: JobStore) -> list[Path]:
     """Outputs of queued and running jobs: names no new job may take."""
-    outputs: list[Path] = []
-    for state in PENDING_STATES:
-        offset = 0
-        while page := store.page(offset=offset, limit=1000, order="created", state=state):
-            outputs += [job.output for job in page]
-            offset += len(page)
-    return outputs
+    return [Path(output) for state in PENDING_STATES for output in store.outputs(state)]
 
 
 def queue_pairs(

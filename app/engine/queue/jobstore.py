@@ -410,6 +410,13 @@ class JobStore:
         ((n,),) = self._query(f"SELECT COUNT(*) FROM jobs {where}", params)
         return int(n)
 
+    def outputs(self, state: JobState) -> list[str]:
+        """The output paths of every job in `state`: one column, no Job objects (a new job
+        checks its name against the queue's, at 1000s of queued jobs)."""
+        where, params = self._state_filter(state)
+        rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
+        return [row[0] for row in rows]
+
     # -- the scheduler's transitions --------------------------------------------------
 
     def claim_next(self, device_slot: str, accept: Sequence[str] | None = None) -> Job | None:
