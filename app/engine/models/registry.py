@@ -44,7 +44,7 @@ from typing import Any, Literal, TypeVar
 
 from app import __version__
 from app.engine import paths
-from app.engine.errors import InputError, ModelNotInstalled
+from app.engine.errors import DownloadCancelled, InputError, ModelNotInstalled
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -76,10 +76,6 @@ class DownloadError(InputError):
 
 class ChecksumMismatch(DownloadError):
     """The downloaded bytes are not the published file; nothing was kept."""
-
-
-class DownloadCancelled(Exception):
-    """The cancel event was set; the `.part` file stays for a later resume."""
 
 
 # --------------------------------------------------------------------------- data

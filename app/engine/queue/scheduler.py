@@ -1,7 +1,10 @@
-"""The batch queue: per-device worker threads over the persistent JobStore.
+"""The batch queue: per-device slots over the persistent JobStore.
 
-Slots. `slots={"cuda:0": 1, "cpu": 1}` starts one worker thread per unit: each runs one
-job at a time, so a GPU never has two renders fighting for its memory.
+Slots. `slots={"cuda:0": 1, "cpu": 1}` gives one unit per job that may run at once: a
+unit runs one job at a time, so a GPU never has two renders fighting for its memory. A
+dispatcher thread claims the next job for each idle unit and starts it on the
+`executor` (executor.py): a daemon thread per job by default (CLI, API); the desktop app
+passes a QThreadPool, so each job runs there as a QRunnable.
 
 Which jobs a slot takes (the "auto" rule). A job's `device` is a constraint:
 - "cuda:1" runs only on slot "cuda:1"; "cuda" (no index) on any "cuda:N" slot;
@@ -19,11 +22,12 @@ Failures. An InputError fails the job for good (bad input does not fix itself). 
 exception and a stall are retried up to `max_retries` times. A stall is a running job
 whose runner reports no progress for `stall_timeout` seconds: its cancel Event is set,
 it is marked failed ("stalled: no progress for N s"), and the worker gets
-`cancel_grace` seconds to return. If the runner ignores the cancel, its thread is
-abandoned (a daemon, logged) and a fresh worker takes the slot, so the queue moves on.
+`cancel_grace` seconds to return. If the runner ignores the cancel, it is abandoned
+(logged; the executor makes room for one more thread) and a fresh unit takes its place in
+the slot, so the queue moves on.
 The retry is queued when the old runner has let go of the job (returned or abandoned).
 
-Hooks for a GUI, plain callables run on scheduler threads (keep them quick; the Qt
+Hooks for a GUI, plain callables run on the jobs' threads (keep them quick; the Qt
 adapter turns them into signals): `on_job_event(job_id, state)` and
 `on_progress(job_id, FrameProgress)`. Every start, finish, failure, cancel and
 abandoned runner is logged with timings through joblog.
@@ -32,6 +36,7 @@ abandoned runner is logged with timings through joblog.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -41,6 +46,7 @@ from typing import Any
 
 from app.engine.errors import InputError, ModelNotInstalled, RenderCancelled
 from app.engine.progress import FrameProgress
+from app.engine.queue.executor import Executor, ThreadExecutor
 from app.engine.queue.joblog import log_event
 from app.engine.queue.jobstore import (
     FailureKind,
@@ -52,6 +58,7 @@ from app.engine.queue.jobstore import (
 )
 from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
+from app.engine.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +122,14 @@ def accepted_devices(slot: str, all_slots: Iterable[str]) -> tuple[str, ...]:
 
 @dataclass(eq=False)
 class _Worker:
+    """One unit of a slot: runs at most one job at a time, each on a thread the executor
+    gives it."""
+
     slot: str
     name: str
     accept: tuple[str, ...]
-    thread: threading.Thread | None = None
-    abandoned: bool = False  # the watchdog gave up on it; it exits if its runner returns
+    run: _Run | None = None  # the job it runs now
+    abandoned: bool = False  # the watchdog gave up on its runner; a fresh unit took its place
 
 
 @dataclass(eq=False)
@@ -131,7 +141,7 @@ class _Run:
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     last_report: float = field(default_factory=time.monotonic)
-    last_store_write: float = 0.0
+    store_writes: Throttle = field(default_factory=lambda: Throttle(0.0))
     stop_reason: str | None = None  # "cancelled" | "stalled" | "shutdown"
     stop_time: float = 0.0
     ended: bool = False  # the runner returned
@@ -153,6 +163,7 @@ class Scheduler:
         progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S,
         on_job_event: JobEventHook | None = None,
         on_progress: ProgressHook | None = None,
+        executor: Executor | None = None,
     ) -> None:
         slots = dict(slots) if slots is not None else {"cpu": 1}
         if not slots:
@@ -167,6 +178,7 @@ class Scheduler:
         self.store = store
         self.slots = slots
         self._runner = runner
+        self.executor: Executor = executor or ThreadExecutor()
         self.stall_timeout = stall_timeout
         self.max_retries = max_retries
         self.poll_interval = poll_interval
@@ -187,6 +199,7 @@ class Scheduler:
         self._stopping = False
         self._stop_event = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -218,31 +231,25 @@ class Scheduler:
         with self._cv:
             for slot, n in self.slots.items():
                 for i in range(n):
-                    self._spawn_worker(slot, f"{slot}#{i}")
+                    self._workers.append(_Worker(slot, f"{slot}#{i}", self._accept[slot]))
+        self._dispatcher = threading.Thread(
+            target=self._dispatch, name="lipsync-scheduler-dispatch", daemon=True
+        )
         self._watchdog = threading.Thread(
             target=self._watch, name="lipsync-scheduler-watchdog", daemon=True
         )
+        self._dispatcher.start()
         self._watchdog.start()
         log.info(
             "scheduler started: slots %s, %d job(s) queued", self.slots, self.store.count("queued")
         )
 
-    def _spawn_worker(self, slot: str, name: str) -> _Worker:
-        # Daemon threads: a runner stuck in native code must not keep the app from exiting.
-        worker = _Worker(slot=slot, name=name, accept=self._accept[slot])
-        worker.thread = threading.Thread(
-            target=self._work, args=(worker,), name=f"lipsync-worker-{name}", daemon=True
-        )
-        self._workers.append(worker)
-        worker.thread.start()
-        return worker
-
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop taking jobs and cancel the running ones; they go back to the queue.
 
-        wait: join the workers for up to `timeout` (default: cancel_grace) seconds; a
-        runner that is still running then is abandoned and its job released. Close the
-        store only after stop(wait=True).
+        wait: wait for the running jobs for up to `timeout` (default: cancel_grace)
+        seconds; a runner that is still running then is abandoned and its job released.
+        Close the store only after stop(wait=True).
         """
         with self._cv:
             if not self._started or self._stopping:
@@ -258,16 +265,17 @@ class Scheduler:
         if not wait:
             return
         deadline = time.monotonic() + (self.cancel_grace if timeout is None else timeout)
-        with self._cv:
-            threads = [w.thread for w in self._workers] + [self._watchdog]
-        for thread in threads:
+        for thread in (self._dispatcher, self._watchdog):
             if thread is not None:
                 thread.join(max(0.0, deadline - time.monotonic()))
         events: list[tuple[int, str]] = []
         with self._cv:
+            while self._active and (left := deadline - time.monotonic()) > 0:
+                self._cv.wait(left)
             for run in list(self._active.values()):
                 events += self._abandon(run, replace=False)
         self._emit(events)
+        self.executor.close()
         log.info("scheduler stopped")
 
     @property
@@ -389,34 +397,50 @@ class Scheduler:
 
     # -- workers ----------------------------------------------------------------------
 
-    def _work(self, worker: _Worker) -> None:
-        while True:
-            with self._cv:
-                while self._paused and not self._stopping and not worker.abandoned:
-                    self._cv.wait(self.poll_interval)
-                if self._stopping or worker.abandoned:
-                    return
-                try:
-                    job = self.store.claim_next(worker.slot, accept=worker.accept)
-                except Exception:  # a locked or broken database: log, keep the slot alive
-                    log.exception("worker %s: claiming a job failed", worker.name)
-                    job = None
-                if job is None:
-                    # Holding the lock since the claim: a submit()'s notify cannot be missed.
-                    self._cv.wait(self.poll_interval)
-                    continue
-                run = _Run(job=job, worker=worker)
-                self._active[job.id] = run
+    def _dispatch(self) -> None:
+        """Claim a job for each idle slot unit and start it on the executor."""
+        with self._cv:
+            while not self._stopping:
+                if not self._paused and self._start_jobs():
+                    continue  # a slot may have more to take, or another slot
+                # Holding the lock since the claims: a submit()'s notify cannot be missed.
+                self._cv.wait(self.poll_interval)
+
+    def _start_jobs(self) -> bool:
+        """One claim per idle unit (lock held); True if any job started."""
+        started = False
+        for worker in self._workers:
+            if worker.run is not None:
+                continue
             try:
-                self._execute(run)
-            except Exception:  # e.g. the store closed under us: keep the slot alive
-                log.exception("worker %s: job %d could not be settled", worker.name, job.id)
-                with self._cv:
-                    if self._active.get(job.id) is run:
-                        del self._active[job.id]
-                    self._cv.notify_all()
-            if worker.abandoned:
-                return
+                job = self.store.claim_next(worker.slot, accept=worker.accept)
+            except Exception:  # a locked or broken database: log, keep the slot alive
+                log.exception("worker %s: claiming a job failed", worker.name)
+                continue
+            if job is None:
+                continue
+            run = worker.run = _Run(job, worker, store_writes=Throttle(self.progress_interval))
+            self._active[job.id] = run
+            self.executor.start(
+                functools.partial(self._run_job, run), f"lipsync-job-{job.id}-{worker.name}"
+            )
+            started = True
+        return started
+
+    def _run_job(self, run: _Run) -> None:
+        """A job on the executor's thread: render, settle, free the slot unit."""
+        try:
+            self._execute(run)
+        except Exception:  # e.g. the store closed under us: keep the slot alive
+            log.exception("worker %s: job %d could not be settled", run.worker.name, run.job.id)
+            with self._cv:
+                if self._active.get(run.job.id) is run:
+                    del self._active[run.job.id]
+        with self._cv:
+            run.ended = True
+            if run.worker.run is run:
+                run.worker.run = None
+            self._cv.notify_all()
 
     def _execute(self, run: _Run) -> None:
         job = run.job
@@ -460,11 +484,9 @@ class Scheduler:
         """The runner's progress callback, on the runner's thread."""
         if run.stop_reason is not None or run.worker.abandoned:
             return  # late frames of a cancelled or stalled run
-        now = time.monotonic()
-        run.last_report = now  # any report counts as a sign of life for the watchdog
+        run.last_report = time.monotonic()  # any report is a sign of life for the watchdog
         last_frame = progress.total > 0 and progress.done >= progress.total
-        if last_frame or now - run.last_store_write >= self.progress_interval:
-            run.last_store_write = now
+        if run.store_writes.ready(force=last_frame):
             if not self.store.update_progress(
                 run.job.id, progress.done, progress.total, progress.fps
             ):
@@ -612,13 +634,13 @@ class Scheduler:
         self._active.pop(run.job.id, None)
         if worker in self._workers:
             self._workers.remove(worker)
+        self.executor.abandoned()
         log_event(
             "runner_abandoned",
             level=logging.WARNING,
             logger=log,
             job_id=run.job.id,
             slot=worker.slot,
-            thread=worker.thread.name if worker.thread else None,
             reason=run.stop_reason,
             waited_s=round(time.monotonic() - run.stop_time, 3),
             message=f"job {run.job.id}: runner on {worker.name} ignored its cancel; thread "
@@ -630,7 +652,7 @@ class Scheduler:
         elif run.stop_reason == "shutdown" and self.store.release(run.job.id):
             events.append((run.job.id, "queued"))
         if replace:
-            self._spawn_worker(worker.slot, worker.name)
+            self._workers.append(_Worker(worker.slot, worker.name, worker.accept))
         return events
 
     def _settle_stalled(self, run: _Run) -> list[tuple[int, str]]:
