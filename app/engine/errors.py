@@ -23,3 +23,7 @@ class RenderCancelled(Cancelled):
 
 class DownloadCancelled(Cancelled):
     """A model download was cancelled; its `.part` file stays for a later resume."""
+
+
+class ModelOutputError(InputError):
+    """A model returned NaN or infinite values: a damaged file, or fp16 overflow."""

@@ -14,11 +14,12 @@ import pytest
 from PySide6.QtCore import QThread, QThreadPool
 
 from app.engine.progress import FrameProgress
-from app.engine.queue.jobstore import Job, JobStore, part_path
+from app.engine.queue.jobstore import Job, JobStore
 from app.engine.queue.scheduler import Runner, Scheduler, render_runner
 from app.engine.render.one_frame import render_one_frame
 from app.engine.settings import RenderSettings
 from app.engine.workers import CallWorker, PoolExecutor, SchedulerBridge
+from tests.support.leftovers import any_temp
 
 
 def decoded_frames(path: Path) -> tuple[int, float, bool]:
@@ -119,7 +120,7 @@ def test_cancelling_a_job_on_the_pool_leaves_no_file(
     ):
         scheduler.submit_many([render_settings(pattern_clip, speech("long.wav", 20.0), out)])
     assert scheduler.run_until_idle(timeout=30)
-    assert not out.exists() and not part_path(out).exists()
+    assert not out.exists() and not any_temp(out)
 
 
 def test_bad_input_on_the_pool_fails_the_job_as_bad_input(
