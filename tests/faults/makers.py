@@ -12,8 +12,8 @@ import sqlite3
 import struct
 from pathlib import Path
 
-from tests.conftest import SHARED_MEDIA
-from tests.mediagen import make_audio, make_video
+from tests.support.mediagen import make_audio, make_video
+from tests.support.paths import SHARED_MEDIA
 
 FACE_STILL = SHARED_MEDIA / "image" / "i02_sadtalker_happy_256.png"
 

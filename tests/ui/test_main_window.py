@@ -17,8 +17,8 @@ from app.ui import intake
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.batch_model import COL_OUTPUT, COL_PROGRESS, COL_STATE, FRACTION_ROLE
 from app.ui.settings_dialog import SettingsDialog
-from tests.mediagen import make_audio
 from tests.support.leftovers import any_temp
+from tests.support.mediagen import make_audio
 
 
 def drop(window, paths: list[Path]) -> None:

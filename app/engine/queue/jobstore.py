@@ -104,7 +104,7 @@ def device_family(device: str) -> str:
     return device.split(":", 1)[0]
 
 
-def resolve_device(job_device: str, slot: str | None) -> str:
+def concrete_device(job_device: str, slot: str | None) -> str:
     """The concrete device a job runs on: its slot when the job left the choice open."""
     if slot and (job_device == "auto" or job_device == device_family(slot)):
         return slot
@@ -176,7 +176,7 @@ class Job:
             audio=self.audio,
             output=self.output,
             model=self.model,
-            device=resolve_device(self.device, self.slot),
+            device=concrete_device(self.device, self.slot),
             **extra,
         )
 

@@ -130,12 +130,12 @@ class _Worker:
     slot: str
     name: str
     accept: tuple[str, ...]
-    run: _Run | None = None  # the job it runs now
+    run: _RunningJob | None = None  # the job it runs now
     abandoned: bool = False  # the watchdog gave up on its runner; a fresh unit took its place
 
 
 @dataclass(eq=False)
-class _Run:
+class _RunningJob:
     """One running job, as the scheduler sees it."""
 
     job: Job
@@ -193,7 +193,7 @@ class Scheduler:
         # One lock for the scheduler's state; store calls happen under it (they are short)
         # so that claim + register, pause and cancel cannot interleave.
         self._cv = threading.Condition(threading.Lock())
-        self._active: dict[int, _Run] = {}
+        self._active: dict[int, _RunningJob] = {}
         self._workers: list[_Worker] = []
         self._abandoned: list[_Worker] = []
         self._paused = False
@@ -421,7 +421,9 @@ class Scheduler:
                 continue
             if job is None:
                 continue
-            run = worker.run = _Run(job, worker, store_writes=Throttle(self.progress_interval))
+            run = worker.run = _RunningJob(
+                job, worker, store_writes=Throttle(self.progress_interval)
+            )
             self._active[job.id] = run
             self.executor.start(
                 functools.partial(self._run_job, run), f"lipsync-job-{job.id}-{worker.name}"
@@ -429,7 +431,7 @@ class Scheduler:
             started = True
         return started
 
-    def _run_job(self, run: _Run) -> None:
+    def _run_job(self, run: _RunningJob) -> None:
         """A job on the executor's thread: render, settle, free the slot unit."""
         try:
             self._execute(run)
@@ -444,7 +446,7 @@ class Scheduler:
                 run.worker.run = None
             self._cv.notify_all()
 
-    def _execute(self, run: _Run) -> None:
+    def _execute(self, run: _RunningJob) -> None:
         job = run.job = self._claim_output(run.job)
         self._emit([(job.id, "running")])
         log_event(
@@ -495,7 +497,7 @@ class Scheduler:
         log.info("job %d: %s is taken; rendering to %s", job.id, job.output, free)
         return self.store.get(job.id) or job
 
-    def _report(self, run: _Run, progress: FrameProgress) -> None:
+    def _report(self, run: _RunningJob, progress: FrameProgress) -> None:
         """The runner's progress callback, on the runner's thread."""
         if run.stop_reason is not None or run.worker.abandoned:
             return  # late frames of a cancelled or stalled run
@@ -512,7 +514,7 @@ class Scheduler:
             except Exception:
                 log.exception("on_progress hook raised")
 
-    def _cancelled_in_store(self, run: _Run) -> None:
+    def _cancelled_in_store(self, run: _RunningJob) -> None:
         """The store no longer has the job running: another process cancelled it there
         (`lipsync-studio queue cancel`). Stop the runner as cancel() would."""
         with self._cv:
@@ -525,7 +527,7 @@ class Scheduler:
 
     def _complete(
         self,
-        run: _Run,
+        run: _RunningJob,
         outcome: str,
         error: str | None,
         retry: bool,
@@ -644,7 +646,7 @@ class Scheduler:
             self._cv.notify_all()
         self._emit(events)
 
-    def _abandon(self, run: _Run, replace: bool) -> list[tuple[int, str]]:
+    def _abandon(self, run: _RunningJob, replace: bool) -> list[tuple[int, str]]:
         """Give up on a runner that ignores its cancel Event (lock held)."""
         worker = run.worker
         worker.abandoned = True
@@ -673,7 +675,7 @@ class Scheduler:
             self._workers.append(_Worker(worker.slot, worker.name, worker.accept))
         return events
 
-    def _settle_stalled(self, run: _Run) -> list[tuple[int, str]]:
+    def _settle_stalled(self, run: _RunningJob) -> list[tuple[int, str]]:
         """Retry a stalled job if its budget allows; once per run (lock held)."""
         if run.settled:
             return []

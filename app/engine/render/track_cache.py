@@ -313,18 +313,3 @@ def entry(video: Path, settings: TrackSettings, root: Path | None = None) -> Tra
     """The cache entry of this video's current content, or None when it cannot be hashed."""
     digest = content_hash(Path(video), root)
     return TrackEntry(Path(video), digest, settings, root) if digest is not None else None
-
-
-def load(video: Path, settings: TrackSettings, root: Path | None = None) -> FaceTrack | None:
-    """The cached track of the video's current content, or None (a miss)."""
-    found = entry(video, settings, root)
-    if found is None:
-        _counters.add("misses")
-        return None
-    return found.load()
-
-
-def save(video: Path, settings: TrackSettings, track: FaceTrack, root: Path | None = None) -> bool:
-    """Merge `track` into the cached track of the video's current content."""
-    found = entry(video, settings, root)
-    return found.save(track) if found is not None else False

@@ -11,7 +11,7 @@ from app.engine.models.lipsync.draft import DraftModel
 log = logging.getLogger(__name__)
 
 # Best first: what `--model auto` looks for among the installed models.
-AUTO_ORDER = ("edtalk_256", "wav2lip_gan_96", "wav2lip_96")
+BEST_FIRST = ("edtalk_256", "wav2lip_gan_96", "wav2lip_96")
 
 
 def load_model(name: str, device: str = "auto", batch_size: int | None = None) -> LipSyncModel:
@@ -44,12 +44,10 @@ def check_device(name: str, device: str) -> None:
 
 
 def _best_installed() -> str:
-    try:
-        from app.engine.models import registry as models
-    except ImportError:
-        return "draft"
+    from app.engine.models import registry as models
+
     installed = {m.name for m in models.installed_models()}
-    return next((n for n in AUTO_ORDER if n in installed), "draft")
+    return next((n for n in BEST_FIRST if n in installed), "draft")
 
 
 def _load_onnx_model(name: str, device: str, batch_size: int | None) -> LipSyncModel:

@@ -196,10 +196,6 @@ class VideoWriter:
             self.close()
 
     @property
-    def frames_written(self) -> int:
-        return self._frames
-
-    @property
     def audio_seconds(self) -> float:
         """Seconds of audio encoded so far (it follows the video as frames are written)."""
         return self._audio_sent / OUT_AUDIO_RATE
