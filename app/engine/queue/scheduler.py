@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.engine import outputs
 from app.engine.errors import InputError, ModelNotInstalled, RenderCancelled
@@ -120,6 +120,22 @@ def accepted_devices(slot: str, all_slots: Iterable[str]) -> tuple[str, ...]:
     if family in ACCELERATORS or not has_accelerator:
         accept.append("auto")
     return tuple(accept)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How a runner ended: done (with its result), cancelled, or failed (why, and whether
+    another attempt may help)."""
+
+    state: Literal["done", "cancelled", "failed"]
+    error: str | None = None
+    kind: FailureKind = "error"
+    retry: bool = False
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+    def written(self, job: Job) -> Path:
+        """Where the render wrote (a file that appeared at the output path moves it on)."""
+        return Path(self.result.get("output", job.output))
 
 
 @dataclass(eq=False)
@@ -462,27 +478,29 @@ class Scheduler:
             model=job.model,
             device=job.device,
         )
-        outcome, error, retry = "done", None, False
-        kind: FailureKind = "error"
-        result: Mapping[str, Any] = {}
+        self._complete(run, self._run_runner(run))
+
+    def _run_runner(self, run: _RunningJob) -> _Outcome:
+        """The runner's return or exception, as an outcome (on the job's thread)."""
+        job = run.job
         try:
             returned = self._runner(job, lambda p: self._report(run, p), run.cancel)
-            result = returned if isinstance(returned, Mapping) else result_fields(returned)
         except RenderCancelled:
-            outcome = "cancelled"
+            return _Outcome("cancelled")
         except ModelNotInstalled as exc:
-            outcome, error, kind = "failed", str(exc), "model_missing"
-        except InputError as exc:
-            outcome, error, kind = "failed", str(exc), "bad_input"
+            return _Outcome("failed", str(exc), "model_missing")
+        except InputError as exc:  # bad input does not fix itself: no retry
+            return _Outcome("failed", str(exc), "bad_input")
         except Exception as exc:
-            outcome, error, retry = "failed", f"{type(exc).__name__}: {exc}", True
             log.error(
                 "job %d: runner raised",
                 job.id,
                 exc_info=True,
                 extra={"job_id": job.id, "event": "runner_error"},
             )
-        self._complete(run, outcome, error, retry, result, kind)
+            return _Outcome("failed", f"{type(exc).__name__}: {exc}", "error", retry=True)
+        result = returned if isinstance(returned, Mapping) else result_fields(returned)
+        return _Outcome("done", result=result)
 
     def _claim_output(self, job: Job) -> Job:
         """A file that took the job's output name since it was queued (a retried done job,
@@ -525,18 +543,9 @@ class Scheduler:
         log_event("job_cancel", logger=log, job_id=run.job.id, was_running=True, elsewhere=True)
         self._emit([(run.job.id, "cancelled")])
 
-    def _complete(
-        self,
-        run: _RunningJob,
-        outcome: str,
-        error: str | None,
-        retry: bool,
-        result: Mapping[str, Any],
-        kind: FailureKind = "error",
-    ) -> None:
+    def _complete(self, run: _RunningJob, outcome: _Outcome) -> None:
+        """Settle a job whose runner returned: store, output files, log, events."""
         job = run.job
-        written = Path(result.get("output", job.output))
-        events: list[tuple[int, str]] = []
         with self._cv:
             run.ended = True
             elapsed = round(time.monotonic() - run.started, 3)
@@ -549,7 +558,7 @@ class Scheduler:
                     job_id=job.id,
                     slot=run.worker.slot,
                     elapsed_s=elapsed,
-                    outcome=outcome,
+                    outcome=outcome.state,
                 )
                 return
             self._active.pop(job.id, None)
@@ -559,52 +568,70 @@ class Scheduler:
                 "attempt": job.attempts,
                 "elapsed_s": elapsed,
             }
-            reason = run.stop_reason
-            if reason == "stalled":
-                # Failed by the watchdog already; the runner let go, so a retry is safe now.
-                _remove_outputs(job, written if outcome == "done" else None)
-                events += self._settle_stalled(run)
-            elif reason == "cancelled":
-                # A runner that finished anyway wrote the output: a cancelled job has none.
-                _remove_outputs(job, written if outcome == "done" else None)
-                log_event("job_cancelled", logger=log, **fields)
-            elif reason == "shutdown" and outcome != "done":
+            if run.stop_reason is not None and not (
+                run.stop_reason == "shutdown" and outcome.state == "done"
+            ):
+                events = self._settle_stopped(run, outcome, fields)
+            elif outcome.state == "done":
+                events = self._settle_done(job, outcome, fields)
+            elif outcome.state == "cancelled":  # the runner cancelled itself
                 _remove_outputs(job, None)
-                if self.store.release(job.id):
-                    events.append((job.id, "queued"))
-                log_event("job_interrupted", logger=log, **fields)
-            elif outcome == "done" and not self.store.finish(job.id, *_coverage_of(result)):
-                # Cancelled in the store after its last progress report: no output.
-                _remove_outputs(job, written)
-                events.append((job.id, "cancelled"))
-                log_event("job_cancelled", logger=log, **fields)
-            elif outcome == "done":
-                if written != job.output:  # a file appeared there while rendering
-                    self.store.set_output(job.id, written)
-                events.append((job.id, "done"))
-                log_event("job_finish", logger=log, **fields, result=dict(result))
-            elif outcome == "cancelled":  # the runner cancelled itself
-                _remove_outputs(job, None)
-                if self.store.cancel(job.id):
-                    events.append((job.id, "cancelled"))
+                events = [(job.id, "cancelled")] if self.store.cancel(job.id) else []
                 log_event("job_cancelled", logger=log, **fields)
             else:
-                _remove_outputs(job, None)
-                if self.store.fail(job.id, error or "failed", kind):
-                    events.append((job.id, "failed"))
-                will_retry = retry and job.attempts <= self.max_retries
-                log_event(
-                    "job_failed",
-                    level=logging.WARNING,
-                    logger=log,
-                    **fields,
-                    error=error,
-                    retry=will_retry,
-                )
-                if will_retry and self.store.requeue(job.id):
-                    events.append((job.id, "queued"))
+                events = self._settle_failed(job, outcome, fields)
             self._cv.notify_all()
         self._emit(events)
+
+    def _settle_stopped(
+        self, run: _RunningJob, outcome: _Outcome, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        """A job the scheduler stopped (stalled, cancelled, shut down); lock held."""
+        job = run.job
+        # A runner that finished anyway wrote the output: a stopped job has none.
+        _remove_outputs(job, outcome.written(job) if outcome.state == "done" else None)
+        if run.stop_reason == "stalled":
+            # Failed by the watchdog already; the runner let go, so a retry is safe now.
+            return self._settle_stalled(run)
+        if run.stop_reason == "cancelled":
+            log_event("job_cancelled", logger=log, **fields)
+            return []
+        log_event("job_interrupted", logger=log, **fields)  # shutdown: back in the queue
+        return [(job.id, "queued")] if self.store.release(job.id) else []
+
+    def _settle_done(
+        self, job: Job, outcome: _Outcome, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        written = outcome.written(job)
+        if not self.store.finish(job.id, *_coverage_of(outcome.result)):
+            # Cancelled in the store after its last progress report: no output.
+            _remove_outputs(job, written)
+            log_event("job_cancelled", logger=log, **fields)
+            return [(job.id, "cancelled")]
+        if written != job.output:  # a file appeared there while rendering
+            self.store.set_output(job.id, written)
+        log_event("job_finish", logger=log, **fields, result=dict(outcome.result))
+        return [(job.id, "done")]
+
+    def _settle_failed(
+        self, job: Job, outcome: _Outcome, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        _remove_outputs(job, None)
+        events = []
+        if self.store.fail(job.id, outcome.error or "failed", outcome.kind):
+            events.append((job.id, "failed"))
+        will_retry = outcome.retry and job.attempts <= self.max_retries
+        log_event(
+            "job_failed",
+            level=logging.WARNING,
+            logger=log,
+            **fields,
+            error=outcome.error,
+            retry=will_retry,
+        )
+        if will_retry and self.store.requeue(job.id):
+            events.append((job.id, "queued"))
+        return events
 
     # -- watchdog ---------------------------------------------------------------------
 
