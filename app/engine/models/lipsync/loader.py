@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import TYPE_CHECKING
 
 from app.engine.errors import InputError
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.draft import DraftModel
+
+if TYPE_CHECKING:
+    from app.engine.models.providers import SessionCache
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,23 @@ def _best_installed() -> str:
 
 
 def _load_onnx_model(name: str, device: str, batch_size: int | None) -> LipSyncModel:
-    from app.engine.models.lipsync.factory import create_onnx_model
+    """An installed ONNX model on a device; ONNX Runtime loads only when one is asked for."""
+    from app.engine.models import registry
+    from app.engine.models.lipsync.edtalk import EdTalkModel
+    from app.engine.models.lipsync.wav2lip import Wav2LipModel
 
-    return create_onnx_model(name, device, batch_size)
+    installed = registry.resolve(name)  # ModelNotInstalled says how to get it
+    runner = {"wav2lip": Wav2LipModel, "edtalk": EdTalkModel}.get(installed.family)
+    if runner is None:
+        raise InputError(f"{name}: a {installed.family} model, not a lip-sync model")
+    session = _sessions().get(installed.path, device)
+    return runner(session, name=name, batch_size=batch_size, model_path=installed.path)
+
+
+@functools.cache
+def _sessions() -> SessionCache:
+    """This process's sessions: loading a model onto a GPU takes seconds, and every job of
+    a batch asks for the same one."""
+    from app.engine.models.providers import SessionCache
+
+    return SessionCache()
