@@ -435,6 +435,8 @@ class MainWindow(QMainWindow):
         self.overall.setFixedWidth(180)
         self.overall.setTextVisible(True)
         self.overall.setFormat("%p%")
+        self.target_label = QLabel(self.queue.target_text())  # where jobs render
+        bar.addPermanentWidget(self.target_label)
         bar.addPermanentWidget(self.summary_label)
         bar.addPermanentWidget(self.overall)
 
@@ -444,6 +446,7 @@ class MainWindow(QMainWindow):
         self.bridge.preview.connect(self.presenter.on_preview)
         self.queue.state_changed.connect(self._on_queue_state)
         self.queue.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.queue.target_changed.connect(self.target_label.setText)
         self.presenter.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.presenter.failed.connect(lambda title, text: QMessageBox.warning(self, title, text))
         self.notice.open_models.connect(self._open_models_at)
