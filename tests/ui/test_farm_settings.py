@@ -51,5 +51,5 @@ def test_render_on_a_ray_cluster_from_settings(
     (job,) = window.model.jobs()
     window.act_start.trigger()
     qtbot.waitUntil(lambda: window.store.get(job.id).state == "done", timeout=120_000)
-    assert stream_facts(job.output)[0] == 25
+    assert stream_facts(job.output)["frames"] == 25
     assert window.queue.scheduler.slots == {"cpu": 1}
