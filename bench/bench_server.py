@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a plain script
 
 from bench import inputs  # noqa: E402
-from tests.mediagen import make_audio, make_video  # noqa: E402
 from tests.support.api import Server, start_server  # noqa: E402
+from tests.support.mediagen import make_audio, make_video  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "server.json"
 

@@ -12,7 +12,7 @@ from app.engine.render.media import encoders
 from app.engine.settings import ENCODERS
 from bench import stages
 from bench.inputs import FPS
-from tests.mediagen import luma_psnr
+from tests.support.mediagen import luma_psnr
 
 CRF = 18  # RenderSettings' default quality, mapped to each encoder's own scale
 

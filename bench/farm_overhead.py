@@ -71,15 +71,15 @@ def main() -> int:
     from app.engine.farm.runner import RayRunner
     from app.engine.queue.jobstore import JobStore
     from app.engine.queue.scheduler import render_runner
-    from tests.unit.test_track_cache import (
-        load_source_frames,
+    from tests.support.media import (
         load_speech,
+        talking_head_frames,
         write_clip,
         write_speech,
     )
 
     inputs = home / "in"
-    write_clip(inputs / "clip.mp4", load_source_frames()[:25])  # 1 s, 192 px
+    write_clip(inputs / "clip.mp4", talking_head_frames(60, 192)[:25])  # 1 s, 192 px
     write_speech(inputs / "speech.wav", load_speech(), 1.0, 1.0)  # 25 output frames
 
     with JobStore(home / "local.sqlite3") as store:

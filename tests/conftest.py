@@ -7,12 +7,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from tests.support.paths import SHARED_MEDIA, YUNET_PATH
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SHARED_MEDIA = SHARED / "media"
-YUNET_PATH = SHARED / "models" / "face_detection_yunet_2026may.onnx"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)

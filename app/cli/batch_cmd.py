@@ -22,7 +22,6 @@ import argparse
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
@@ -33,6 +32,7 @@ from app.engine.errors import InputError
 from app.engine.queue import batch_plan
 from app.engine.queue.batch_plan import DEFAULT_NAME
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
+from app.engine.throttle import Throttle
 
 if TYPE_CHECKING:
     from app.engine.progress import FrameProgress
@@ -282,7 +282,7 @@ class _Reporter:
         self.tty = stream.isatty()
         self.every_s = 0.1 if self.tty else PROGRESS_EVERY_S
         self._lock = threading.Lock()
-        self._last: dict[int, float] = {}
+        self._gates: dict[int, Throttle] = {}
         self.final: dict[int, str] = {}  # job id -> the last state it reached here
 
     def _line(self, text: str, transient: bool = False) -> None:
@@ -316,11 +316,10 @@ class _Reporter:
         self._line(f"job {job_id}: {text}")
 
     def on_progress(self, job_id: int, progress: FrameProgress) -> None:
-        now = time.monotonic()
-        last_frame = progress.done >= progress.total
-        if not last_frame and now - self._last.get(job_id, 0.0) < self.every_s:
+        with self._lock:
+            gate = self._gates.setdefault(job_id, Throttle(self.every_s))
+        if not gate.ready(force=progress.done >= progress.total):
             return
-        self._last[job_id] = now
         eta = f"{progress.eta_s:.0f} s" if progress.eta_s != float("inf") else "?"
         self._line(
             f"job {job_id}: {progress.done}/{progress.total} frames "

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
+
+from app.engine.throttle import Throttle
 
 
 def _clock(seconds: float) -> str:
@@ -19,16 +20,14 @@ class ProgressBar:
     def __init__(
         self, label: str, stream: TextIO | None = None, width: int = 28, every_s: float = 0.1
     ):
-        self.label, self.width, self.every_s = label, width, every_s
+        self.label, self.width = label, width
         self.stream = stream or sys.stderr
-        self._last = 0.0
+        self._throttle = Throttle(every_s)
         self._shown = False
 
     def update(self, done: float, total: float, detail: str = "") -> None:
-        now = time.monotonic()
-        if now - self._last < self.every_s and done < total:
+        if not self._throttle.ready(force=done >= total):
             return
-        self._last = now
         fraction = min(1.0, done / total) if total else 1.0
         filled = int(fraction * self.width)
         bar = "#" * filled + "." * (self.width - filled)

@@ -13,8 +13,16 @@ class ModelNotInstalled(InputError):
     """A model was asked for by name but its weights are not on this machine."""
 
 
-class RenderCancelled(Exception):
+class Cancelled(Exception):
+    """Work stopped because its cancel Event was set (not a failure)."""
+
+
+class RenderCancelled(Cancelled):
     """The render was cancelled through its cancel flag; nothing was written."""
+
+
+class DownloadCancelled(Cancelled):
+    """A model download was cancelled; its `.part` file stays for a later resume."""
 
 
 class ModelOutputError(InputError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from app.engine.outputs import IfExists
 
@@ -71,5 +71,5 @@ class RenderSettings:
         if self.track_cache_dir is not None:
             self.track_cache_dir = Path(self.track_cache_dir)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -1,18 +1,19 @@
-"""The only Qt file in the engine: QRunnables and a signals adapter for the scheduler.
+"""The only Qt file in the engine: QRunnables and signal adapters (docs/architecture.md).
 
 Everything else in `app.engine` is plain Python; this module turns its callbacks into
-Qt signals so the GUI thread only paints (ARCHITECTURE.md, "Threads and Qt"):
+Qt signals so the GUI thread only paints:
 
 - `WorkerSignals`: the explicit signals of every worker here (STYLE.md 3):
   started, progress, preview, finished, errored, cancelled.
-- `RenderWorker`: one render through `pipeline.render`, progress throttled to ~10/s
-  and preview frames to ~4/s (BGR ndarrays, converted to QImage by the UI).
 - `CallWorker`: any blocking call (probe, thumbnails, model status, one-frame preview)
   off the GUI thread; its result or exception comes back as a signal.
 - `DownloadWorker`: a model download with throttled byte progress and cancel (resumable:
   the engine keeps the `.part`).
+- `PoolExecutor`: the Scheduler's executor in the desktop app: each job a QRunnable on
+  the window's QThreadPool.
 - `SchedulerBridge`: a QObject whose methods are the Scheduler's hooks; they run on the
-  scheduler's threads and emit signals that Qt queues to the GUI thread.
+  jobs' threads and emit signals that Qt queues to the GUI thread, progress throttled to
+  ~10/s and preview frames to ~4/s per job (BGR ndarrays, made QImages by the UI).
 
 The plain-Python work they run lives in the engine proper (render/file_probe.py,
 render/one_frame.py, the scheduler): this module only adapts it to Qt.
@@ -26,39 +27,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.engine.errors import InputError, RenderCancelled
+from app.engine.errors import Cancelled, InputError
 from app.engine.progress import FrameProgress
-from app.engine.settings import RenderSettings
+from app.engine.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1  # ~10 progress signals a second per job
 PREVIEW_INTERVAL_S = 0.25  # ~4 preview frames a second per job
-
-
-class Throttle:
-    """Lets an event through at most once per `interval_s` (or when forced).
-
-    Plain Python, used from worker threads; a Qt timer would need an event loop there.
-    """
-
-    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval_s = interval_s
-        self._clock = clock
-        self._last = float("-inf")
-
-    def ready(self, force: bool = False) -> bool:
-        now = self._clock()
-        if force or now - self._last >= self.interval_s:
-            self._last = now
-            return True
-        return False
 
 
 class WorkerSignals(QObject):
@@ -90,10 +71,6 @@ class BaseWorker(QRunnable):
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    @property
-    def is_cancelled(self) -> bool:
-        return self.cancel_event.is_set()
-
     def run(self) -> None:
         try:
             self._run()
@@ -104,7 +81,7 @@ class BaseWorker(QRunnable):
         self.signals.started.emit()
         try:
             result = self.work()
-        except RenderCancelled:
+        except Cancelled:
             self.signals.cancelled.emit()
             return
         except Exception as exc:  # every error crosses to the GUI thread as a signal
@@ -121,53 +98,6 @@ class BaseWorker(QRunnable):
 
     def work(self) -> object:  # pragma: no cover - overridden
         raise NotImplementedError
-
-
-class RenderWorker(BaseWorker):
-    """One render job as a QRunnable: `QThreadPool.start(worker)`; `worker.cancel()`.
-
-    Signals: started; progress(FrameProgress, preview stripped) at most every
-    `progress_interval` s plus the last frame; preview(ndarray) at most every
-    `preview_interval` s; then exactly one of finished(RenderResult), cancelled(),
-    errored(exception). `components` go to `pipeline.render` (model, detector, face_track).
-    """
-
-    def __init__(
-        self,
-        settings: RenderSettings,
-        *,
-        progress_interval: float = PROGRESS_INTERVAL_S,
-        preview_interval: float = PREVIEW_INTERVAL_S,
-        **components: object,
-    ) -> None:
-        super().__init__()
-        self.settings = settings
-        self.components = components
-        self._progress = Throttle(progress_interval)
-        self._preview = Throttle(preview_interval)
-
-    def work(self) -> object:
-        from app.engine.render import pipeline  # lazy: PyAV/ONNX Runtime load on the pool thread
-
-        return pipeline.render(
-            self.settings, self._on_progress, self.cancel_event, **self.components
-        )
-
-    def _on_progress(self, progress: FrameProgress) -> None:
-        emit_throttled(self.signals, progress, self._progress, self._preview)
-
-
-def emit_throttled(
-    signals: WorkerSignals,
-    progress: FrameProgress,
-    progress_gate: Throttle,
-    preview_gate: Throttle,
-) -> None:
-    last = progress.total > 0 and progress.done >= progress.total
-    if progress.preview is not None and preview_gate.ready(force=last):
-        signals.preview.emit(progress.preview)
-    if progress_gate.ready(force=last):
-        signals.progress.emit(dataclasses.replace(progress, preview=None))
 
 
 class CallWorker(BaseWorker):
@@ -207,16 +137,53 @@ class DownloadWorker(BaseWorker):
     def work(self) -> object:
         from app.engine.models import registry as models
 
-        try:
-            return models.download(
-                self.name, self._on_progress, self.cancel_event, **self.download_kwargs
-            )
-        except models.DownloadCancelled:
-            raise RenderCancelled(f"download of {self.name} cancelled") from None
+        return models.download(
+            self.name, self._on_progress, self.cancel_event, **self.download_kwargs
+        )
 
     def _on_progress(self, done: int, total: int | None) -> None:
         if self._gate.ready(force=total is not None and done >= total):
             self.signals.progress.emit((done, total))
+
+
+class _JobRunnable(QRunnable):
+    """One scheduler job on a pool thread (the scheduler's `work` catches everything)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self.work = work
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        self.work()
+
+
+class PoolExecutor:
+    """The Scheduler's executor in the desktop app: each job a QRunnable on `pool`.
+
+    The pool grows by the scheduler's `slots` while it runs, so probing, thumbnails and
+    previews never queue behind renders, and by one more for each runnable the scheduler
+    abandons (a stuck render keeps its thread; the queue must still move on).
+    """
+
+    def __init__(self, pool: QThreadPool, slots: int) -> None:
+        self.pool = pool
+        self.slots = slots
+        self._reserved = 0  # threads added for the slots (from the first job to close())
+
+    def start(self, work: Callable[[], None], name: str) -> None:
+        if not self._reserved:
+            self._reserved = self.slots
+            self.pool.setMaxThreadCount(self.pool.maxThreadCount() + self.slots)
+        log.debug("pool job %s", name)
+        self.pool.start(_JobRunnable(work))
+
+    def abandoned(self) -> None:
+        self.pool.setMaxThreadCount(self.pool.maxThreadCount() + 1)
+
+    def close(self) -> None:
+        self.pool.setMaxThreadCount(max(1, self.pool.maxThreadCount() - self._reserved))
+        self._reserved = 0
 
 
 class SchedulerBridge(QObject):

@@ -158,7 +158,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 760)
 
-        self.queue = QueueController(store, lambda: self.settings, self.devices, runner, self)
+        self.queue = QueueController(
+            store, lambda: self.settings, self.devices, runner, self, pool=self.pool
+        )
         self.queue.auto_start = bool(qsettings.value("queue/auto_start", False, type=bool))
         self.bridge = self.queue.bridge
         self.model = BatchModel(store, self, results=self.queue.result)

@@ -20,14 +20,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 
 from app.engine import paths
 from app.engine.progress import FrameProgress
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Runner, Scheduler, render_runner, result_fields
-from app.engine.workers import SchedulerBridge
+from app.engine.workers import PoolExecutor, SchedulerBridge
 from app.ui.app_settings import AppSettings
 from app.ui.farm_link import RAY, FarmLink, describe_local
 
@@ -49,8 +49,10 @@ class QueueController(QObject):
         devices: list[str],
         runner: Runner | None = None,
         parent: QObject | None = None,
+        pool: QThreadPool | None = None,
     ) -> None:
         super().__init__(parent)
+        self.pool = pool  # jobs run here as QRunnables (None: a thread per job)
         self.store = store
         self._settings = settings
         self.devices = devices
@@ -105,14 +107,15 @@ class QueueController(QObject):
 
     def _make_scheduler(self) -> Scheduler:
         settings = self._settings()
-        slots = self._target_slots(settings)
+        slots = self._target_slots(settings) or settings.slots(self.devices)
         scheduler = Scheduler(
             self.store,
             self._run_and_keep,
-            slots=slots or settings.slots(self.devices),
+            slots=slots,
             stall_timeout=settings.stall_timeout_s,
             on_job_event=self.bridge.on_job_event,
             on_progress=self.bridge.on_progress,
+            executor=PoolExecutor(self.pool, sum(slots.values())) if self.pool else None,
         )
         if not self._owns_queue:
             self._owns_queue = self._lock.acquire()

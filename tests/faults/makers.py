@@ -12,8 +12,8 @@ import sqlite3
 import struct
 from pathlib import Path
 
-from tests.conftest import SHARED_MEDIA
-from tests.mediagen import make_audio, make_video
+from tests.support.mediagen import make_audio, make_video
+from tests.support.paths import SHARED_MEDIA
 
 FACE_STILL = SHARED_MEDIA / "image" / "i02_sadtalker_happy_256.png"
 
@@ -89,7 +89,7 @@ def cut_mp4(folder: Path) -> None:
 def cut_index(folder: Path) -> None:
     """A fast-start MP4 (index first, as the app writes them) cut inside its index."""
     from app.engine.render.media import VideoWriter
-    from tests.mediagen import pattern_frame
+    from tests.support.mediagen import pattern_frame
 
     with VideoWriter(folder / "whole.mp4", 64, 48, 25) as writer:
         for i in range(50):

@@ -23,9 +23,9 @@ from app.engine.errors import InputError
 from app.engine.queue.jobstore import JobStore
 from app.engine.render.pipeline import iter_render, render
 from app.engine.settings import RenderSettings
-from tests.mediagen import make_audio, make_video
 from tests.support.leftovers import any_temp
-from tests.unit.test_pipeline import stream_facts
+from tests.support.media import stream_facts
+from tests.support.mediagen import make_audio, make_video
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.models.providers import SessionCache
 from app.engine.render import media
 from app.engine.render.media import encoders, hw_decode
-from tests.mediagen import luma_psnr, make_video
 from tests.support import standins
+from tests.support.mediagen import luma_psnr, make_video
 
 
 def crops_and_mels(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.mediagen import make_audio, make_video
 from tests.support.api import Server, start_server
+from tests.support.mediagen import make_audio, make_video
 
 MAX_UPLOAD_MB = 1
 

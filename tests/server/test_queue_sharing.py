@@ -12,8 +12,8 @@ import pytest
 from app.cli import main
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 from app.engine.queue.jobstore import JobStore
-from tests.mediagen import make_audio, make_video
 from tests.support.api import Server, start_server
+from tests.support.mediagen import make_audio, make_video
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Test media from real frames: clips of a real talking head, written with PyAV."""
+"""Test media from the shared real clips, and small helpers to write and read media."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ import numpy as np
 import pytest
 
 from app.engine.render import media
-from tests.conftest import SHARED_MEDIA
+from tests.support.paths import SHARED_MEDIA
 
 PORTRAIT_VIDEO = "video/v04_sadtalker_hdtf_katiehill_en.mp4"  # 512x512, 25 fps, face fills it
 SPEECH = "audio/a03_en_latentsync_demo1_audio.wav"  # 9.6 s English, 16 kHz mono
+H03 = SHARED_MEDIA / "hard/h03_face_recognition_short_hamilton_clip_multiface_cuts.mp4"
+H06 = SHARED_MEDIA / "hard/h06_liveportrait_d11_quick_head_motion.mp4"
+H04 = SHARED_MEDIA / "hard/h04_face_recognition_two_people.jpg"
+# h03's shots, by eye: the stage (the performer small, on the right; a bystander bottom
+# left), the performer in profile with the audience, the performer facing the camera,
+# the audience (the performer is not in it).
+H03_CUTS = [20, 82, 211]
 
 
 def talking_head_frames(n: int, side: int) -> list[np.ndarray]:
@@ -31,6 +38,7 @@ def talking_head_frames(n: int, side: int) -> list[np.ndarray]:
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
     """BGR frames -> H.264 MP4 (no audio), with PyAV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
         stream = out.add_stream(
@@ -43,3 +51,56 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
             out.mux(stream.encode(picture))
         out.mux(stream.encode())
     return path
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
+    """Mono float samples -> 16-bit wav, with PyAV."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = 0
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def load_speech() -> np.ndarray:
+    """The shared speech clip: 9.6 s, 16 kHz mono."""
+    return media.load_audio(SHARED_MEDIA / SPEECH)
+
+
+def write_speech(path: Path, speech: np.ndarray, start_s: float, seconds: float) -> Path:
+    """`seconds` of 16 kHz `speech` from `start_s`, as a wav."""
+    return write_wav(path, speech[int(start_s * 16000) : int((start_s + seconds) * 16000)])
+
+
+def load_mono_16k(path: Path) -> np.ndarray:
+    """Any audio file -> mono 16 kHz float32, straight through PyAV."""
+    parts = []
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+        for frame in container.decode(audio=0):
+            parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+        parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return np.concatenate(parts)
+
+
+def decode_all(path: Path) -> list[np.ndarray]:
+    with media.open_video(path) as reader:
+        return list(reader.frames())
+
+
+def stream_facts(path: Path) -> dict[str, object]:
+    """Size, fps, frame count, audio seconds and pixel format of an MP4, with PyAV."""
+    with av.open(str(path)) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        return {
+            "size": (v.codec_context.width, v.codec_context.height),
+            "fps": float(v.average_rate),
+            "frames": sum(1 for _ in c.decode(video=0)),
+            "audio_s": float(a.duration * a.time_base) if a.duration else None,
+            "pix_fmt": v.codec_context.pix_fmt,
+        }

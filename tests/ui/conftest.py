@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QMessageBox
 from app.engine.queue.jobstore import JobStore
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.main_window import MainWindow
-from tests.mediagen import make_audio, make_video
 from tests.support.media import talking_head_frames, write_clip
+from tests.support.mediagen import make_audio, make_video
 
 SIDE = 160
 

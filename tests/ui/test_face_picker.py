@@ -12,8 +12,8 @@ from app.engine.render.face_choice import FaceSpec
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from app.ui.batch_model import COL_VIDEO
-from tests.conftest import SHARED_MEDIA, YUNET_PATH
-from tests.mediagen import make_audio
+from tests.support.mediagen import make_audio
+from tests.support.paths import SHARED_MEDIA, YUNET_PATH
 
 TWO_PEOPLE = SHARED_MEDIA / "hard/h04_face_recognition_two_people.jpg"
 

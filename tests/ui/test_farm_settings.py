@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QDialogButtonBox
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.settings_dialog import SettingsDialog
 from tests.support.farm import start_local_ray
-from tests.ui.test_main_window import drop, stream_facts, wait_jobs
+from tests.support.media import stream_facts
+from tests.support.person import drop, wait_jobs
 
 ray = pytest.importorskip("ray")
 
@@ -50,5 +51,5 @@ def test_render_on_a_ray_cluster_from_settings(
     (job,) = window.model.jobs()
     window.act_start.trigger()
     qtbot.waitUntil(lambda: window.store.get(job.id).state == "done", timeout=120_000)
-    assert stream_facts(job.output)[0] == 25
+    assert stream_facts(job.output)["frames"] == 25
     assert window.queue.scheduler.slots == {"cpu": 1}

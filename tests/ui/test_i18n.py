@@ -29,8 +29,7 @@ from app.engine.queue.jobstore import JobSpec
 from app.engine.settings import ENCODERS, PRESETS
 from app.ui.i18n import install_translators, remove_translators, resolve_language
 from app.ui.settings_dialog import SettingsDialog
-from tests.ui.person import drop, show_active
-from tests.ui.test_render_queue import finished_job
+from tests.support.person import drop, finished_job, show_active
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -133,7 +133,7 @@ def test_run_gui_opens_the_window_and_returns_when_it_closes(qtbot, monkeypatch)
 def test_run_gui_smoke_test_mode_and_files_from_the_command_line(
     qtbot, monkeypatch, capsys, tmp_path
 ) -> None:
-    from tests.mediagen import make_audio, make_video
+    from tests.support.mediagen import make_audio, make_video
 
     video = make_video(tmp_path / "talk.mp4", 64, 48, audio=False)
     audio = make_audio(tmp_path / "voice.wav", 1.0)

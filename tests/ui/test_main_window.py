@@ -14,9 +14,9 @@ from app.ui import intake
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.batch_model import COL_OUTPUT, COL_PROGRESS, COL_STATE, FRACTION_ROLE
 from app.ui.settings_dialog import SettingsDialog
-from tests.mediagen import make_audio
 from tests.support.leftovers import any_temp
-from tests.ui.person import drop, wait_jobs
+from tests.support.mediagen import make_audio
+from tests.support.person import drop, wait_jobs
 
 
 def stream_facts(path: Path) -> tuple[int, int, bool]:

@@ -16,29 +16,18 @@ from app.ui import job_files
 from app.ui.batch_model import COL_MODEL, COL_PROGRESS, COL_STATE
 from app.ui.job_edit_dialog import JobEditDialog
 from app.ui.settings_dialog import SettingsDialog
-from tests.mediagen import make_audio
-from tests.ui.person import (
+from tests.support.mediagen import make_audio
+from tests.support.person import (
     answer_next_dialog,
     click_row,
     drag_leave,
     drag_over,
     drop,
+    finished_job,
     mime_of,
     show_active,
     wait_jobs,
 )
-
-
-def finished_job(window, video: Path, audio: Path, output: Path, **finish: object) -> int:
-    """A job the queue has rendered: in the store as done, its output a real clip."""
-    shutil.copy(video, output)
-    settings = window.settings.render_settings(video, audio, output)
-    (job_id,) = window.store.add_many([JobSpec(settings)])
-    claimed = window.store.claim_next("cpu")
-    assert claimed is not None and claimed.id == job_id
-    assert window.store.finish(job_id, **finish)
-    window.model.refresh_job(job_id)
-    return job_id
 
 
 def state_text(window, job_id: int) -> str:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.mediagen import make_audio
+from tests.support.mediagen import make_audio
 
 REPO = Path(__file__).resolve().parents[2]
 RUNS = 4

@@ -10,8 +10,8 @@ import pytest
 
 from app.engine.queue.jobstore import JobStore
 from app.ui.batch_model import COL_STATE, COL_VIDEO
-from tests.mediagen import make_audio, make_video
 from tests.support.api import start_server
+from tests.support.mediagen import make_audio, make_video
 
 
 @pytest.fixture

@@ -1,24 +1,24 @@
-"""app.engine.workers: real renders through QRunnables, throttled signals, the bridge."""
+"""app.engine.workers: the scheduler's jobs as QRunnables on a pool, throttled signals, the
+bridge, CallWorker."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThread, QThreadPool
 
 from app.engine.progress import FrameProgress
+from app.engine.queue.jobstore import Job, JobStore
+from app.engine.queue.scheduler import Runner, Scheduler, render_runner
 from app.engine.render.one_frame import render_one_frame
 from app.engine.settings import RenderSettings
-from app.engine.workers import (
-    CallWorker,
-    RenderWorker,
-    SchedulerBridge,
-    Throttle,
-)
+from app.engine.workers import CallWorker, PoolExecutor, SchedulerBridge
 from tests.support.leftovers import any_temp
 
 
@@ -38,85 +38,139 @@ def pool() -> QThreadPool:
     pool.waitForDone(30_000)
 
 
-def test_throttle_lets_one_event_through_per_interval_and_forced_ones() -> None:
-    now = [0.0]
-    gate = Throttle(0.1, clock=lambda: now[0])
-    passed = []
-    for step in range(100):  # 1 s of events every 10 ms
-        now[0] = step * 0.01
-        passed.append(gate.ready(force=step == 99))
-    assert passed[0] is True
-    assert 9 <= sum(passed) <= 12
-    assert passed[-1] is True  # the forced last one
+@pytest.fixture
+def queue_on_pool(
+    pool: QThreadPool, tmp_path: Path
+) -> Iterator[Callable[..., tuple[Scheduler, SchedulerBridge]]]:
+    """A Scheduler whose jobs run as QRunnables on `pool`, its hooks through a bridge: the
+    desktop app's wiring (ui/queue_controller.py)."""
+    made: list[Scheduler] = []
+    store = JobStore(tmp_path / "jobs.sqlite3")
+
+    def make(runner: Runner = render_runner, **kw: Any) -> tuple[Scheduler, SchedulerBridge]:
+        bridge = SchedulerBridge()
+        scheduler = Scheduler(
+            store,
+            runner,
+            slots={"cpu": 1},
+            poll_interval=0.02,
+            executor=PoolExecutor(pool, 1),
+            on_job_event=bridge.on_job_event,
+            on_progress=bridge.on_progress,
+            **kw,
+        )
+        made.append(scheduler)
+        scheduler.start()
+        return scheduler, bridge
+
+    yield make
+    for scheduler in made:
+        scheduler.stop(wait=True, timeout=5)
+    store.close()
 
 
-def test_render_worker_emits_started_throttled_progress_previews_then_finished(
-    qtbot, pool, face_clip, speech, tmp_path
-) -> None:
-    out = tmp_path / "out.mp4"
-    settings = RenderSettings(
-        face_clip,
-        speech("a.wav", 4.0),
-        out,
-        model="draft",
-        detector="haar",
-        preset="ultrafast",
-        track_cache=False,
+def render_settings(video: Path, audio: Path, out: Path) -> RenderSettings:
+    return RenderSettings(
+        video, audio, out, model="draft", detector="haar", preset="ultrafast", track_cache=False
     )
-    worker = RenderWorker(settings)
+
+
+def test_a_job_runs_as_a_qrunnable_on_the_pool_with_throttled_signals(
+    qtbot, pool, queue_on_pool, face_clip, speech, tmp_path
+) -> None:
+    threads: list[str] = []
+
+    def runner(job: Job, on_progress: Callable[[FrameProgress], None], cancel: Any) -> object:
+        threads.append(QThread.currentThread().objectName())
+        return render_runner(job, on_progress, cancel)
+
+    before = pool.maxThreadCount()
+    scheduler, bridge = queue_on_pool(runner)
     progress: list[FrameProgress] = []
     previews: list[np.ndarray] = []
-    worker.signals.progress.connect(progress.append)
-    worker.signals.preview.connect(previews.append)
-    results: list = []
-    worker.signals.finished.connect(results.append)
-    with qtbot.waitSignals(
-        [worker.signals.started, worker.signals.finished], order="strict", timeout=60_000
+    bridge.progress.connect(lambda _job, p: progress.append(p))
+    bridge.preview.connect(lambda _job, frame: previews.append(frame))
+    out = tmp_path / "out.mp4"
+    with qtbot.waitSignal(
+        bridge.job_event, timeout=60_000, check_params_cb=lambda _j, state: state == "done"
     ):
-        pool.start(worker)
-    (result,) = results
-    assert result.output == out and result.frames == 100
+        (job_id,) = scheduler.submit_many([render_settings(face_clip, speech("a.wav", 4.0), out)])
+    assert threads == ["Thread (pooled)"]  # a QThreadPool thread, not one of the scheduler's
+    assert pool.maxThreadCount() == before + 1  # the pool grew by the slot: tasks never wait
     dones = [p.done for p in progress]
     assert dones == sorted(dones) and dones[-1] == 100 == progress[-1].total
-    # ~10 a second: never one per frame (the render takes well under 10 s here).
-    assert len(progress) < result.elapsed_s * 10 + 3 < 100
+    assert len(progress) < 60  # ~10 a second, never one per frame
     assert all(p.preview is None for p in progress)  # frames travel on `preview` only
     assert previews and previews[0].ndim == 3 and previews[0].dtype == np.uint8
-    frames, fps, has_audio = decoded_frames(out)
-    assert (frames, fps, has_audio) == (100, 25.0, True)
-    assert result.frames_with_face > 0  # a real face: the draft model did its work
+    assert decoded_frames(out) == (100, 25.0, True)
+    job = scheduler.store.get(job_id)
+    assert job is not None and job.face_frames is not None and job.face_frames > 0
+    scheduler.stop(wait=True)
+    assert pool.maxThreadCount() == before  # given back when the scheduler stops
 
 
-def test_render_worker_cancel_leaves_no_file(qtbot, pool, pattern_clip, speech, tmp_path) -> None:
+def test_cancelling_a_job_on_the_pool_leaves_no_file(
+    qtbot, queue_on_pool, pattern_clip, speech, tmp_path
+) -> None:
+    scheduler, bridge = queue_on_pool()
+    bridge.progress.connect(lambda job_id, _p: scheduler.cancel(job_id))
     out = tmp_path / "cancelled.mp4"
-    settings = RenderSettings(
-        pattern_clip,
-        speech("long.wav", 20.0),
-        out,
-        model="draft",
-        detector="haar",
-        preset="ultrafast",
-        track_cache=False,
-    )
-    worker = RenderWorker(settings)
-    worker.signals.progress.connect(lambda _p: worker.cancel())
-    finished: list[object] = []
-    worker.signals.finished.connect(finished.append)
-    with qtbot.waitSignals(
-        [worker.signals.started, worker.signals.cancelled], order="strict", timeout=60_000
+    with qtbot.waitSignal(
+        bridge.job_event, timeout=60_000, check_params_cb=lambda _j, s: s == "cancelled"
     ):
-        pool.start(worker)
-    assert not finished
+        scheduler.submit_many([render_settings(pattern_clip, speech("long.wav", 20.0), out)])
+    assert scheduler.run_until_idle(timeout=30)
     assert not out.exists() and not any_temp(out)
 
 
-def test_render_worker_reports_bad_input_as_errored(qtbot, pool, tmp_path, speech) -> None:
+def test_bad_input_on_the_pool_fails_the_job_as_bad_input(
+    qtbot, queue_on_pool, tmp_path, speech
+) -> None:
+    scheduler, bridge = queue_on_pool()
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00" * 1000)
-    worker = RenderWorker(RenderSettings(bad, speech("a.wav"), tmp_path / "o.mp4", model="draft"))
-    with qtbot.waitSignal(worker.signals.errored, timeout=30_000) as blocker:
-        pool.start(worker)
-    assert "broken.mp4" in str(blocker.args[0])
+    with qtbot.waitSignal(
+        bridge.job_event, timeout=30_000, check_params_cb=lambda _j, s: s == "failed"
+    ):
+        (job_id,) = scheduler.submit_many(
+            [render_settings(bad, speech("a.wav"), tmp_path / "o.mp4")]
+        )
+    job = scheduler.store.get(job_id)
+    assert job is not None and job.error_kind == "bad_input" and "broken.mp4" in (job.error or "")
+
+
+def test_a_stuck_runnable_is_abandoned_and_the_pool_grows_so_the_queue_moves_on(
+    qtbot, pool, queue_on_pool, tmp_path
+) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+
+    def runner(job: Job, on_progress: Callable[[FrameProgress], None], cancel: Any) -> object:
+        ran.append(job.video.stem)
+        if job.video.stem == "stuck":
+            release.wait(30)  # deaf to its cancel Event, no progress
+            return {}
+        on_progress(FrameProgress(1, 1, 1.0, 0.0))
+        return {}
+
+    before = pool.maxThreadCount()
+    scheduler, bridge = queue_on_pool(runner, stall_timeout=0.3, cancel_grace=0.1, max_retries=0)
+    stuck, nxt = (
+        RenderSettings(tmp_path / f"{n}.mp4", tmp_path / "a.wav", tmp_path / f"o{n}.mp4")
+        for n in ("stuck", "next")
+    )
+    try:
+        with qtbot.waitSignal(
+            bridge.job_event, timeout=20_000, check_params_cb=lambda _j, s: s == "done"
+        ):
+            stuck_id, _ = scheduler.submit_many([stuck, nxt])
+        assert ran == ["stuck", "next"]
+        assert scheduler.abandoned_workers == 1
+        assert pool.maxThreadCount() == before + 2  # the slot, and room for the stuck one
+        job = scheduler.store.get(stuck_id)
+        assert job is not None and job.error_kind == "stalled"
+    finally:
+        release.set()
 
 
 def test_bridge_throttles_a_flood_per_job_and_keeps_the_last_frame(qtbot) -> None:

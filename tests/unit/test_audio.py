@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import av
 import librosa
 import numpy as np
 import pytest
 
 from app.engine.render.audio import MEL_STEP, SILENCE, mel_chunks, mel_filter_bank, mel_spectrogram
-from tests.conftest import SHARED_MEDIA
+from tests.support.media import load_mono_16k
+from tests.support.paths import SHARED_MEDIA
 
 SR, N_FFT, HOP, WIN = 16000, 800, 200, 800
-
-
-def load_mono_16k(path: Path) -> np.ndarray:
-    """Any audio file -> mono 16 kHz float32, straight through PyAV."""
-    parts = []
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SR)
-        for frame in container.decode(audio=0):
-            parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-        parts += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return np.concatenate(parts)
 
 
 def librosa_wav2lip_mel(wav: np.ndarray, dtype: type = np.float64) -> np.ndarray:

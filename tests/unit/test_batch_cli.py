@@ -30,8 +30,13 @@ from app.engine.queue.scheduler import Scheduler, result_fields
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.support.leftovers import any_temp
-from tests.unit.test_pipeline import stream_facts
-from tests.unit.test_track_cache import load_source_frames, load_speech, write_clip, write_speech
+from tests.support.media import (
+    load_speech,
+    stream_facts,
+    talking_head_frames,
+    write_clip,
+    write_speech,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 POLL_S = 0.02
@@ -39,7 +44,7 @@ POLL_S = 0.02
 
 @pytest.fixture(scope="module")
 def source_frames() -> list[np.ndarray]:
-    return load_source_frames()
+    return talking_head_frames(60, 192)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from app.engine.render.blend import lower_face_mask, paste_back, paste_region
-from app.engine.render.crop import estimate_alignment, invert, template_points, warp_to_crop
-from tests.conftest import SHARED_MEDIA
+from app.engine.render.crop import estimate_alignment, template_points, warp_to_crop
+from tests.support.paths import SHARED_MEDIA
 
 PORTRAIT = "image/i03_sadtalker_people_0_474.png"
 # YuNet's landmarks for that portrait, measured once (kept here so these tests don't
@@ -174,7 +174,9 @@ def test_paste_region_is_independent_of_the_frame_size(portrait):
     paste_back(big, crop, matrix, mask)
     assert not big[:, portrait.shape[1] :].any() and not big[portrait.shape[0] :].any()
     # The inverse of the alignment puts the template mouth on the frame's mouth.
-    mouth = cv2.transform(template_points("wav2lip", 96)[None, 3:], invert(matrix))[0]
+    mouth = cv2.transform(
+        template_points("wav2lip", 96)[None, 3:], cv2.invertAffineTransform(matrix)
+    )[0]
     assert np.abs(mouth - LANDMARKS[3:]).max() < 6
 
 

@@ -17,7 +17,7 @@ import pytest
 from app.cli import main
 from app.engine import outputs
 from app.engine.render import media
-from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, stream_facts, write_wav
+from tests.support.media import PORTRAIT_VIDEO, SPEECH, stream_facts, write_wav
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -126,7 +126,7 @@ def test_silent_audio_renders_with_the_mouth_closed(clip, tmp_path, capsys):
     assert code == 0, err
     rendered = media.open_video(out)
     source = media.open_video(clip)
-    from tests.mediagen import luma_psnr
+    from tests.support.mediagen import luma_psnr
 
     with rendered, source:
         psnrs = [luma_psnr(a, b) for a, b in zip(rendered.frames(), source.frames())]

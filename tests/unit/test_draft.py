@@ -13,8 +13,8 @@ from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.draft import DraftModel, openness_from_mels
 from app.engine.render.audio import SILENCE, mel_chunks, mel_spectrogram
 from app.engine.render.crop import estimate_alignment, template_points, warp_to_crop
-from tests.conftest import REPO, SHARED_MEDIA, YUNET_PATH
-from tests.unit.test_audio import load_mono_16k
+from tests.support.media import load_mono_16k
+from tests.support.paths import REPO, SHARED_MEDIA, YUNET_PATH
 
 FPS = 25
 SR = 16000

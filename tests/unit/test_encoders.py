@@ -14,8 +14,8 @@ from app.engine.render import media
 from app.engine.render.media import encoders
 from app.engine.render.pipeline import render
 from app.engine.settings import ENCODERS, RenderSettings
-from tests.mediagen import luma_psnr, make_audio, make_video
-from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, write_wav
+from tests.support.media import PORTRAIT_VIDEO, SPEECH, write_wav
+from tests.support.mediagen import luma_psnr, make_audio, make_video
 
 HARDWARE = tuple(e for e in ENCODERS if e not in ("auto", encoders.LIBX264))
 

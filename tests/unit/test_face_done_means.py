@@ -13,9 +13,8 @@ from app.engine.render.faces import FaceDetector, create_detector
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from bench.placement import render_and_measure
-from tests.conftest import SHARED_MEDIA, YUNET_PATH
-from tests.unit.test_face_track import H03, H03_CUTS
-from tests.unit.test_pipeline import write_wav
+from tests.support.media import H03, H03_CUTS, write_wav
+from tests.support.paths import SHARED_MEDIA, YUNET_PATH
 
 SPEECH = SHARED_MEDIA / "audio/a03_en_latentsync_demo1_audio.wav"
 

@@ -14,15 +14,8 @@ from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
 from app.engine.render.faces import FaceDetector, create_detector
 from app.engine.render.shots import CutDetector
 from app.engine.settings import RenderSettings
-from tests.conftest import SHARED_MEDIA, YUNET_PATH
-
-H03 = SHARED_MEDIA / "hard/h03_face_recognition_short_hamilton_clip_multiface_cuts.mp4"
-H06 = SHARED_MEDIA / "hard/h06_liveportrait_d11_quick_head_motion.mp4"
-H04 = SHARED_MEDIA / "hard/h04_face_recognition_two_people.jpg"
-# h03's shots, by eye: the stage (the performer small, on the right; a bystander bottom
-# left), the performer in profile with the audience, the performer facing the camera,
-# the audience (the performer is not in it).
-H03_CUTS = [20, 82, 211]
+from tests.support.media import H03, H03_CUTS, H04, H06
+from tests.support.paths import SHARED_MEDIA, YUNET_PATH
 
 
 def frames_of(path: Path, start: int = 0, count: int | None = None) -> list[np.ndarray]:

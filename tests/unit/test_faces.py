@@ -13,7 +13,7 @@ from app.engine.errors import InputError
 from app.engine.render.crop import estimate_alignment, template_points
 from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
 from app.engine.render.faces import Face, FaceDetector, create_detector
-from tests.conftest import SHARED_MEDIA, YUNET_PATH
+from tests.support.paths import SHARED_MEDIA, YUNET_PATH
 
 PORTRAITS = [
     "image/i01_face_recognition_obama_720p.jpg",

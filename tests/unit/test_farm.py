@@ -24,15 +24,15 @@ from app.engine.queue.jobstore import Job, JobSpec, JobStore  # noqa: E402
 from app.engine.queue.scheduler import Scheduler, render_runner  # noqa: E402
 from app.engine.render import media  # noqa: E402
 from app.engine.settings import RenderSettings  # noqa: E402
-from tests.mediagen import luma_psnr  # noqa: E402
 from tests.support.farm import start_local_ray  # noqa: E402
-from tests.unit.test_pipeline import stream_facts  # noqa: E402
-from tests.unit.test_track_cache import (  # noqa: E402
-    load_source_frames,
+from tests.support.media import (  # noqa: E402
     load_speech,
+    stream_facts,  # noqa: E402
+    talking_head_frames,
     write_clip,
-    write_speech,  # noqa: E402
+    write_speech,
 )
+from tests.support.mediagen import luma_psnr  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def ray_cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def source_frames():
-    return load_source_frames()
+    return talking_head_frames(60, 192)
 
 
 @pytest.fixture(scope="module")

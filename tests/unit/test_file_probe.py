@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from app.engine.render.file_probe import probe_files
-from tests.mediagen import make_audio, make_video
+from tests.support.mediagen import make_audio, make_video
 
 
 def test_probe_tells_videos_from_audios_by_streams_not_names(tmp_path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from app.engine.render import media
 from app.engine.render.media import hw_decode
-from tests.mediagen import make_video
+from tests.support.mediagen import make_video
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ import pytest
 from app.engine import outputs
 from app.engine.errors import InputError
 from app.engine.render import media
-from tests.mediagen import (
+from tests.support.mediagen import (
     SQUARE_BGR,
     luma_psnr,
     make_audio,

@@ -16,9 +16,9 @@ from app.engine.render.blend import lower_face_mask, paste_region
 from app.engine.render.crop import estimate_alignment
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
-from tests.mediagen import luma_psnr
 from tests.support import standins
-from tests.unit.test_pipeline import SPEECH, decode_all, write_wav
+from tests.support.media import SPEECH, decode_all, write_wav
+from tests.support.mediagen import luma_psnr
 
 PRESENTER_720P = "video/v09_liveportrait_s18_woman_silent_1280x720_30fps.mp4"
 SECONDS = 1.5

@@ -11,9 +11,9 @@ from app.engine.render import media
 from app.engine.render.one_frame import render_one_frame
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
-from tests.mediagen import make_audio
 from tests.support.leftovers import any_temp
 from tests.support.media import talking_head_frames, write_clip
+from tests.support.mediagen import make_audio
 
 SOURCE_FRAMES = 30
 

@@ -6,7 +6,6 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -15,24 +14,8 @@ from app.engine.render import media
 from app.engine.render.faces import create_detector
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
-from tests.mediagen import luma_psnr
-
-SPEECH = "audio/a03_en_latentsync_demo1_audio.wav"  # 9.6 s English, 16 kHz mono
-PORTRAIT_VIDEO = "video/v04_sadtalker_hdtf_katiehill_en.mp4"  # 512x512, 25 fps, face fills it
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    """Mono float samples -> 16-bit wav, with PyAV."""
-    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = rate
-        frame.pts = 0
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode())
-    return path
+from tests.support.media import PORTRAIT_VIDEO, SPEECH, decode_all, stream_facts, write_wav
+from tests.support.mediagen import luma_psnr
 
 
 def speech_with_gap(shared: Path, tmp_path: Path) -> tuple[Path, np.ndarray]:
@@ -41,23 +24,6 @@ def speech_with_gap(shared: Path, tmp_path: Path) -> tuple[Path, np.ndarray]:
     gap = np.zeros(int(1.2 * 16000), np.float32)
     samples = np.concatenate([speech[16000:41600], gap, speech[48000:73600]])
     return write_wav(tmp_path / "speech_gap.wav", samples), samples
-
-
-def decode_all(path: Path) -> list[np.ndarray]:
-    with media.open_video(path) as reader:
-        return list(reader.frames())
-
-
-def stream_facts(path: Path) -> dict:
-    with av.open(str(path)) as c:
-        v, a = c.streams.video[0], c.streams.audio[0]
-        return {
-            "size": (v.codec_context.width, v.codec_context.height),
-            "fps": float(v.average_rate),
-            "frames": sum(1 for _ in c.decode(video=0)),
-            "audio_s": float(a.duration * a.time_base) if a.duration else None,
-            "pix_fmt": v.codec_context.pix_fmt,
-        }
 
 
 def test_render_follows_the_audio_length_keeps_size_and_fps(shared_media, tmp_path, yunet_path):

@@ -26,8 +26,8 @@ from app.engine.queue.joblog import JsonFormatter, read_events, setup_logging, s
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler, accepted_devices, render_runner
 from app.engine.settings import RenderSettings
-from tests.mediagen import make_audio, make_video
 from tests.support.leftovers import any_temp, crashed_temp
+from tests.support.mediagen import make_audio, make_video
 
 POLL = 0.02
 FRAMES = 4

@@ -16,26 +16,15 @@ from app.engine.render.faces import Face, HaarDetector
 from app.engine.render.pipeline import RenderResult, render
 from app.engine.render.track_cache import TrackSettings
 from app.engine.settings import RenderSettings
-from tests.conftest import SHARED_MEDIA
-from tests.support.media import talking_head_frames
-from tests.unit.test_pipeline import SPEECH, write_wav
+from tests.support.media import load_speech, talking_head_frames, write_clip, write_speech
 
 SIZE = 192  # small renders: a real face that Haar finds at this size in every frame
 FPS = 25.0
 
 
-def load_source_frames(n: int = 60) -> list[np.ndarray]:
-    """The first n frames of a real talking-head clip, at SIZE x SIZE."""
-    return talking_head_frames(n, SIZE)
-
-
-def load_speech() -> np.ndarray:
-    return media.load_audio(SHARED_MEDIA / SPEECH)  # 9.6 s, 16 kHz mono
-
-
 @pytest.fixture(scope="module")
 def source_frames() -> list[np.ndarray]:
-    return load_source_frames()
+    return talking_head_frames(60, SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +32,10 @@ def speech() -> np.ndarray:
     return load_speech()
 
 
-def write_clip(path: Path, frames: list[np.ndarray]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with media.VideoWriter(path, SIZE, SIZE, FPS, crf=20, preset="ultrafast") as w:
-        for frame in frames:
-            w.write(frame)
-    return path
-
-
-def write_speech(path: Path, speech: np.ndarray, start_s: float, seconds: float) -> Path:
-    return write_wav(path, speech[int(start_s * 16000) : int((start_s + seconds) * 16000)])
+def cached(video: Path, settings: TrackSettings) -> track_cache.TrackEntry:
+    entry = track_cache.entry(video, settings)
+    assert entry is not None
+    return entry
 
 
 def render_with_cache(video: Path, audio: Path, out: Path, **components) -> RenderResult:
@@ -149,7 +132,7 @@ def test_a_longer_render_detects_only_the_frames_beyond_the_cached_ones(clip, sp
     assert min(detected) >= 15, detected  # frames 0-14 came from the cache
 
     settings = TrackSettings.of(detector, interval=RenderSettings.detect_interval, fps=FPS)
-    stored = track_cache.load(clip, settings)
+    stored = cached(clip, settings).load()
     assert stored is not None and stored.indices() == list(range(25))  # merged
     again = render_with_cache(
         clip, write_speech(tmp_path / "c.wav", speech, 5, 1.0), tmp_path / "again.mp4"
@@ -241,12 +224,12 @@ def test_save_merges_keeps_stored_faces_and_keys_on_every_setting(tmp_path):
     video.write_bytes(b"not really a video, but bytes to hash" * 1000)
     haar = HaarDetector()
     settings = TrackSettings.of(haar, interval=5, fps=25.0)
-    assert track_cache.load(video, settings) is None
+    assert cached(video, settings).load() is None
 
-    assert track_cache.save(video, settings, _track("haar", range(10), x=1))
-    assert not track_cache.save(video, settings, _track("haar", range(5), x=2))  # nothing new
-    assert track_cache.save(video, settings, _track("haar", range(5, 20), x=3))
-    merged = track_cache.load(video, settings)
+    assert cached(video, settings).save(_track("haar", range(10), x=1))
+    assert not cached(video, settings).save(_track("haar", range(5), x=2))  # nothing new
+    assert cached(video, settings).save(_track("haar", range(5, 20), x=3))
+    merged = cached(video, settings).load()
     assert merged is not None and merged.indices() == list(range(20))
     assert merged.get(7).box[0] == 1 and merged.get(12).box[0] == 3  # stored faces kept
 
@@ -255,7 +238,7 @@ def test_save_merges_keeps_stored_faces_and_keys_on_every_setting(tmp_path):
         TrackSettings.of(haar, interval=5, fps=30.0),
         TrackSettings("yunet", "0" * 64, 5, 25.0),
     ):
-        assert track_cache.load(video, other) is None
+        assert cached(video, other).load() is None
     assert track_cache.stats().hits == 1
 
 

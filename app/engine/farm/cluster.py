@@ -18,12 +18,13 @@ def connect(address: str = "auto") -> None:
     "local": start a private one-machine cluster). Already connected: nothing to do."""
     if ray.is_initialized():
         return
-    kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     try:
-        if address == "local":
-            ray.init(**kwargs)
-        else:
-            ray.init(address=address, **kwargs)
+        ray.init(
+            address=None if address == "local" else address,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
     except ConnectionError as exc:
         raise InputError(
             f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "

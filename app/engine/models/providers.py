@@ -32,7 +32,7 @@ PROVIDER_NAMES: dict[ProviderKind, str] = {
     "cuda": "CUDAExecutionProvider",
     "dml": "DmlExecutionProvider",
 }
-AUTO_ORDER: tuple[ProviderKind, ...] = ("cuda", "dml", "cpu")
+DEVICE_PREFERENCE: tuple[ProviderKind, ...] = ("cuda", "dml", "cpu")
 _INSTALL_HINT: dict[ProviderKind, str] = {
     "cuda": "install lipsync-studio[cuda] (onnxruntime-gpu, in place of onnxruntime)",
     "dml": "install lipsync-studio[directml] (onnxruntime-directml, Windows only)",
@@ -94,7 +94,7 @@ def resolve_device(device: Device, available: Sequence[str] | None = None) -> De
     kind, index = parse_device(device)
     offered = list(available) if available is not None else available_providers()
     if kind == "auto":
-        best = next(k for k in AUTO_ORDER if k == "cpu" or PROVIDER_NAMES[k] in offered)
+        best = next(k for k in DEVICE_PREFERENCE if k == "cpu" or PROVIDER_NAMES[k] in offered)
         return DeviceChoice(best, 0)
     if PROVIDER_NAMES[kind] not in offered:
         raise InputError(

@@ -43,7 +43,7 @@ from typing import Any, Literal, TypeVar
 
 from app import __version__
 from app.engine import paths
-from app.engine.errors import InputError, ModelNotInstalled
+from app.engine.errors import DownloadCancelled, InputError, ModelNotInstalled
 from app.engine.outputs import create_temp, download_part
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,6 @@ class DownloadError(InputError):
 
 class ChecksumMismatch(DownloadError):
     """The downloaded bytes are not the published file; nothing was kept."""
-
-
-class DownloadCancelled(Exception):
-    """The cancel event was set; the `.part` file stays for a later resume."""
 
 
 # --------------------------------------------------------------------------- data
@@ -958,11 +954,11 @@ def _bind(
                 pending.remove(w)
                 changed = True
     for w in pending:
-        fits = [t.name for t in free.values() if not _difference(w, t)]
-        if fits:
+        names = [t.name for t in free.values() if not _difference(w, t)]
+        if names:
             problems.append(
                 f"{kind} '{w.name}' {w.describe()} is ambiguous: could be "
-                + " or ".join(f"'{n}'" for n in fits)
+                + " or ".join(f"'{n}'" for n in names)
             )
         else:
             offered = ", ".join(f"'{t.name}' {t.describe()}" for t in free.values()) or "nothing"

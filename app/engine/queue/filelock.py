@@ -7,6 +7,7 @@ folder), so one's crash recovery never takes the other's running jobs for crashe
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 RUNNER_LOCK = "queue.lock"  # held by the process running the queue
@@ -23,7 +24,7 @@ class FileLock:
     def acquire(self, blocking: bool = False) -> bool:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":
                 import msvcrt
 
                 os.lseek(fd, 0, os.SEEK_SET)
@@ -48,7 +49,7 @@ class FileLock:
             return
         fd, self._fd = self._fd, None
         try:
-            if os.name == "nt":
+            if sys.platform == "win32":
                 import msvcrt
 
                 os.lseek(fd, 0, os.SEEK_SET)

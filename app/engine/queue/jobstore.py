@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
-PENDING_STATES: tuple[str, ...] = ("queued", "running")  # a job in these will still write
+PENDING_STATES: tuple[JobState, ...] = ("queued", "running")  # a job in these will still write
 DONE_WITH_WARNING = "done-with-warning"  # Job.outcome of a done job with a warning
 # Why a job failed, for a front end to act on (offer a download, say "check the file")
 # without reading the message: the message is for people.
@@ -104,7 +104,7 @@ def device_family(device: str) -> str:
     return device.split(":", 1)[0]
 
 
-def resolve_device(job_device: str, slot: str | None) -> str:
+def concrete_device(job_device: str, slot: str | None) -> str:
     """The concrete device a job runs on: its slot when the job left the choice open."""
     if slot and (job_device == "auto" or job_device == device_family(slot)):
         return slot
@@ -176,12 +176,12 @@ class Job:
             audio=self.audio,
             output=self.output,
             model=self.model,
-            device=resolve_device(self.device, self.slot),
+            device=concrete_device(self.device, self.slot),
             **extra,
         )
 
 
-def _row_to_job(row: sqlite3.Row | tuple) -> Job:
+def _row_to_job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
     (
         id_,
         seq,
@@ -239,7 +239,7 @@ _SETTINGS_FIELDS = tuple(f.name for f in fields(RenderSettings) if f.name not in
 _encode_settings = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _spec_row(spec: JobSpec | RenderSettings, seq: int, now: float) -> tuple:
+def _spec_row(spec: JobSpec | RenderSettings, seq: int, now: float) -> tuple[Any, ...]:
     if isinstance(spec, RenderSettings):
         spec = JobSpec(spec)
     s = spec.settings
@@ -355,7 +355,7 @@ class JobStore:
                 raise
             conn.execute("COMMIT")
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._connection().execute(sql, params).fetchall()
 

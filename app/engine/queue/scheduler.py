@@ -1,7 +1,10 @@
-"""The batch queue: per-device worker threads over the persistent JobStore.
+"""The batch queue: per-device slots over the persistent JobStore.
 
-Slots. `slots={"cuda:0": 1, "cpu": 1}` starts one worker thread per unit: each runs one
-job at a time, so a GPU never has two renders fighting for its memory.
+Slots. `slots={"cuda:0": 1, "cpu": 1}` gives one unit per job that may run at once: a
+unit runs one job at a time, so a GPU never has two renders fighting for its memory. A
+dispatcher thread claims the next job for each idle unit and starts it on the
+`executor` (executor.py): a daemon thread per job by default (CLI, API); the desktop app
+passes a QThreadPool, so each job runs there as a QRunnable.
 
 Which jobs a slot takes (the "auto" rule). A job's `device` is a constraint:
 - "cuda:1" runs only on slot "cuda:1"; "cuda" (no index) on any "cuda:N" slot;
@@ -19,11 +22,12 @@ Failures. An InputError fails the job for good (bad input does not fix itself). 
 exception and a stall are retried up to `max_retries` times. A stall is a running job
 whose runner reports no progress for `stall_timeout` seconds: its cancel Event is set,
 it is marked failed ("stalled: no progress for N s"), and the worker gets
-`cancel_grace` seconds to return. If the runner ignores the cancel, its thread is
-abandoned (a daemon, logged) and a fresh worker takes the slot, so the queue moves on.
+`cancel_grace` seconds to return. If the runner ignores the cancel, it is abandoned
+(logged; the executor makes room for one more thread) and a fresh unit takes its place in
+the slot, so the queue moves on.
 The retry is queued when the old runner has let go of the job (returned or abandoned).
 
-Hooks for a GUI, plain callables run on scheduler threads (keep them quick; the Qt
+Hooks for a GUI, plain callables run on the jobs' threads (keep them quick; the Qt
 adapter turns them into signals): `on_job_event(job_id, state)` and
 `on_progress(job_id, FrameProgress)`. Every start, finish, failure, cancel and
 abandoned runner is logged with timings through joblog.
@@ -32,17 +36,19 @@ abandoned runner is logged with timings through joblog.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.engine import outputs
 from app.engine.errors import InputError, ModelNotInstalled, RenderCancelled
 from app.engine.progress import FrameProgress
+from app.engine.queue.executor import Executor, ThreadExecutor
 from app.engine.queue.joblog import log_event
 from app.engine.queue.jobstore import (
     PENDING_STATES,
@@ -54,6 +60,7 @@ from app.engine.queue.jobstore import (
 )
 from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
+from app.engine.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +122,36 @@ def accepted_devices(slot: str, all_slots: Iterable[str]) -> tuple[str, ...]:
     return tuple(accept)
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """How a runner ended: done (with its result), cancelled, or failed (why, and whether
+    another attempt may help)."""
+
+    state: Literal["done", "cancelled", "failed"]
+    error: str | None = None
+    kind: FailureKind = "error"
+    retry: bool = False
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+    def written(self, job: Job) -> Path:
+        """Where the render wrote (a file that appeared at the output path moves it on)."""
+        return Path(self.result.get("output", job.output))
+
+
 @dataclass(eq=False)
 class _Worker:
+    """One unit of a slot: runs at most one job at a time, each on a thread the executor
+    gives it."""
+
     slot: str
     name: str
     accept: tuple[str, ...]
-    thread: threading.Thread | None = None
-    abandoned: bool = False  # the watchdog gave up on it; it exits if its runner returns
+    run: _RunningJob | None = None  # the job it runs now
+    abandoned: bool = False  # the watchdog gave up on its runner; a fresh unit took its place
 
 
 @dataclass(eq=False)
-class _Run:
+class _RunningJob:
     """One running job, as the scheduler sees it."""
 
     job: Job
@@ -133,7 +159,7 @@ class _Run:
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     last_report: float = field(default_factory=time.monotonic)
-    last_store_write: float = 0.0
+    store_writes: Throttle = field(default_factory=lambda: Throttle(0.0))
     stop_reason: str | None = None  # "cancelled" | "stalled" | "shutdown"
     stop_time: float = 0.0
     ended: bool = False  # the runner returned
@@ -155,6 +181,7 @@ class Scheduler:
         progress_interval: float = DEFAULT_PROGRESS_INTERVAL_S,
         on_job_event: JobEventHook | None = None,
         on_progress: ProgressHook | None = None,
+        executor: Executor | None = None,
     ) -> None:
         slots = dict(slots) if slots is not None else {"cpu": 1}
         if not slots:
@@ -169,6 +196,7 @@ class Scheduler:
         self.store = store
         self.slots = slots
         self._runner = runner
+        self.executor: Executor = executor or ThreadExecutor()
         self.stall_timeout = stall_timeout
         self.max_retries = max_retries
         self.poll_interval = poll_interval
@@ -181,7 +209,7 @@ class Scheduler:
         # One lock for the scheduler's state; store calls happen under it (they are short)
         # so that claim + register, pause and cancel cannot interleave.
         self._cv = threading.Condition(threading.Lock())
-        self._active: dict[int, _Run] = {}
+        self._active: dict[int, _RunningJob] = {}
         self._workers: list[_Worker] = []
         self._abandoned: list[_Worker] = []
         self._paused = False
@@ -189,6 +217,7 @@ class Scheduler:
         self._stopping = False
         self._stop_event = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -220,31 +249,25 @@ class Scheduler:
         with self._cv:
             for slot, n in self.slots.items():
                 for i in range(n):
-                    self._spawn_worker(slot, f"{slot}#{i}")
+                    self._workers.append(_Worker(slot, f"{slot}#{i}", self._accept[slot]))
+        self._dispatcher = threading.Thread(
+            target=self._dispatch, name="lipsync-scheduler-dispatch", daemon=True
+        )
         self._watchdog = threading.Thread(
             target=self._watch, name="lipsync-scheduler-watchdog", daemon=True
         )
+        self._dispatcher.start()
         self._watchdog.start()
         log.info(
             "scheduler started: slots %s, %d job(s) queued", self.slots, self.store.count("queued")
         )
 
-    def _spawn_worker(self, slot: str, name: str) -> _Worker:
-        # Daemon threads: a runner stuck in native code must not keep the app from exiting.
-        worker = _Worker(slot=slot, name=name, accept=self._accept[slot])
-        worker.thread = threading.Thread(
-            target=self._work, args=(worker,), name=f"lipsync-worker-{name}", daemon=True
-        )
-        self._workers.append(worker)
-        worker.thread.start()
-        return worker
-
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop taking jobs and cancel the running ones; they go back to the queue.
 
-        wait: join the workers for up to `timeout` (default: cancel_grace) seconds; a
-        runner that is still running then is abandoned and its job released. Close the
-        store only after stop(wait=True).
+        wait: wait for the running jobs for up to `timeout` (default: cancel_grace)
+        seconds; a runner that is still running then is abandoned and its job released.
+        Close the store only after stop(wait=True).
         """
         with self._cv:
             if not self._started or self._stopping:
@@ -260,16 +283,17 @@ class Scheduler:
         if not wait:
             return
         deadline = time.monotonic() + (self.cancel_grace if timeout is None else timeout)
-        with self._cv:
-            threads = [w.thread for w in self._workers] + [self._watchdog]
-        for thread in threads:
+        for thread in (self._dispatcher, self._watchdog):
             if thread is not None:
                 thread.join(max(0.0, deadline - time.monotonic()))
         events: list[tuple[int, str]] = []
         with self._cv:
+            while self._active and (left := deadline - time.monotonic()) > 0:
+                self._cv.wait(left)
             for run in list(self._active.values()):
                 events += self._abandon(run, replace=False)
         self._emit(events)
+        self.executor.close()
         log.info("scheduler stopped")
 
     @property
@@ -391,36 +415,54 @@ class Scheduler:
 
     # -- workers ----------------------------------------------------------------------
 
-    def _work(self, worker: _Worker) -> None:
-        while True:
-            with self._cv:
-                while self._paused and not self._stopping and not worker.abandoned:
-                    self._cv.wait(self.poll_interval)
-                if self._stopping or worker.abandoned:
-                    return
-                try:
-                    job = self.store.claim_next(worker.slot, accept=worker.accept)
-                except Exception:  # a locked or broken database: log, keep the slot alive
-                    log.exception("worker %s: claiming a job failed", worker.name)
-                    job = None
-                if job is None:
-                    # Holding the lock since the claim: a submit()'s notify cannot be missed.
-                    self._cv.wait(self.poll_interval)
-                    continue
-                run = _Run(job=job, worker=worker)
-                self._active[job.id] = run
-            try:
-                self._execute(run)
-            except Exception:  # e.g. the store closed under us: keep the slot alive
-                log.exception("worker %s: job %d could not be settled", worker.name, job.id)
-                with self._cv:
-                    if self._active.get(job.id) is run:
-                        del self._active[job.id]
-                    self._cv.notify_all()
-            if worker.abandoned:
-                return
+    def _dispatch(self) -> None:
+        """Claim a job for each idle slot unit and start it on the executor."""
+        with self._cv:
+            while not self._stopping:
+                if not self._paused and self._start_jobs():
+                    continue  # a slot may have more to take, or another slot
+                # Holding the lock since the claims: a submit()'s notify cannot be missed.
+                self._cv.wait(self.poll_interval)
 
-    def _execute(self, run: _Run) -> None:
+    def _start_jobs(self) -> bool:
+        """One claim per idle unit (lock held); True if any job started."""
+        started = False
+        for worker in self._workers:
+            if worker.run is not None:
+                continue
+            try:
+                job = self.store.claim_next(worker.slot, accept=worker.accept)
+            except Exception:  # a locked or broken database: log, keep the slot alive
+                log.exception("worker %s: claiming a job failed", worker.name)
+                continue
+            if job is None:
+                continue
+            run = worker.run = _RunningJob(
+                job, worker, store_writes=Throttle(self.progress_interval)
+            )
+            self._active[job.id] = run
+            self.executor.start(
+                functools.partial(self._run_job, run), f"lipsync-job-{job.id}-{worker.name}"
+            )
+            started = True
+        return started
+
+    def _run_job(self, run: _RunningJob) -> None:
+        """A job on the executor's thread: render, settle, free the slot unit."""
+        try:
+            self._execute(run)
+        except Exception:  # e.g. the store closed under us: keep the slot alive
+            log.exception("worker %s: job %d could not be settled", run.worker.name, run.job.id)
+            with self._cv:
+                if self._active.get(run.job.id) is run:
+                    del self._active[run.job.id]
+        with self._cv:
+            run.ended = True
+            if run.worker.run is run:
+                run.worker.run = None
+            self._cv.notify_all()
+
+    def _execute(self, run: _RunningJob) -> None:
         job = run.job = self._claim_output(run.job)
         self._emit([(job.id, "running")])
         log_event(
@@ -436,27 +478,29 @@ class Scheduler:
             model=job.model,
             device=job.device,
         )
-        outcome, error, retry = "done", None, False
-        kind: FailureKind = "error"
-        result: Mapping[str, Any] = {}
+        self._complete(run, self._run_runner(run))
+
+    def _run_runner(self, run: _RunningJob) -> _Outcome:
+        """The runner's return or exception, as an outcome (on the job's thread)."""
+        job = run.job
         try:
             returned = self._runner(job, lambda p: self._report(run, p), run.cancel)
-            result = returned if isinstance(returned, Mapping) else result_fields(returned)
         except RenderCancelled:
-            outcome = "cancelled"
+            return _Outcome("cancelled")
         except ModelNotInstalled as exc:
-            outcome, error, kind = "failed", str(exc), "model_missing"
-        except InputError as exc:
-            outcome, error, kind = "failed", str(exc), "bad_input"
+            return _Outcome("failed", str(exc), "model_missing")
+        except InputError as exc:  # bad input does not fix itself: no retry
+            return _Outcome("failed", str(exc), "bad_input")
         except Exception as exc:
-            outcome, error, retry = "failed", f"{type(exc).__name__}: {exc}", True
             log.error(
                 "job %d: runner raised",
                 job.id,
                 exc_info=True,
                 extra={"job_id": job.id, "event": "runner_error"},
             )
-        self._complete(run, outcome, error, retry, result, kind)
+            return _Outcome("failed", f"{type(exc).__name__}: {exc}", "error", retry=True)
+        result = returned if isinstance(returned, Mapping) else result_fields(returned)
+        return _Outcome("done", result=result)
 
     def _claim_output(self, job: Job) -> Job:
         """A file that took the job's output name since it was queued (a retried done job,
@@ -472,15 +516,13 @@ class Scheduler:
         log.info("job %d: %s is taken; rendering to %s", job.id, job.output, free)
         return self.store.get(job.id) or job
 
-    def _report(self, run: _Run, progress: FrameProgress) -> None:
+    def _report(self, run: _RunningJob, progress: FrameProgress) -> None:
         """The runner's progress callback, on the runner's thread."""
         if run.stop_reason is not None or run.worker.abandoned:
             return  # late frames of a cancelled or stalled run
-        now = time.monotonic()
-        run.last_report = now  # any report counts as a sign of life for the watchdog
+        run.last_report = time.monotonic()  # any report is a sign of life for the watchdog
         last_frame = progress.total > 0 and progress.done >= progress.total
-        if last_frame or now - run.last_store_write >= self.progress_interval:
-            run.last_store_write = now
+        if run.store_writes.ready(force=last_frame):
             if not self.store.update_progress(
                 run.job.id, progress.done, progress.total, progress.fps
             ):
@@ -491,7 +533,7 @@ class Scheduler:
             except Exception:
                 log.exception("on_progress hook raised")
 
-    def _cancelled_in_store(self, run: _Run) -> None:
+    def _cancelled_in_store(self, run: _RunningJob) -> None:
         """The store no longer has the job running: another process cancelled it there
         (`lipsync-studio queue cancel`). Stop the runner as cancel() would."""
         with self._cv:
@@ -502,18 +544,9 @@ class Scheduler:
         log_event("job_cancel", logger=log, job_id=run.job.id, was_running=True, elsewhere=True)
         self._emit([(run.job.id, "cancelled")])
 
-    def _complete(
-        self,
-        run: _Run,
-        outcome: str,
-        error: str | None,
-        retry: bool,
-        result: Mapping[str, Any],
-        kind: FailureKind = "error",
-    ) -> None:
+    def _complete(self, run: _RunningJob, outcome: _Outcome) -> None:
+        """Settle a job whose runner returned: store, output files, log, events."""
         job = run.job
-        written = Path(result.get("output", job.output))
-        events: list[tuple[int, str]] = []
         with self._cv:
             run.ended = True
             elapsed = round(time.monotonic() - run.started, 3)
@@ -526,7 +559,7 @@ class Scheduler:
                     job_id=job.id,
                     slot=run.worker.slot,
                     elapsed_s=elapsed,
-                    outcome=outcome,
+                    outcome=outcome.state,
                 )
                 return
             self._active.pop(job.id, None)
@@ -536,52 +569,70 @@ class Scheduler:
                 "attempt": job.attempts,
                 "elapsed_s": elapsed,
             }
-            reason = run.stop_reason
-            if reason == "stalled":
-                # Failed by the watchdog already; the runner let go, so a retry is safe now.
-                _remove_outputs(job, written if outcome == "done" else None)
-                events += self._settle_stalled(run)
-            elif reason == "cancelled":
-                # A runner that finished anyway wrote the output: a cancelled job has none.
-                _remove_outputs(job, written if outcome == "done" else None)
-                log_event("job_cancelled", logger=log, **fields)
-            elif reason == "shutdown" and outcome != "done":
+            if run.stop_reason is not None and not (
+                run.stop_reason == "shutdown" and outcome.state == "done"
+            ):
+                events = self._settle_stopped(run, outcome, fields)
+            elif outcome.state == "done":
+                events = self._settle_done(job, outcome, fields)
+            elif outcome.state == "cancelled":  # the runner cancelled itself
                 _remove_outputs(job, None)
-                if self.store.release(job.id):
-                    events.append((job.id, "queued"))
-                log_event("job_interrupted", logger=log, **fields)
-            elif outcome == "done" and not self.store.finish(job.id, *_coverage_of(result)):
-                # Cancelled in the store after its last progress report: no output.
-                _remove_outputs(job, written)
-                events.append((job.id, "cancelled"))
-                log_event("job_cancelled", logger=log, **fields)
-            elif outcome == "done":
-                if written != job.output:  # a file appeared there while rendering
-                    self.store.set_output(job.id, written)
-                events.append((job.id, "done"))
-                log_event("job_finish", logger=log, **fields, result=dict(result))
-            elif outcome == "cancelled":  # the runner cancelled itself
-                _remove_outputs(job, None)
-                if self.store.cancel(job.id):
-                    events.append((job.id, "cancelled"))
+                events = [(job.id, "cancelled")] if self.store.cancel(job.id) else []
                 log_event("job_cancelled", logger=log, **fields)
             else:
-                _remove_outputs(job, None)
-                if self.store.fail(job.id, error or "failed", kind):
-                    events.append((job.id, "failed"))
-                will_retry = retry and job.attempts <= self.max_retries
-                log_event(
-                    "job_failed",
-                    level=logging.WARNING if will_retry else logging.ERROR,  # failed for good
-                    logger=log,
-                    **fields,
-                    error=error,
-                    retry=will_retry,
-                )
-                if will_retry and self.store.requeue(job.id):
-                    events.append((job.id, "queued"))
+                events = self._settle_failed(job, outcome, fields)
             self._cv.notify_all()
         self._emit(events)
+
+    def _settle_stopped(
+        self, run: _RunningJob, outcome: _Outcome, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        """A job the scheduler stopped (stalled, cancelled, shut down); lock held."""
+        job = run.job
+        # A runner that finished anyway wrote the output: a stopped job has none.
+        _remove_outputs(job, outcome.written(job) if outcome.state == "done" else None)
+        if run.stop_reason == "stalled":
+            # Failed by the watchdog already; the runner let go, so a retry is safe now.
+            return self._settle_stalled(run)
+        if run.stop_reason == "cancelled":
+            log_event("job_cancelled", logger=log, **fields)
+            return []
+        log_event("job_interrupted", logger=log, **fields)  # shutdown: back in the queue
+        return [(job.id, "queued")] if self.store.release(job.id) else []
+
+    def _settle_done(
+        self, job: Job, outcome: _Outcome, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        written = outcome.written(job)
+        if not self.store.finish(job.id, *_coverage_of(outcome.result)):
+            # Cancelled in the store after its last progress report: no output.
+            _remove_outputs(job, written)
+            log_event("job_cancelled", logger=log, **fields)
+            return [(job.id, "cancelled")]
+        if written != job.output:  # a file appeared there while rendering
+            self.store.set_output(job.id, written)
+        log_event("job_finish", logger=log, **fields, result=dict(outcome.result))
+        return [(job.id, "done")]
+
+    def _settle_failed(
+        self, job: Job, outcome: _Outcome, fields: dict[str, Any]
+    ) -> list[tuple[int, str]]:
+        _remove_outputs(job, None)
+        events = []
+        if self.store.fail(job.id, outcome.error or "failed", outcome.kind):
+            events.append((job.id, "failed"))
+        will_retry = outcome.retry and job.attempts <= self.max_retries
+        log_event(
+            "job_failed",
+            level=logging.WARNING if will_retry else logging.ERROR,  # failed for good
+            logger=log,
+            **fields,
+            error=outcome.error,
+            retry=will_retry,
+        )
+        if will_retry and self.store.requeue(job.id):
+            events.append((job.id, "queued"))
+        return events
 
     # -- watchdog ---------------------------------------------------------------------
 
@@ -623,7 +674,7 @@ class Scheduler:
             self._cv.notify_all()
         self._emit(events)
 
-    def _abandon(self, run: _Run, replace: bool) -> list[tuple[int, str]]:
+    def _abandon(self, run: _RunningJob, replace: bool) -> list[tuple[int, str]]:
         """Give up on a runner that ignores its cancel Event (lock held)."""
         worker = run.worker
         worker.abandoned = True
@@ -631,13 +682,13 @@ class Scheduler:
         self._active.pop(run.job.id, None)
         if worker in self._workers:
             self._workers.remove(worker)
+        self.executor.abandoned()
         log_event(
             "runner_abandoned",
             level=logging.WARNING,
             logger=log,
             job_id=run.job.id,
             slot=worker.slot,
-            thread=worker.thread.name if worker.thread else None,
             reason=run.stop_reason,
             waited_s=round(time.monotonic() - run.stop_time, 3),
             message=f"job {run.job.id}: runner on {worker.name} ignored its cancel; thread "
@@ -649,10 +700,10 @@ class Scheduler:
         elif run.stop_reason == "shutdown" and self.store.release(run.job.id):
             events.append((run.job.id, "queued"))
         if replace:
-            self._spawn_worker(worker.slot, worker.name)
+            self._workers.append(_Worker(worker.slot, worker.name, worker.accept))
         return events
 
-    def _settle_stalled(self, run: _Run) -> list[tuple[int, str]]:
+    def _settle_stalled(self, run: _RunningJob) -> list[tuple[int, str]]:
         """Retry a stalled job if its budget allows; once per run (lock held)."""
         if run.settled:
             return []

@@ -15,16 +15,12 @@ import logging
 import cv2
 import numpy as np
 
+from app.engine.curves import smoothstep
 from app.engine.render.crop import template_points
 
 log = logging.getLogger(__name__)
 
 _NEIGHBOURS = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], dtype=np.float64)
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 @functools.lru_cache(maxsize=16)
@@ -51,17 +47,17 @@ def lower_face_mask(template: str, size: int) -> np.ndarray:
     # everything from the upper lip down.
     top0 = nose[1] + 0.1 * nose_to_mouth
     top1 = nose[1] + 0.6 * nose_to_mouth
-    vertical = _smoothstep((y - top0) / (top1 - top0))
+    vertical = smoothstep((y - top0) / (top1 - top0))
 
     # Jaw and chin: a half-ellipse hanging from the top edge.
     half_width = 1.0 * eye_dist
     depth = (mouth[1] + 0.85 * (mouth[1] - eye_y)) - top0
     r = np.sqrt(((x - mouth[0]) / half_width) ** 2 + (np.maximum(y - top0, 0.0) / depth) ** 2)
-    jaw = _smoothstep((1.0 - r) / 0.3)
+    jaw = smoothstep((1.0 - r) / 0.3)
 
     # The crop's own border (tight templates put the chin on the bottom edge).
     edge = max(2.0, 0.04 * size)
-    border = _smoothstep(np.minimum(np.minimum(x, size - x), np.minimum(y, size - y)) / edge)
+    border = smoothstep(np.minimum(np.minimum(x, size - x), np.minimum(y, size - y)) / edge)
 
     mask = (vertical * jaw * border).astype(np.float32)
     mask.setflags(write=False)

@@ -64,7 +64,3 @@ def warp_to_crop(frame: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray
     return cv2.warpAffine(
         frame, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
-
-
-def invert(matrix: np.ndarray) -> np.ndarray:
-    return cv2.invertAffineTransform(matrix).astype(np.float32)

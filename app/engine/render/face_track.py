@@ -24,7 +24,7 @@ so the same presenter video rendered with many audios is detected once.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +136,7 @@ class FaceTrack:
         return cls(detector, entries)
 
 
-def _face_arrays(faces: list[Face | None], prefix: str) -> dict[str, np.ndarray]:
+def _face_arrays(faces: Sequence[Face | None], prefix: str) -> dict[str, np.ndarray]:
     n = len(faces)
     boxes = np.zeros((n, 4), dtype=np.float32)
     landmarks = np.zeros((n, 5, 2), dtype=np.float32)

@@ -146,7 +146,7 @@ class HaarDetector:
     name = "haar"
 
     def __init__(self, max_side: int = MAX_SIDE) -> None:
-        root = Path(cv2.data.haarcascades)
+        root = Path(cv2.__file__).parent / "data"  # cv2.data.haarcascades, typed
         self._face = cv2.CascadeClassifier(str(root / "haarcascade_frontalface_default.xml"))
         self._eye = cv2.CascadeClassifier(str(root / "haarcascade_eye.xml"))
         if self._face.empty() or self._eye.empty():

@@ -8,7 +8,7 @@ forward chunks and reversed, so memory stays at one chunk of frames.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,7 +21,7 @@ REVERSE_CHUNK = 24  # frames held at once while playing a stretch backwards
 
 
 class FrameSource(Protocol):
-    def frames(self, start: int = 0) -> Iterator[np.ndarray]: ...
+    def frames(self, start: int = 0) -> Generator[np.ndarray, None, None]: ...
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ Batch = Sequence[tuple[int, np.ndarray, Face | None]]
 
 class ModelWorkers:
     def __init__(self, lipsync: LipSync, workers: int) -> None:
-        replica = getattr(lipsync.model, "replica", None)
-        count = workers if replica is not None else 1
-        self.steps = [lipsync] + [LipSync(replica(), lipsync.mels) for _ in range(count - 1)]
+        replica = getattr(lipsync.model, "replica", None)  # a model that can run twice at once
+        self.steps = [lipsync]
+        if replica is not None:
+            self.steps += [LipSync(replica(), lipsync.mels) for _ in range(workers - 1)]
         self._lock = threading.Lock()
 
     @property

@@ -31,9 +31,9 @@ from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
 from app.engine.render import media, tracking
 from app.engine.render.coverage import FaceCoverage
-from app.engine.render.face_track import FaceTrack
+from app.engine.render.face_track import FaceTrack, Settled
 from app.engine.render.faces import Face, FaceDetector
-from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.frame_plan import plan_frames
 from app.engine.render.model_workers import ModelWorkers
 from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
 from app.engine.render.stages import (
@@ -85,10 +85,13 @@ def render(
     settings: RenderSettings,
     on_progress: Callable[[FrameProgress], None] | None = None,
     cancel: threading.Event | None = None,
-    **components: object,
+    *,
+    model: LipSyncModel | None = None,
+    detector: FaceDetector | None = None,
+    face_track: FaceTrack | None = None,
 ) -> RenderResult:
     """Run a render to completion; see iter_render for the keyword components."""
-    job = iter_render(settings, cancel, **components)  # type: ignore[arg-type]
+    job = iter_render(settings, cancel, model=model, detector=detector, face_track=face_track)
     while True:
         try:
             progress = next(job)
@@ -295,7 +298,6 @@ class _Run:
         forward_pass_open = True
         first_pass = 0
         for planned in self.decoded:
-            planned: PlannedFrame
             if planned.first_visit:  # out_index == src_index on the first pass
                 first_pass += 1
                 with Timer(clock):
@@ -316,7 +318,7 @@ class _Run:
             self._put_faces(settled)
         self.with_faces.put(END)
 
-    def _put_faces(self, settled: list) -> None:
+    def _put_faces(self, settled: list[Settled]) -> None:
         for item in settled:
             self.with_faces.put(item)
 

@@ -38,7 +38,7 @@ class Channel:
 
     stop: threading.Event
     maxsize: int = 8
-    _queue: queue.Queue = field(init=False)
+    _queue: queue.Queue[Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self._queue = queue.Queue(self.maxsize)
@@ -59,13 +59,6 @@ class Channel:
             except queue.Empty:
                 continue
         raise StopPipeline
-
-    def get_nowait(self) -> Any:
-        """An item if one is ready, else None (never END-confusable: END is returned as is)."""
-        try:
-            return self._queue.get_nowait()
-        except queue.Empty:
-            return None
 
     def __iter__(self) -> Iterator[Any]:
         while True:

@@ -297,7 +297,7 @@ class TrackEntry:
                 "wb", dir=self.path.parent, prefix=f".{self.key}-", suffix=".tmp", delete=False
             ) as f:
                 tmp = Path(f.name)
-                np.savez(f, **arrays)
+                np.savez(f, allow_pickle=False, **arrays)
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("track cache: cannot write %s: %s", self.path.name, exc)
@@ -317,18 +317,3 @@ def entry(video: Path, settings: TrackSettings, root: Path | None = None) -> Tra
     # of a render farm can share the folder.
     digest = content_hash(Path(video))
     return TrackEntry(Path(video), digest, settings, root) if digest is not None else None
-
-
-def load(video: Path, settings: TrackSettings, root: Path | None = None) -> FaceTrack | None:
-    """The cached track of the video's current content, or None (a miss)."""
-    found = entry(video, settings, root)
-    if found is None:
-        _counters.add("misses")
-        return None
-    return found.load()
-
-
-def save(video: Path, settings: TrackSettings, track: FaceTrack, root: Path | None = None) -> bool:
-    """Merge `track` into the cached track of the video's current content."""
-    found = entry(video, settings, root)
-    return found.save(track) if found is not None else False

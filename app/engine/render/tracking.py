@@ -101,7 +101,7 @@ def track_until(
 def report(track: FaceTrack, fps: float, face: str) -> dict[str, Any]:
     """The track as plain JSON data: per frame its shot, the chosen face (box and 5
     landmarks, or null), whether the detector ran on it, and the other faces it saw."""
-    frames = []
+    frames: list[dict[str, Any]] = []
     for index in track.indices():
         entry = track.entry(index)
         assert entry is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.engine.curves import smoothstep
 from app.engine.render.audio import (
     MAX_ABS_VALUE,
     MEL_STEP,
@@ -83,11 +84,6 @@ UPPER_REACH = 0.38  # the upper lip nudge fades out this far above the lip line
 LOWER_HOLD = 0.12  # full drop down to here below the lip line, then fades to the crop bottom
 
 
-def _smoothstep(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
 def _plateau(t: np.ndarray) -> np.ndarray:
     """Flat-topped bump, 1 at 0 and ~0 beyond |t| = 1.6: the rounded (U, not V) shape
     of parted lips, and still smooth everywhere so the warp cannot tear."""
@@ -118,14 +114,14 @@ class _MouthGeometry:
         self.ys, self.xs = ys, xs
         dx = xs - self.cx
         below = np.clip((ys - self.cy) / (size - self.cy), 0.0, 1.0)
-        half = (LIP_HALF + (JAW_HALF - LIP_HALF) * _smoothstep(below / 0.6)) * w
+        half = (LIP_HALF + (JAW_HALF - LIP_HALF) * smoothstep(below / 0.6)) * w
         lower_profile = _plateau(dx / half)
         upper_profile = _plateau(dx / (0.85 * LIP_HALF * w))
         # Across the seam the field switches from "up" to "down": that stretch is the gap.
-        seam = _smoothstep((ys - (self.cy - SEAM * w)) / (2 * SEAM * w))
+        seam = smoothstep((ys - (self.cy - SEAM * w)) / (2 * SEAM * w))
         hold_end = self.cy + LOWER_HOLD * w
-        fade = 1.0 - _smoothstep((ys - hold_end) / (size - 2 - hold_end))
-        reach = _smoothstep((ys - (self.cy - UPPER_REACH * w)) / ((UPPER_REACH - SEAM) * w))
+        fade = 1.0 - smoothstep((ys - hold_end) / (size - 2 - hold_end))
+        reach = smoothstep((ys - (self.cy - UPPER_REACH * w)) / ((UPPER_REACH - SEAM) * w))
         self.down = LIP_DROP * w * lower_profile * seam * fade  # forward, pixels
         self.up = LIP_LIFT * w * upper_profile * (1.0 - seam) * reach
         # Lip edges in the output at openness 1, per column: they bound the gap.
@@ -164,9 +160,9 @@ class _MouthGeometry:
         inset = 0.015 * w  # keep a sliver of lip colour at each edge
         soft = 0.045 * w
         inside = np.minimum(ys - top - inset, bottom - inset - ys) / soft
-        alpha = _smoothstep(0.5 + inside)
+        alpha = smoothstep(0.5 + inside)
         # Where the gap is only a few pixels (near the corners) it fades out.
-        alpha *= _smoothstep((height - 2 * inset) / (3.0 * soft))
+        alpha *= smoothstep((height - 2 * inset) / (3.0 * soft))
         depth = np.clip((ys - top) / np.maximum(height, 1e-6), 0.0, 1.0)
         return alpha, depth, np.broadcast_to(height, alpha.shape)
 
@@ -233,10 +229,10 @@ class DraftModel:
         tooth_edge = 0.12 + 2.0 / np.maximum(height, 1.0)
         tooth = (
             0.75
-            * (1.0 - _smoothstep((depth - tooth_edge) / 0.18))
-            * _smoothstep((height - 0.06 * geo.width) / (0.1 * geo.width))
+            * (1.0 - smoothstep((depth - tooth_edge) / 0.18))
+            * smoothstep((height - 0.06 * geo.width) / (0.1 * geo.width))
         )
-        tongue_w = _smoothstep((depth - 0.55) / 0.45) * 0.8
+        tongue_w = smoothstep((depth - 0.55) / 0.45) * 0.8
         colour = throat + tongue_w[..., None] * (tongue - throat)
         colour = colour + tooth[..., None] * (teeth - colour)
         # Shadow towards the corners, where the cavity is deeper.

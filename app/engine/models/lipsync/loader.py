@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import TYPE_CHECKING
 
 from app.engine.errors import InputError
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.draft import DraftModel
 
+if TYPE_CHECKING:
+    from app.engine.models.providers import SessionCache
+
 log = logging.getLogger(__name__)
 
 # Best first: what `--model auto` looks for among the installed models.
-AUTO_ORDER = ("edtalk_256", "wav2lip_gan_96", "wav2lip_96")
+BEST_FIRST = ("edtalk_256", "wav2lip_gan_96", "wav2lip_96")
 
 
 def load_model(name: str, device: str = "auto", batch_size: int | None = None) -> LipSyncModel:
@@ -44,15 +49,30 @@ def check_device(name: str, device: str) -> None:
 
 
 def best_installed() -> str:
-    try:
-        from app.engine.models import registry as models
-    except ImportError:
-        return "draft"
+    from app.engine.models import registry as models
+
     installed = {m.name for m in models.installed_models()}
-    return next((n for n in AUTO_ORDER if n in installed), "draft")
+    return next((n for n in BEST_FIRST if n in installed), "draft")
 
 
 def _load_onnx_model(name: str, device: str, batch_size: int | None) -> LipSyncModel:
-    from app.engine.models.lipsync.factory import create_onnx_model
+    """An installed ONNX model on a device; ONNX Runtime loads only when one is asked for."""
+    from app.engine.models import registry
+    from app.engine.models.lipsync.edtalk import EdTalkModel
+    from app.engine.models.lipsync.wav2lip import Wav2LipModel
 
-    return create_onnx_model(name, device, batch_size)
+    installed = registry.resolve(name)  # ModelNotInstalled says how to get it
+    runner = {"wav2lip": Wav2LipModel, "edtalk": EdTalkModel}.get(installed.family)
+    if runner is None:
+        raise InputError(f"{name}: a {installed.family} model, not a lip-sync model")
+    session = _sessions().get(installed.path, device)
+    return runner(session, name=name, batch_size=batch_size, model_path=installed.path)
+
+
+@functools.cache
+def _sessions() -> SessionCache:
+    """This process's sessions: loading a model onto a GPU takes seconds, and every job of
+    a batch asks for the same one."""
+    from app.engine.models.providers import SessionCache
+
+    return SessionCache()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -120,7 +120,7 @@ class AudioSource:
 
     def _decode_stream(
         self, container: InputContainer, stream: AudioStream
-    ) -> Iterator[np.ndarray]:
+    ) -> Generator[np.ndarray, None, None]:
         resampler = _Resampler("fltp", self.layout, OUT_AUDIO_RATE)
         for frame in decode_packets(container, stream, self.path.name):
             assert isinstance(frame, AudioFrame)
@@ -151,5 +151,5 @@ class AudioSource:
         return out
 
     def close(self) -> None:
-        self._chunks.close()  # type: ignore[attr-defined]
+        self._chunks.close()
         self._stack.close()

@@ -243,7 +243,7 @@ def video_stream(container: InputContainer) -> VideoStream | None:
     if not candidates:
         return None
     best = container.streams.best("video")
-    return best if best in candidates else candidates[0]  # type: ignore[return-value]
+    return best if best in candidates else candidates[0]
 
 
 def audio_stream(container: InputContainer) -> AudioStream | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
+from av.video.codeccontext import VideoCodecContext
 
 from app.engine.settings import ENCODERS
 
@@ -95,6 +96,7 @@ def open_error(codec: str, width: int = PROBE_SIZE[0], height: int = PROBE_SIZE[
     try:
         encoder = setup(codec, 23, "veryfast")
         ctx = av.CodecContext.create(codec, "w")
+        assert isinstance(ctx, VideoCodecContext)
         ctx.width, ctx.height, ctx.pix_fmt = width, height, encoder.pix_fmt
         ctx.time_base = Fraction(1, 25)
         ctx.framerate = Fraction(25)

@@ -8,6 +8,7 @@ import struct
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from av.audio.stream import AudioStream
 from av.container import InputContainer
@@ -64,7 +65,7 @@ class MediaInfo:
     video: VideoInfo | None
     audio: AudioInfo | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready (`lipsync-studio probe FILE`)."""
         return {
             "path": str(self.path),

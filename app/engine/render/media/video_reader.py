@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from weakref import WeakSet
@@ -62,7 +62,7 @@ class VideoReader:
         self.info: VideoInfo = media.video
         # The exact rate; the writer derives the same Fraction from the float.
         self._fps = Fraction(self.info.fps).limit_denominator(1001)
-        self._live: WeakSet[Iterator[np.ndarray]] = WeakSet()
+        self._live: WeakSet[Generator[np.ndarray, None, None]] = WeakSet()
         self._closed = False
 
     def __enter__(self) -> VideoReader:
@@ -75,9 +75,9 @@ class VideoReader:
         """Close the decoders of frames() iterators still open (call from the reading thread)."""
         self._closed = True
         for frames in list(self._live):
-            frames.close()  # type: ignore[attr-defined]
+            frames.close()
 
-    def frames(self, start: int = 0) -> Iterator[np.ndarray]:
+    def frames(self, start: int = 0) -> Generator[np.ndarray, None, None]:
         """Frames from output index `start` to the end of the stream, one at a time.
 
         Output frame i shows the latest source frame whose timestamp is <= i / fps
@@ -93,7 +93,7 @@ class VideoReader:
         self._live.add(frames)
         return frames
 
-    def _image(self, start: int) -> Iterator[np.ndarray]:
+    def _image(self, start: int) -> Generator[np.ndarray, None, None]:
         if start > 0:
             return
         with open_input(self.path) as container:
@@ -104,7 +104,7 @@ class VideoReader:
                 return
         raise InputError(f"{self.path}: no image could be decoded")
 
-    def _video(self, start: int) -> Iterator[np.ndarray]:
+    def _video(self, start: int) -> Generator[np.ndarray, None, None]:
         name = self.path.name
         fps = self._fps
         tol = float(0.25 / fps)  # timestamps are rounded to the stream's time base

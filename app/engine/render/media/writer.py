@@ -8,6 +8,7 @@ import logging
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import av
 import av.error
@@ -30,7 +31,7 @@ from app.engine.render.media.container import (
     OUT_AUDIO_RATE,
     RANGE_MPEG,
 )
-from app.engine.settings import PRESETS
+from app.engine.settings import ENCODERS, PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,9 @@ class VideoWriter:
             raise InputError(f"{self.output}: crf must be 0..51, not {crf}")
         if duration is not None and duration <= 0:
             raise ValueError(f"duration must be positive, not {duration}")
-        if encoder not in encoders.ENCODERS:
+        if encoder not in ENCODERS:
             raise InputError(
-                f"{self.output}: unknown encoder {encoder!r} "
-                f"(one of {', '.join(encoders.ENCODERS)})"
+                f"{self.output}: unknown encoder {encoder!r} (one of {', '.join(ENCODERS)})"
             )
         self.width, self.height = width, height
         self.rate = Fraction(fps).limit_denominator(1001)
@@ -160,6 +160,7 @@ class VideoWriter:
         assert self._container is not None
         setup = self._setup
         stream = self._container.add_stream(setup.codec, rate=self.rate, options=setup.options)
+        assert isinstance(stream, VideoStream)
         stream.width, stream.height = self.width - self.width % 2, self.height - self.height % 2
         stream.pix_fmt = setup.pix_fmt
         ctx = stream.codec_context
@@ -193,10 +194,6 @@ class VideoWriter:
             self.abort()
         elif self._state == "open":
             self.close()
-
-    @property
-    def frames_written(self) -> int:
-        return self._frames
 
     @property
     def audio_seconds(self) -> float:
@@ -293,7 +290,7 @@ class VideoWriter:
             self._mux(self._astream.encode(frame))
             self._audio_sent += n
 
-    def _mux(self, packets: list[av.Packet]) -> None:
+    def _mux(self, packets: list[av.Packet[Any]]) -> None:
         assert self._container is not None
         if packets:
             try:

@@ -3,6 +3,7 @@ answering the dialog that pops up. Tests use these instead of calling slots."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
+from app.engine.queue.jobstore import JobSpec
 from app.ui.batch_model import COL_VIDEO
 
 
@@ -102,3 +104,15 @@ def press_button(box: QMessageBox, text_start: str) -> None:
             button.click()
             return
     raise AssertionError(f"no button {text_start!r} in {[b.text() for b in box.buttons()]}")
+
+
+def finished_job(window, video: Path, audio: Path, output: Path, **finish: object) -> int:
+    """A job the queue has rendered: in the store as done, its output a real clip."""
+    shutil.copy(video, output)
+    settings = window.settings.render_settings(video, audio, output)
+    (job_id,) = window.store.add_many([JobSpec(settings)])
+    claimed = window.store.claim_next("cpu")
+    assert claimed is not None and claimed.id == job_id
+    assert window.store.finish(job_id, **finish)
+    window.model.refresh_job(job_id)
+    return job_id
