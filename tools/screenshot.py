@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     app = QApplication([sys.argv[0]])
     app.setApplicationDisplayName("Lipsync Studio")
-    samples = REPO / "resources" / "samples"
+    samples = REPO / "app" / "resources" / "samples"
     media_dir = home / "media"
     media_dir.mkdir()
     audios = [samples / "speech.wav", *split_audio(samples / "speech.wav", media_dir)]

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
@@ -22,6 +23,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app import __version__
 from app.ui.app_settings import APPLICATION, ORGANISATION
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +81,19 @@ class ErrorReporter(QObject):
         box.exec()
 
 
-def _smoke_test_done(window: QWidget) -> None:
+def _smoke_test_done(window: MainWindow) -> None:
     print(f"smoke-test: main window shown: {window.windowTitle()}", flush=True)
+    print(f"smoke-test: face detector: {_gui_detector(window)}", flush=True)
     window.close()  # the last window: the event loop ends as when the user closes it
+
+
+def _gui_detector(window: MainWindow) -> str:
+    """The face detector the window's renders get, resolved as a render resolves it."""
+    from app.engine.render.faces import create_detector
+    from app.engine.render.pipeline import detector_path
+
+    job = window.settings.render_settings(Path("video"), Path("audio"), Path("out.mp4"))
+    return create_detector(job.detector, detector_path(job)).name
 
 
 def run_gui(argv: Sequence[str] | None = None) -> int:
