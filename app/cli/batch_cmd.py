@@ -378,7 +378,11 @@ class _Reporter:
                 text += f" (attempt {job.attempts})"
         elif state == "done":
             took = (job.finished or 0) - (job.started or 0)
-            text = f"done {job.output} ({job.total} frames, {took:.1f} s)"
+            coverage = job.coverage
+            faces = f", {coverage.text}" if coverage is not None else ""
+            text = f"done {job.output} ({job.total} frames{faces}, {took:.1f} s)"
+            if job.warning is not None:
+                text += f"\n  warning: {job.video.name}: {job.warning}"
         elif state == "failed":
             text = f"failed: {job.error}"
         else:

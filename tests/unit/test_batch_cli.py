@@ -123,6 +123,26 @@ def test_outputs_never_collide_and_existing_files_are_kept(inputs, tmp_path, cap
     }
 
 
+def test_a_job_without_a_face_is_done_with_a_warning(inputs, tmp_path, source_frames, capsys):
+    blank = [np.full_like(source_frames[0], 90) for _ in range(25)]
+    write_clip(inputs / "wall.mp4", blank)
+    code, err = cli(
+        capsys,
+        *("batch", "--videos", inputs / "alice.mp4", inputs / "wall.mp4"),
+        *("--audios", inputs / "hello.wav", "--out", tmp_path / "out", "--model", "draft"),
+    )
+    assert code == 0, err
+    jobs = {job.video.name: job for job in all_jobs()}
+    wall, alice = jobs["wall.mp4"], jobs["alice.mp4"]
+    assert wall.outcome == "done-with-warning" and wall.coverage is not None
+    assert wall.coverage.text == "face in 0 of 15 frames" and "no face" in (wall.warning or "")
+    assert alice.outcome == "done" and alice.warning is None
+    assert f"warning: wall.mp4: {wall.warning}" in err
+    assert "face in 0 of 15 frames" in err
+    assert main(["queue", "list"]) == 0
+    assert "done-with-warning" in capsys.readouterr().out
+
+
 def test_overwrite_replaces_an_existing_file_but_never_an_input(inputs, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()

@@ -43,6 +43,7 @@ from app.engine.errors import InputError, RenderCancelled
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import log_event
 from app.engine.queue.jobstore import Job, JobSpec, JobStore, device_family, part_path
+from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,15 @@ def result_fields(result: object) -> dict[str, Any]:
         for f in dataclasses.fields(result)
         if f.repr  # repr=False marks the bulky ones (the face track)
     }
+
+
+def _coverage_of(result: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """(frames with a face, coverage warning) of a render result's fields; (None, None)
+    for a runner that reports no faces."""
+    face_frames, frames = result.get("frames_with_face"), result.get("frames")
+    if not isinstance(face_frames, int) or not isinstance(frames, int):
+        return None, None
+    return face_frames, FaceCoverage(face_frames, frames).warning
 
 
 def accepted_devices(slot: str, all_slots: Iterable[str]) -> tuple[str, ...]:
@@ -512,7 +522,7 @@ class Scheduler:
                 if self.store.release(job.id):
                     events.append((job.id, "queued"))
                 log_event("job_interrupted", logger=log, **fields)
-            elif outcome == "done" and not self.store.finish(job.id):
+            elif outcome == "done" and not self.store.finish(job.id, *_coverage_of(result)):
                 # Cancelled in the store after its last progress report: no output.
                 _remove_outputs(job, output_too=True)
                 events.append((job.id, "cancelled"))

@@ -31,6 +31,7 @@ from app.engine.progress import FrameProgress
 from app.engine.render import media, track_cache
 from app.engine.render.audio import mel_chunks, mel_spectrogram
 from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.coverage import FaceCoverage
 from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
@@ -73,6 +74,10 @@ class RenderResult:
     @property
     def duration_s(self) -> float:
         return self.frames / self.fps
+
+    @property
+    def coverage(self) -> FaceCoverage:
+        return FaceCoverage(self.frames_with_face, self.frames)
 
 
 def render(
@@ -165,10 +170,9 @@ def iter_render(
         cached.save(run.builder.track)
 
     warnings: list[str] = []
-    if run.frames_with_face == 0:
-        warnings.append(
-            f"{settings.video.name}: no face found in any frame; the video was rendered unchanged"
-        )
+    coverage_warning = FaceCoverage(run.frames_with_face, n_out).warning
+    if coverage_warning is not None:
+        warnings.append(f"{settings.video.name}: {coverage_warning}")
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
