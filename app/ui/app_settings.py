@@ -20,6 +20,7 @@ APPLICATION = "lipsync-studio"
 GROUP = "render"
 DEFAULT_NAME_PATTERN = "{video}_{audio}.mp4"
 DETECTORS = ("auto", "yunet", "haar")
+LANGUAGES = ("system", "en", "zh_CN")
 
 
 def open_settings() -> QSettings:
@@ -48,6 +49,7 @@ class AppSettings:
     loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
+    language: str = "system"  # system | en | zh_CN (applied at start-up)
 
     @classmethod
     def load(cls, qs: QSettings) -> AppSettings:
@@ -79,6 +81,8 @@ class AppSettings:
             self.preset = defaults.preset
         if self.loop not in LOOP_MODES:
             self.loop = defaults.loop
+        if self.language not in LANGUAGES:
+            self.language = defaults.language
         if self.detector not in DETECTORS:
             self.detector = defaults.detector
         self.crf = min(51, max(0, int(self.crf)))

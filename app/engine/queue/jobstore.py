@@ -524,6 +524,16 @@ class JobStore:
             self._execute("UPDATE jobs SET priority = ? WHERE id = ?", (int(priority), job_id))
         )
 
+    def set_model(self, job_id: int, model: str, device: str) -> bool:
+        """Change the model and device of a job that is not running (a failed job fixed
+        before it is retried)."""
+        return bool(
+            self._execute(
+                "UPDATE jobs SET model = ?, device = ? WHERE id = ? AND state != 'running'",
+                (model, device, job_id),
+            )
+        )
+
     def remove(self, job_id: int) -> bool:
         """Delete a job that is not running (cancel a running one first)."""
         return bool(
