@@ -8,6 +8,7 @@ from typing import Literal
 
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
+DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar")
 PRESETS: tuple[str, ...] = (
     "ultrafast",
     "superfast",

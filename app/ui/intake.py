@@ -19,11 +19,11 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.engine import paths
 from app.engine.errors import InputError
-from app.engine.queue.filelock import FileLock
+from app.engine.queue.batch_plan import pair_by_name, pair_each, queue_pairs
 from app.engine.queue.jobstore import JobSpec, JobStore
-from app.engine.workers import CallWorker, ProbeReport, probe_files
+from app.engine.render.file_probe import ProbeReport, probe_files
+from app.engine.workers import CallWorker
 from app.ui.app_settings import AppSettings
 from app.ui.tasks import Tasks
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 translate = QCoreApplication.translate
 
 PAIR_EACH, PAIR_BY_NAME = "each", "names"
-PENDING_STATES = ("queued", "running")
 MAX_LISTED = 12  # files named in one message; the rest are counted
 
 
@@ -105,17 +104,6 @@ def list_files(items: Sequence[tuple[Path, str]] | Sequence[Path]) -> str:
     if len(items) > MAX_LISTED:
         lines.append(f"… and {len(items) - MAX_LISTED} more")
     return "\n".join(lines)
-
-
-def pending_outputs(store: JobStore) -> list[Path]:
-    """Outputs of queued and running jobs: names no new job may take."""
-    outputs: list[Path] = []
-    for state in PENDING_STATES:
-        offset = 0
-        while page := store.page(offset=offset, limit=1000, order="created", state=state):
-            outputs += [job.output for job in page]
-            offset += len(page)
-    return outputs
 
 
 class Intake(QObject):
@@ -209,8 +197,6 @@ class Intake(QObject):
 
     def pair(self, videos: list[Path], audios: list[Path]) -> list[tuple[Path, Path]]:
         """Pairs to queue; files matching by name leaves alone stay pending."""
-        from app.cli.batch_cmd import pair_by_name, pair_each
-
         if len(videos) == 1 or len(audios) == 1:
             return pair_each(videos, audios)
         by_name, lonely_videos, lonely_audios = pair_by_name(videos, audios)
@@ -227,15 +213,17 @@ class Intake(QObject):
 
     def create_jobs(self, pairs: Sequence[tuple[Path, Path]]) -> list[int]:
         """Queue a job per (video, audio) with the current settings; returns the ids."""
-        from app.cli.batch_cmd import ADD_LOCK, format_name, plan_outputs
-
         settings = self._settings()
         folder = settings.output_folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            names = [
-                format_name(settings.name_pattern, v, a, i) for i, (v, a) in enumerate(pairs, 1)
-            ]
+            ids = queue_pairs(
+                self.store,
+                pairs,
+                folder,
+                settings.name_pattern,
+                settings.render_settings,
+                submit=self._submit,
+            )
         except (OSError, InputError) as exc:
             QMessageBox.warning(
                 self._parent,
@@ -245,17 +233,6 @@ class Intake(QObject):
                 ),
             )
             return []
-        lock = FileLock(paths.data_dir() / ADD_LOCK)  # the CLI's `batch` takes it too
-        lock.acquire(blocking=True)
-        try:
-            inputs = [p for pair in pairs for p in pair]
-            outputs = plan_outputs(names, folder, False, [*inputs, *pending_outputs(self.store)])
-            specs = [
-                JobSpec(settings.render_settings(v, a, out)) for (v, a), out in zip(pairs, outputs)
-            ]
-            ids = self._submit(specs)
-        finally:
-            lock.release()
         log.info("queued %d job(s): ids %s", len(ids), ids)
         self.message.emit(translate("Intake", "Added {n} job(s)").format(n=len(ids)))
         self.jobs_added.emit(ids)

@@ -55,7 +55,8 @@ from PySide6.QtWidgets import (
 from app.engine.progress import FrameProgress
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 from app.engine.queue.scheduler import Runner
-from app.engine.workers import CallWorker, ProbeReport, thumbnails
+from app.engine.render.file_probe import ProbeReport, thumbnails
+from app.engine.workers import CallWorker
 from app.ui.about_dialog import AboutDialog
 from app.ui.app_settings import AppSettings
 from app.ui.batch_eta import batch_eta

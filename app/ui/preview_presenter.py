@@ -12,14 +12,14 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.engine.queue.jobstore import Job
-from app.engine.workers import (
-    CallWorker,
+from app.engine.render.file_probe import thumbnail
+from app.engine.render.one_frame import (
     FramePair,
     decode_frame_at,
     frame_pair_at,
     render_one_frame,
-    thumbnail,
 )
+from app.engine.workers import CallWorker
 from app.ui.app_settings import AppSettings
 from app.ui.batch_model import BatchModel, coverage_text
 from app.ui.job_notice import JobNotice

@@ -48,12 +48,12 @@ def detector_labels() -> dict[str, str]:
 
 def check_name_pattern(pattern: str) -> str | None:
     """None if the pattern makes valid .mp4 names, else why not."""
-    from app.cli.batch_cmd import check_name_template
+    from app.engine.queue.batch_plan import check_name_template
 
     try:
         check_name_template(pattern)
     except InputError as exc:
-        return str(exc).replace("--name ", "", 1)
+        return str(exc)
     return None
 
 

@@ -15,8 +15,14 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.cli.batch_cmd import pair_by_name, plan_outputs
+from app.engine.errors import InputError
 from app.engine.models.lipsync.draft import DraftModel
+from app.engine.queue.batch_plan import (
+    check_name_template,
+    expand_globs,
+    pair_by_name,
+    plan_outputs,
+)
 from app.engine.queue.joblog import read_events, shutdown_logging
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler, result_fields
@@ -605,3 +611,11 @@ def test_a_job_cancelled_elsewhere_just_as_it_finishes_leaves_no_output(inputs, 
         store.close()
     assert events == [(job_id, "running"), (job_id, "cancelled")]
     assert [p.name for p in tmp_path.iterdir() if p.suffix in (".mp4", ".part")] == []
+
+
+def test_the_engines_batch_messages_name_the_value_not_a_front_ends_option(tmp_path) -> None:
+    """The window shows these too: the CLI adds its option name, the engine never does."""
+    with pytest.raises(InputError, match=r"^\{speaker\}\.mp4: unknown field \{speaker\}"):
+        check_name_template("{speaker}.mp4")
+    with pytest.raises(InputError, match=r"^.*nothing-\*\.wav: matches no file$"):
+        expand_globs([str(tmp_path / "nothing-*.wav")])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import paths
+from app.engine.queue import jobstore
 from app.engine.queue.jobstore import JobSpec, JobStore, part_path
 from app.engine.settings import RenderSettings
 
@@ -324,6 +325,22 @@ def test_a_queue_written_before_face_coverage_opens_with_its_jobs(tmp_path: Path
     with JobStore(path) as store:
         job = store.get(1)
         assert job is not None and job.state == "done" and job.coverage is None
-        assert job.outcome == "done"
+        assert job.outcome == "done" and job.error_kind is None
         (version,) = store._query("PRAGMA user_version")[0]
-        assert version == 2
+        assert version == jobstore.SCHEMA_VERSION
+        (new,) = store.add_many([JobSpec(settings(tmp_path, "new", "cpu"))])
+        claimed = store.claim_next("cpu")
+        assert claimed is not None and claimed.id == new
+        assert store.fail(new, "weights missing", "model_missing")
+        assert store.get(new).error_kind == "model_missing"  # type: ignore[union-attr]
+
+
+def test_outputs_lists_one_state_only(store: JobStore, tmp_path: Path) -> None:
+    ids = store.add_many([settings(tmp_path, name) for name in ("a", "b", "c", "d")])
+    store.claim_next("cpu")  # a -> running
+    store.cancel(ids[2])
+    assert store.outputs("queued") == [str(tmp_path / "out" / n) for n in ("b.mp4", "d.mp4")]
+    assert store.outputs("running") == [str(tmp_path / "out" / "a.mp4")]
+    assert store.outputs("done") == []
+    with pytest.raises(ValueError, match="unknown job state"):
+        store.outputs("sleeping")  # type: ignore[arg-type]

@@ -39,10 +39,14 @@ log = logging.getLogger(__name__)
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+PENDING_STATES: tuple[str, ...] = ("queued", "running")  # a job in these will still write
 DONE_WITH_WARNING = "done-with-warning"  # Job.outcome of a done job with a warning
+# Why a job failed, for a front end to act on (offer a download, say "check the file")
+# without reading the message: the message is for people.
+FailureKind = Literal["bad_input", "model_missing", "error", "stalled", "interrupted"]
 PageOrder = Literal["priority", "created"]
 DB_NAME = "jobs.sqlite3"
-SCHEMA_VERSION = 2  # 2: face_frames and warning
+SCHEMA_VERSION = 3  # 2: face_frames and warning; 3: error_kind
 BUSY_TIMEOUT_S = 5.0  # another process (CLI beside the GUI) holding the write lock
 
 # RenderSettings fields that have their own column; the rest go to the JSON `settings`.
@@ -65,6 +69,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     total     INTEGER NOT NULL DEFAULT 0,
     fps       REAL    NOT NULL DEFAULT 0,
     error     TEXT,
+    error_kind TEXT,  -- a FailureKind; NULL unless failed (or failed once and requeued)
     attempts  INTEGER NOT NULL DEFAULT 0,
     slot      TEXT,
     created   REAL    NOT NULL,
@@ -87,10 +92,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
 
 _COLUMNS = (
     "id, seq, video, audio, output, model, device, settings, priority, state, done, total, "
-    "fps, error, attempts, slot, created, started, finished, face_frames, warning"
+    "fps, error, attempts, slot, created, started, finished, face_frames, warning, error_kind"
 )
 # Columns added after version 1, with their declarations: an older file gains them.
-_ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"))
+_ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"), ("error_kind", "TEXT"))
 
 
 def part_path(output: Path | str) -> Path:
@@ -142,6 +147,7 @@ class Job:
     finished: float | None
     face_frames: int | None = None  # frames with an animated face; None until done
     warning: str | None = None  # set on a done job whose output needs a look
+    error_kind: FailureKind | None = None  # why it failed; None unless `error` is set
 
     @property
     def done_with_warning(self) -> bool:
@@ -207,6 +213,7 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         finished,
         face_frames,
         warning,
+        error_kind,
     ) = row
     return Job(
         id=id_,
@@ -230,6 +237,7 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         finished=finished,
         face_frames=face_frames,
         warning=warning,
+        error_kind=error_kind,
     )
 
 
@@ -402,6 +410,13 @@ class JobStore:
         ((n,),) = self._query(f"SELECT COUNT(*) FROM jobs {where}", params)
         return int(n)
 
+    def outputs(self, state: JobState) -> list[str]:
+        """The output paths of every job in `state`: one column, no Job objects (a new job
+        checks its name against the queue's, at 1000s of queued jobs)."""
+        where, params = self._state_filter(state)
+        rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
+        return [row[0] for row in rows]
+
     # -- the scheduler's transitions --------------------------------------------------
 
     def claim_next(self, device_slot: str, accept: Sequence[str] | None = None) -> Job | None:
@@ -431,7 +446,7 @@ class JobStore:
             conn.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, slot = ?, "
                 "started = ?, finished = NULL, done = 0, fps = 0, error = NULL, "
-                "face_frames = NULL, warning = NULL WHERE id = ?",
+                "face_frames = NULL, warning = NULL, error_kind = NULL WHERE id = ?",
                 (device_slot, time.time(), best[2]),
             )
             row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (best[2],)).fetchone()
@@ -459,13 +474,13 @@ class JobStore:
             )
         )
 
-    def fail(self, job_id: int, error: str) -> bool:
-        """running -> failed with an error message."""
+    def fail(self, job_id: int, error: str, kind: FailureKind = "error") -> bool:
+        """running -> failed with an error message and why, as a FailureKind."""
         return bool(
             self._execute(
-                "UPDATE jobs SET state = 'failed', finished = ?, error = ? "
+                "UPDATE jobs SET state = 'failed', finished = ?, error = ?, error_kind = ? "
                 "WHERE id = ? AND state = 'running'",
-                (time.time(), error, job_id),
+                (time.time(), error, kind, job_id),
             )
         )
 
@@ -563,7 +578,8 @@ class JobStore:
                     log.warning("job %d: cannot delete %s: %s", job.id, job.part_path, exc)
                 if max_attempts is not None and job.attempts >= max_attempts:
                     conn.execute(
-                        "UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+                        "UPDATE jobs SET state = 'failed', finished = ?, error = ?, "
+                        "error_kind = 'interrupted' WHERE id = ?",
                         (
                             now,
                             f"interrupted {job.attempts} times (app crashed or was killed)",

@@ -1,0 +1,224 @@
+"""The render recipe, written once: plan a job, settle a frame's face, lip-sync a batch.
+
+- `plan_job`: everything a render decides before its first frame: the inputs' facts,
+  the output frame count (it follows the audio), the mel chunk of every frame, the
+  model, the face detector and the video's cached face track.
+- `LipSync`: one batch of frames through crop -> infer -> paste.
+- `settle_face`: the source frame an output frame shows and its face, settled the way
+  the render's forward pass settles it (tracked and smoothed, not a raw detection).
+
+The pipeline's threads (pipeline.py), the one-frame preview (one_frame.py) and the
+benchmarks (bench/stages.py, bench/sequential.py, bench/child.py) all call these, so a
+change to the recipe changes every one of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.engine.errors import InputError
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.loader import load_model
+from app.engine.models.registry import find_detector_model
+from app.engine.render import media, track_cache
+from app.engine.render.audio import mel_chunks, mel_spectrogram
+from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.crop import estimate_alignment, warp_to_crop
+from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.frame_plan import FrameSource, source_index
+from app.engine.settings import RenderSettings
+
+log = logging.getLogger(__name__)
+
+MIN_AUDIO_S = 0.5  # shorter than this is not speech worth a video
+ANALYSIS_RATE = 16_000  # the mel spectrogram's sample rate
+
+
+@dataclass
+class JobPlan:
+    """What one render works from, decided before its first frame."""
+
+    settings: RenderSettings
+    video: media.VideoInfo
+    frames: int  # output frames: the audio's length at the video's rate
+    mels: np.ndarray = field(repr=False)  # (frames, 80, 16): the speech under each frame
+    model: LipSyncModel
+    detector: FaceDetector
+    face_track: FaceTrack | None  # this video's track so far (cached or given), or None
+    track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
+
+    @property
+    def fps(self) -> float:
+        return self.video.fps
+
+
+def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
+    """The presenter's video facts; InputError when either input lacks its stream."""
+    video = media.probe(settings.video)
+    if video.video is None:
+        raise InputError(f"{settings.video.name}: has no video stream")
+    audio = media.probe(settings.audio)
+    if audio.audio is None:
+        raise InputError(f"{settings.audio.name}: has no audio stream")
+    return video.video
+
+
+def speech_mels(audio: Path, fps: float, frames: int | None = None) -> np.ndarray:
+    """The mel chunk of each output frame: as many frames as the audio lasts at `fps`
+    (or `frames`). InputError when the audio is too short to be speech."""
+    wav = media.load_audio(audio, ANALYSIS_RATE)
+    audio_s = len(wav) / ANALYSIS_RATE
+    if audio_s < MIN_AUDIO_S:
+        raise InputError(
+            f"{audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
+        )
+    n_out = frames if frames is not None else max(1, round(audio_s * fps))
+    return mel_chunks(mel_spectrogram(wav), fps, n_out)
+
+
+def detector_path(settings: RenderSettings) -> Path | None:
+    """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
+    if settings.detector_model is not None:
+        return settings.detector_model
+    return find_detector_model()
+
+
+def plan_job(
+    settings: RenderSettings,
+    video: media.VideoInfo | None = None,
+    *,
+    model: LipSyncModel | None = None,
+    detector: FaceDetector | None = None,
+    face_track: FaceTrack | None = None,
+) -> JobPlan:
+    """Plan one render of `settings` (`video`: its probed facts, when already known).
+
+    `model`, `detector` and `face_track` replace what the settings would load. Without a
+    `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
+    (track_cache.py); `track_entry` is where the caller stores it back.
+    """
+    video = video or probe_inputs(settings)
+    mels = speech_mels(settings.audio, video.fps)
+    model = model or load_model(settings.model, settings.device, settings.batch_size)
+    model.prepare(mels)
+    detector = detector or create_detector(settings.detector, detector_path(settings))
+    entry = None
+    if face_track is None and settings.track_cache:
+        entry = track_cache.entry(
+            settings.video,
+            track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
+        )
+        face_track = entry.load() if entry is not None else None
+    return JobPlan(settings, video, len(mels), mels, model, detector, face_track, entry)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One frame after the model: the mouth to paste (None: leave the frame as it is)."""
+
+    index: int  # output frame number
+    frame: np.ndarray = field(repr=False)
+    mouth: np.ndarray | None = field(default=None, repr=False)
+    matrix: np.ndarray | None = field(default=None, repr=False)  # frame -> crop affine
+
+
+class LipSync:
+    """crop -> infer -> paste for one job's model and mel chunks.
+
+    `infer` and `paste` are separate so the pipeline can run them in two threads;
+    `run` does both for callers with one batch in hand.
+    """
+
+    def __init__(self, model: LipSyncModel, mels: np.ndarray) -> None:
+        self.model = model
+        self.mels = mels
+        self.mask = lower_face_mask(model.template, model.crop_size)
+        self._passthrough = bool(getattr(model, "passthrough_unchanged", False))
+
+    def infer(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[Generated]:
+        """(output index, frame, face or None) in -> the same frames with their mouths."""
+        model, size = self.model, self.model.crop_size
+        todo = [(i, frame, face) for i, frame, face in batch if face is not None]
+        results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if todo:
+            matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
+            crops = np.stack(
+                [warp_to_crop(frame, m, size) for (_, frame, _), m in zip(todo, matrices)]
+            )
+            indices = np.array([i for i, _, _ in todo], dtype=np.int64)
+            mouths = model.infer(crops, self.mels[indices], indices)
+            for k, index in enumerate(indices):
+                # An unchanged crop (draft model in silence) leaves the frame bit-exact.
+                if not (self._passthrough and np.array_equal(mouths[k], crops[k])):
+                    results[int(index)] = (mouths[k], matrices[k])
+        out = []
+        for index, frame, _ in batch:
+            mouth, matrix = results.get(index, (None, None))
+            out.append(Generated(index, frame, mouth, matrix))
+        return out
+
+    def paste(self, item: Generated) -> np.ndarray:
+        """The frame with its mouth pasted in (in place); untouched when there is none."""
+        if item.mouth is not None:
+            assert item.matrix is not None
+            paste_back(item.frame, item.mouth, item.matrix, self.mask)
+        return item.frame
+
+    def run(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[np.ndarray]:
+        return [self.paste(item) for item in self.infer(batch)]
+
+
+@dataclass(frozen=True)
+class SettledFrame:
+    """An output frame's source frame and its face, as the render settles them."""
+
+    index: int  # output frame number
+    src_index: int  # the source frame it shows
+    frame: np.ndarray = field(repr=False)
+    face: Face | None
+
+
+def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
+    """Output frame `index` of `plan` with its face, without rendering the other frames.
+
+    The face comes from a FaceTrackBuilder fed the video's forward pass, exactly as the
+    render feeds it, stopped as soon as the frame is settled (at most 2 detect intervals
+    later); frames the plan's cached track already knows cost a decode, no detection.
+    A frame the audio reaches only by looping the video needs the whole forward pass
+    (the source frame count is known only once it is decoded).
+    """
+    index = min(max(0, int(index)), plan.frames - 1)
+    builder = FaceTrackBuilder(plan.detector, plan.settings.detect_interval, plan.face_track)
+    wanted: np.ndarray | None = None
+    n_src = 0
+    settled = False
+    with closing(source.frames(0)) as forward:
+        for frame in forward:
+            if n_src >= plan.frames:  # the render stops its forward pass here too
+                break
+            builder.push(n_src, frame)
+            if n_src == index:
+                wanted = frame
+            n_src += 1
+            if wanted is not None and index in builder.track:
+                settled = True
+                break
+    if n_src == 0:
+        raise InputError(f"{plan.settings.video.name}: no video frame could be decoded")
+    if not settled:
+        builder.finish()  # the end of the forward pass, as the render's faces stage does
+    if plan.track_entry is not None:
+        plan.track_entry.save(builder.track)
+    src = index if wanted is not None else source_index(index, n_src, plan.settings.loop)
+    if wanted is None:
+        with closing(source.frames(src)) as again:
+            wanted = next(again, None)
+        if wanted is None:
+            raise InputError(f"{plan.settings.video.name}: frame {src} could not be decoded")
+    return SettledFrame(index, src, wanted, builder.track.get(src))
