@@ -83,18 +83,21 @@ class ErrorReporter(QObject):
 
 
 def _smoke_test_done(window: MainWindow) -> None:
-    print(f"smoke-test: main window shown: {window.windowTitle()}", flush=True)
-    print(f"smoke-test: face detector: {_gui_detector(window)}", flush=True)
+    try:
+        print(f"smoke-test: main window shown: {window.windowTitle()}", flush=True)
+        print(f"smoke-test: face detector: {_gui_detector(window)}", flush=True)
+    except Exception as exc:  # a smoke test reports and fails; it never waits on a dialog
+        print(f"smoke-test: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        QApplication.exit(1)
+        return
     window.close()  # the last window: the event loop ends as when the user closes it
 
 
 def _gui_detector(window: MainWindow) -> str:
     """The face detector the window's renders get, resolved as a render resolves it."""
-    from app.engine.render.faces import create_detector
-    from app.engine.render.pipeline import detector_path
+    from app.engine.render.recipe import make_detector
 
-    job = window.settings.render_settings(Path("video"), Path("audio"), Path("out.mp4"))
-    return create_detector(job.detector, detector_path(job)).name
+    return make_detector(window.settings.render_settings(Path("v"), Path("a"), Path("o.mp4"))).name
 
 
 def run_gui(argv: Sequence[str] | None = None) -> int:
@@ -102,8 +105,9 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
 
     argv (default sys.argv): files given on the command line (a file association, "Open
     with") are added as if dropped. `--smoke-test` or LIPSYNC_STUDIO_SMOKE_TEST=1 (the
-    installer's CI): show the main window, print "smoke-test: main window shown: TITLE",
-    close it and return 0.
+    installer's CI): show the main window, print "smoke-test: main window shown: TITLE"
+    and "smoke-test: face detector: NAME" (what its renders would use), close it and
+    return 0; on an error print "smoke-test: failed: …" and return 1.
     """
     from app.engine import paths
     from app.engine.queue.joblog import setup_logging

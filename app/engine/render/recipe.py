@@ -89,6 +89,11 @@ def detector_path(settings: RenderSettings) -> Path | None:
     return find_detector_model()
 
 
+def make_detector(settings: RenderSettings) -> FaceDetector:
+    """The face detector a render of `settings` uses (the GUI's smoke test reports it)."""
+    return create_detector(settings.detector, detector_path(settings))
+
+
 def plan_job(
     settings: RenderSettings,
     video: media.VideoInfo | None = None,
@@ -107,7 +112,7 @@ def plan_job(
     mels = speech_mels(settings.audio, video.fps)
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
-    detector = detector or create_detector(settings.detector, detector_path(settings))
+    detector = detector or make_detector(settings)
     entry = None
     if face_track is None and settings.track_cache:
         entry = track_cache.entry(
