@@ -2,7 +2,8 @@
 
 Faces: YuNet (when ../shared has it) and Haar, on every frame and every 5th (tracked
 between). Model: draft, and the full-size Wav2Lip stand-in on the app's CPU session
-(providers.SessionCache: intra-op threads = cores - 1) at the best of batch 1/8/32.
+(providers.SessionCache: intra-op threads = cores, spinning off) at the best of batch
+1/8/32. Then every stage again at one thread (thread_costs.py), for the machine floor.
 Blend: each model's own crops pasted back. Encode: libx264 veryfast crf 18 + AAC.
 """
 
@@ -19,7 +20,7 @@ from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.models.providers import SessionCache
 from app.engine.render.faces import Face, FaceDetector, HaarDetector, YuNetDetector
 from app.engine.render.recipe import LipSync
-from bench import stages
+from bench import stages, thread_costs
 from bench.inputs import FPS
 from bench.measure import Cost, disturbed, least_disturbed
 
@@ -158,6 +159,24 @@ def run(
     output = work / f"encode-{video.stem}.mp4"
     cost = _best(repeats, quiet, lambda: stages.encode(frames, output, FPS, audio=audio), retry)
     out["encode"] = cost.to_dict()
+
+    track_name, track_interval = out["track_from"].split("/")
+    out["threads"] = thread_costs.measure(
+        out,
+        best=lambda run: _best(repeats, quiet, run, retry),
+        video=video,
+        audio=audio,
+        work=work,
+        frames=frames,
+        detector=dict(detectors)[track_name],
+        interval=int(track_interval),
+        track=track,
+        mels=mels,
+        draft=LipSync(draft, mels),
+        wav2lip=wav2lip,
+        batch=batch,
+        wav2lip_frames=wav2lip_frames,
+    )
     return out
 
 

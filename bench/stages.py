@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.render import media
-from app.engine.render.faces import Face, FaceDetector, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import plan_frames
 from app.engine.render.recipe import Generated, LipSync, speech_mels
 from bench.measure import Cost, Meter
@@ -25,9 +26,10 @@ def mels_for(audio: Path, fps: float, frames: int) -> np.ndarray:
     return speech_mels(audio, fps, frames)
 
 
-def decode(video: Path, frames: int) -> tuple[list[np.ndarray], Cost]:
+def decode(video: Path, frames: int, threads: int = 0) -> tuple[list[np.ndarray], Cost]:
+    """plan_frames over the clip; `threads`: FFmpeg's decoder threads (0: its choice)."""
     cost = Cost()
-    with media.open_video(video) as reader, Meter(cost, frames):
+    with media.open_video(video, threads=threads) as reader, Meter(cost, frames):
         out = [p.frame for p in plan_frames(reader, frames, "pingpong", video.name)]
     assert len(out) == frames, f"{video.name}: {len(out)} of {frames} frames"
     return out, cost
@@ -85,8 +87,11 @@ def encode(
     audio: Path | None,
     crf: int = 18,
     preset: str = "veryfast",
+    encoder: str = "libx264",
+    threads: int = 0,
 ) -> Cost:
-    """VideoWriter as the pipeline opens it (libx264 + AAC from `audio`), close included."""
+    """VideoWriter as the pipeline opens it (libx264 + AAC from `audio`), close included;
+    `threads`: the encoder's threads (0: its choice)."""
     h, w = frames[0].shape[:2]
     cost = Cost()
     with Meter(cost, len(frames)):
@@ -97,6 +102,8 @@ def encode(
             fps,
             crf=crf,
             preset=preset,
+            encoder=encoder,
+            encoder_threads=threads,
             audio_path=audio,
             duration=len(frames) / fps if audio else None,
         )

@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli import arg_types
 from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
-from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS, RenderSettings
 
 DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
 
@@ -43,22 +44,47 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         default=default_model,
         help=f"auto (best installed, else draft) | draft | a model name (default: {default_model})",
     )
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | dml[:N]")
+    parser.add_argument(
+        "--device", default="auto", type=arg_types.device, help="auto | cpu | cuda[:N] | dml[:N]"
+    )
     parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
     parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
+    parser.add_argument(
+        "--encoder",
+        default="auto",
+        choices=ENCODERS,
+        help="video encoder: auto = the first hardware encoder that opens here, else libx264; "
+        "one that cannot open falls back to libx264 (default: auto)",
+    )
+    parser.add_argument(
+        "--hw-decode",
+        default="none",
+        choices=HW_DECODERS,
+        help="decode the video on a GPU (opt-in; falls back to the CPU; default: none)",
+    )
     parser.add_argument(
         "--loop",
         default="pingpong",
         choices=LOOP_MODES,
         help="how a video shorter than the audio is extended",
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    parser.add_argument(
+        "--batch-size", type=arg_types.batch_size, default=None, help="frames per model call"
+    )
     parser.add_argument(
         "--detect-every",
         type=int,
-        default=5,
+        default=RenderSettings.detect_interval,
         dest="detect_interval",
-        help="run the face detector every N frames, track in between",
+        help="run the face detector at least every N frames (more often where the face "
+        f"moves, and at every shot cut; default {RenderSettings.detect_interval})",
+    )
+    parser.add_argument(
+        "--face",
+        default="auto",
+        help="which face speaks: auto (the presenter; small or turned-away faces are left "
+        "alone) | largest | center | left | right | X,Y@SECONDS (the face under that point "
+        "of the video at that time, followed from there)",
     )
     parser.add_argument(
         "--detector",
@@ -76,11 +102,14 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
     from app.engine.errors import InputError
+    from app.engine.models.lipsync.loader import check_device
+    from app.engine.render.face_choice import FaceSpec
 
     if not 0 <= args.crf <= 51:
         raise InputError(f"--crf {args.crf}: must be between 0 and 51")
     if args.detect_interval < 1:
         raise InputError(f"--detect-every {args.detect_interval}: must be at least 1")
+    check_device(args.model, args.device)
     return RenderSettings(
         video=video,
         audio=audio,
@@ -89,11 +118,19 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         device=args.device,
         crf=args.crf,
         preset=args.preset,
+        encoder=args.encoder,
+        hw_decode=args.hw_decode,
         loop=args.loop,
         batch_size=args.batch_size,
         detect_interval=args.detect_interval,
+        face=str(FaceSpec.parse(args.face)),
         detector=args.detector,
         track_cache=args.track_cache,
+        # A file already at -o is replaced (the user named it; batch only with --overwrite);
+        # one that appears while rendering is kept and the render takes NAME_2.mp4.
+        if_exists="replace"
+        if getattr(args, "overwrite", False) or args.output.is_file()
+        else "rename",
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS, RenderSettings
 
 ORGANISATION = "LipsyncStudio"
 APPLICATION = "lipsync-studio"
@@ -46,6 +46,8 @@ class AppSettings:
     name_pattern: str = DEFAULT_NAME_PATTERN
     crf: int = 18
     preset: str = "veryfast"
+    encoder: str = "auto"  # settings.ENCODERS
+    hw_decode: str = "none"  # settings.HW_DECODERS
     loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
@@ -79,6 +81,10 @@ class AppSettings:
         defaults = AppSettings()
         if self.preset not in PRESETS:
             self.preset = defaults.preset
+        if self.encoder not in ENCODERS:
+            self.encoder = defaults.encoder
+        if self.hw_decode not in HW_DECODERS:
+            self.hw_decode = defaults.hw_decode
         if self.loop not in LOOP_MODES:
             self.loop = defaults.loop
         if self.language not in LANGUAGES:
@@ -103,6 +109,8 @@ class AppSettings:
             device=self.device,
             crf=self.crf,
             preset=self.preset,
+            encoder=self.encoder,
+            hw_decode=self.hw_decode,
             loop=self.loop,  # type: ignore[arg-type]
             detector=self.detector,
         )

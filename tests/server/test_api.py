@@ -113,6 +113,10 @@ def test_submit_by_upload(server, media, tmp_path):
     assert facts["frames"] == 25 and facts["audio_s"] == pytest.approx(1.0, abs=0.05)
     # The uploaded copies are the server's; the sender's files are untouched.
     assert Path(job["video"]).read_bytes() == (media / "presenter.mp4").read_bytes()
+    # Forgetting the job deletes the uploaded copies; the render stays.
+    assert server.request("DELETE", f"/v1/jobs/{job['id']}").status == 204
+    assert not Path(job["video"]).parent.exists() and Path(job["output"]).is_file()
+    assert server.get(f"/v1/jobs/{job['id']}").status == 404
 
 
 def test_cancel_a_running_job_leaves_no_file_then_retry_renders_it(server, media):
@@ -121,6 +125,8 @@ def test_cancel_a_running_job_leaves_no_file_then_retry_renders_it(server, media
     cancelled = None
     for event, data in server.events(job["id"]):
         if event == "progress" and data["done"] > 0 and cancelled is None:
+            busy = server.request("DELETE", f"/v1/jobs/{job['id']}")
+            assert busy.status == 409 and "cancel it first" in busy.json()["message"]
             cancelled = server.request("POST", f"/v1/jobs/{job['id']}/cancel")
     assert cancelled is not None and cancelled.status == 200, cancelled
     assert cancelled.json()["state"] == "cancelled" and (event, data["state"]) == (
@@ -217,6 +223,18 @@ def test_an_upload_over_the_limit_is_refused(server, media, tmp_path):
     reply = server.upload({"video": media / "presenter.mp4", "audio": big})
     assert reply.status == 413
     assert reply.json()["code"] == "too_large" and "limit" in reply.json()["message"]
+    # Sent in chunks, with no Content-Length to refuse it by: stopped once past the limit.
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n'
+        b"Content-Type: video/mp4\r\n\r\n"
+    )
+    chunked = server.request(
+        "POST",
+        "/v1/jobs/upload",
+        body=iter([head, *[b"x" * 65536] * 32, b"\r\n--b--\r\n"]),
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Transfer-Encoding": "chunked"},
+    )
+    assert chunked.status == 413 and chunked.json()["code"] == "too_large"
     assert server.get("/v1/jobs").json()["total"] == before
 
 

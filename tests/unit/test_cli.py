@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.engine import outputs
 from app.engine.render import media
 from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, stream_facts, write_wav
 
@@ -149,7 +150,7 @@ def test_a_render_without_a_face_is_done_with_a_warning(speech, tmp_path, capsys
             w.write(np.full((120, 160, 3), 90, np.uint8))
     code, err = run_cli(capsys, *render_args(blank, speech, tmp_path / "blank_out.mp4"))
     assert code == 0, err  # the output is written: done, but with a warning
-    assert "warning: blank.mp4: no face found in any frame" in err
+    assert f"warning: {blank}: no face found in any frame" in err  # the path as given
     assert "face in 0 of 25 frames" in err
 
 
@@ -190,9 +191,11 @@ def test_ctrl_c_exits_130_and_leaves_no_output(shared_media, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    part = out.with_name(out.name + ".part")
     deadline = time.monotonic() + 120
-    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+    while not any(p.stat().st_size > 0 for p in outputs.temps_of(out)):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
@@ -211,3 +214,23 @@ def test_python_dash_m_app_runs_the_cli():
         timeout=60,
     )
     assert done.returncode == 0 and "lipsync-studio" in done.stdout
+
+
+def test_probe_faces_writes_the_track_per_frame(clip, tmp_path, capsys):
+    out = tmp_path / "track.json"
+    code, err = run_cli(capsys, "probe", "--faces", clip, "-o", out, "--detector", "haar")
+    assert code == 0, err
+    faces = json.loads(out.read_text())["faces"]
+    frames = faces["frames"]
+    assert [f["frame"] for f in frames] == list(range(25)) and faces["shots"] == 1
+    assert frames[0]["detected"] and not all(f["detected"] for f in frames)  # keys + between
+    first = frames[0]["face"]
+    assert len(first["box"]) == 4 and len(first["landmarks"]) == 5
+    assert faces["frames_with_face"] == sum(f["face"] is not None for f in frames) > 20
+
+
+def test_a_bad_face_choice_is_exit_2_before_any_work(clip, speech, tmp_path, capsys):
+    out = tmp_path / "x.mp4"
+    code, err = run_cli(capsys, *render_args(clip, speech, out), "--face", "the tall one")
+    assert code == 2 and "--face" in err and "Traceback" not in err
+    assert not out.exists()

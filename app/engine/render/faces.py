@@ -1,11 +1,7 @@
-"""Face detection (YuNet, or OpenCV's Haar cascades offline) and per-video face tracks.
+"""Face detection: YuNet, or OpenCV's Haar cascades offline.
 
-A `Face` is a box and YuNet's 5 landmarks in full-frame pixels. `FaceTrackBuilder`
-runs the detector on every k-th source frame only, interpolates the frames between,
-smooths the detected keys a little, and falls back to detecting every frame where
-two neighbouring keys disagree (a shot cut, a face entering or leaving). The
-result, a `FaceTrack`, is small and saved beside the video's cache entry so the
-same presenter video rendered with many audios is detected once.
+A `Face` is a box and YuNet's 5 landmarks in full-frame pixels. Tracks over a video
+(which frames to detect, which face to follow) are face_track.py's job.
 
 Detectors hold OpenCV state and are not thread-safe: one per job.
 """
@@ -14,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -30,8 +24,6 @@ log = logging.getLogger(__name__)
 MAX_SIDE = 640  # detectors see the frame downscaled to this long side: speed, same results
 YUNET_SCORE = 0.6
 YUNET_NMS = 0.3
-SAME_FACE_IOU = 0.3  # below this two boxes are different faces (a cut, another person)
-SMOOTHING = 1 / 3  # weight of the neighbours' prediction in a key detection, see _smooth
 
 # Haar fallback, calibrated against YuNet on ../shared/media (211 matched faces, all
 # clips every 15th frame plus the stills): where YuNet's box and landmarks lie, as
@@ -238,7 +230,11 @@ def create_detector(kind: str = "auto", yunet_path: Path | None = None) -> FaceD
         return HaarDetector()
     if kind == "yunet":
         if yunet_path is None:
-            raise InputError("the YuNet face detector was asked for but no model file was given")
+            raise InputError(
+                "the YuNet face detector is not installed: run `lipsync-studio models pull "
+                "yunet_2026may` (or `models import FILE --as yunet_2026may` offline), "
+                "or use --detector haar"
+            )
         return YuNetDetector(yunet_path)
     if kind != "auto":
         raise InputError(f"unknown face detector {kind!r}: use auto, yunet or haar")
@@ -264,272 +260,3 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = float(iw * ih)
     union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
     return inter / union if union > 0 else 0.0
-
-
-def _same_face(a: Face | None, b: Face | None) -> bool:
-    return a is not None and b is not None and box_iou(a.box, b.box) >= SAME_FACE_IOU
-
-
-def _lerp(a: Face, b: Face, t: float) -> Face:
-    return Face(
-        box=a.box + (b.box - a.box) * np.float32(t),
-        landmarks=a.landmarks + (b.landmarks - a.landmarks) * np.float32(t),
-        score=a.score + (b.score - a.score) * t,
-    )
-
-
-def _choose(faces: list[Face], ref: Face | None) -> Face | None:
-    """The face continuing `ref` (best IoU), so a bystander can't steal the track; else the
-    largest."""
-    if not faces:
-        return None
-    if ref is not None:
-        best = max(faces, key=lambda f: box_iou(f.box, ref.box))
-        if box_iou(best.box, ref.box) >= SAME_FACE_IOU:
-            return best
-    return faces[0]
-
-
-class FaceTrack:
-    """The settled face (or None: no face) of each source frame index."""
-
-    VERSION = 1
-
-    def __init__(self, detector_name: str, faces: Mapping[int, Face | None] | None = None) -> None:
-        self.detector_name = detector_name
-        self._faces: dict[int, Face | None] = dict(faces or {})
-
-    def get(self, index: int) -> Face | None:
-        return self._faces.get(index)
-
-    def set(self, index: int, face: Face | None) -> None:
-        self._faces[int(index)] = face
-
-    def indices(self) -> list[int]:
-        return sorted(self._faces)
-
-    def __contains__(self, index: object) -> bool:
-        return index in self._faces
-
-    def __len__(self) -> int:
-        return len(self._faces)
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """Plain arrays for np.savez (no pickling needed to load them back)."""
-        indices = np.array(self.indices(), dtype=np.int64)
-        n = len(indices)
-        has_face = np.zeros(n, dtype=bool)
-        boxes = np.zeros((n, 4), dtype=np.float32)
-        landmarks = np.zeros((n, 5, 2), dtype=np.float32)
-        scores = np.zeros(n, dtype=np.float32)
-        for row, index in enumerate(indices):
-            face = self._faces[int(index)]
-            if face is not None:
-                has_face[row] = True
-                boxes[row], landmarks[row], scores[row] = face.box, face.landmarks, face.score
-        return {
-            "version": np.array(self.VERSION, dtype=np.int64),
-            "detector": np.array(self.detector_name),
-            "indices": indices,
-            "has_face": has_face,
-            "boxes": boxes,
-            "landmarks": landmarks,
-            "scores": scores,
-        }
-
-    @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> FaceTrack:
-        """Inverse of to_arrays; ValueError when the arrays are not a track of this version
-        (the cache treats that as a miss)."""
-        try:
-            version = int(arrays["version"])
-            detector = str(arrays["detector"])
-            indices = np.asarray(arrays["indices"], dtype=np.int64)
-            has_face = np.asarray(arrays["has_face"], dtype=bool)
-            boxes = np.asarray(arrays["boxes"], dtype=np.float32)
-            landmarks = np.asarray(arrays["landmarks"], dtype=np.float32)
-            scores = np.asarray(arrays["scores"], dtype=np.float32)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a face track: {exc}") from exc
-        n = len(indices)
-        if (
-            version != cls.VERSION
-            or has_face.shape != (n,)
-            or boxes.shape != (n, 4)
-            or landmarks.shape != (n, 5, 2)
-            or scores.shape != (n,)
-        ):
-            raise ValueError("not a face track of this version (shapes or version differ)")
-        faces: dict[int, Face | None] = {}
-        for row, index in enumerate(indices.tolist()):
-            faces[index] = (
-                Face(boxes[row], landmarks[row], float(scores[row])) if has_face[row] else None
-            )
-        return cls(detector, faces)
-
-
-@dataclass
-class _Key:
-    """A source frame the detector ran on."""
-
-    index: int
-    faces: list[Face]  # everything detected, to re-choose once earlier frames are known
-    raw: Face | None  # the chosen face
-    smoothed: Face | None = None
-    final: bool = False  # smoothed is settled (the next key is known, or there is none)
-
-
-Settled = tuple[int, np.ndarray, Face | None]
-
-
-class FaceTrackBuilder:
-    """Settles one face per source frame while frames stream through.
-
-    Keys: the first frame, every frame `interval` or more after the previous key,
-    and the last frame. Each key's face is smoothed towards the line through its
-    neighbouring keys (`_smooth`), so that needs the next key: a frame is held
-    back until the key after the key after it has been detected, at most
-    2 * interval frames. Frames between two keys showing the same face (IoU >= 0.3)
-    are interpolated linearly; between keys that disagree every frame is detected.
-
-    Frames already in `track` (a cached track) are answered from it without
-    detection; the builder adds what it settles to that same track object.
-    """
-
-    def __init__(
-        self, detector: FaceDetector, interval: int = 5, track: FaceTrack | None = None
-    ) -> None:
-        if interval < 1:
-            raise ValueError(f"detect interval must be >= 1, got {interval}")
-        self.detector = detector
-        self.interval = interval
-        self.track = track if track is not None else FaceTrack(detector.name)
-        self.detections = 0
-        self._pending: deque[tuple[int, np.ndarray]] = deque()
-        self._keys: list[_Key] = []  # keys of the current run; [0] may be an emitted anchor
-        self._ref: Face | None = None  # the latest face chosen, to keep following it
-        self._last: int | None = None  # the highest index pushed
-
-    def push(self, index: int, frame: np.ndarray) -> list[Settled]:
-        """Feed the next source frame; returns the frames settled by it, in order."""
-        if index in self.track:  # cached: end the current run, answer from the cache
-            out = self._flush()
-            # Revisits (ping-pong) are fine; an uncached frame behind this one is not.
-            self._last = index if self._last is None else max(self._last, index)
-            face = self.track.get(index)
-            if face is not None:
-                self._ref = face
-            out.append((index, frame, face))
-            return out
-        if self._last is not None and index <= self._last:
-            raise ValueError(f"frames must come in increasing order: {index} after {self._last}")
-        self._last = index
-        self._pending.append((index, frame))
-        if not self._keys or index - self._keys[-1].index >= self.interval:
-            self._add_key(index, frame)
-        return self._settle()
-
-    def finish(self) -> list[Settled]:
-        """End of stream: detect the last frame and settle everything still held."""
-        return self._flush()
-
-    # -- internals --
-
-    def _flush(self) -> list[Settled]:
-        if self._pending and self._pending[-1][0] != self._keys[-1].index:
-            self._add_key(*self._pending[-1])
-        out = self._settle(final=True)
-        self._keys.clear()
-        return out
-
-    def _detect(self, index: int, frame: np.ndarray) -> _Key:
-        faces = self.detector.detect(frame)
-        self.detections += 1
-        key = _Key(index, faces, _choose(faces, self._ref))
-        if key.raw is not None:
-            self._ref = key.raw
-        return key
-
-    def _add_key(self, index: int, frame: np.ndarray) -> None:
-        prev = self._keys[-1] if self._keys else None
-        ref = self._ref
-        key = self._detect(index, frame)
-        if (
-            prev is not None
-            and (prev.raw is not None or key.raw is not None)
-            and not _same_face(prev.raw, key.raw)
-        ):
-            # A cut, or a face entering/leaving: interpolating would slide a box across
-            # the frame, so look at every frame in between instead.
-            self._ref = ref
-            for i, f in self._pending:
-                if prev.index < i < index:
-                    self._keys.append(self._detect(i, f))
-            key.raw = _choose(key.faces, self._ref)
-            if key.raw is not None:
-                self._ref = key.raw
-        self._keys.append(key)
-
-    def _settle(self, final: bool = False) -> list[Settled]:
-        keys = self._keys
-        for i, key in enumerate(keys):
-            if key.final:
-                continue
-            if i + 1 < len(keys):
-                key.smoothed = _smooth(keys[i - 1] if i > 0 else None, key, keys[i + 1])
-            elif final:
-                key.smoothed = _smooth(keys[i - 1] if i > 0 else None, key, None)
-            else:
-                break
-            key.final = True
-        out: list[Settled] = []
-        k = 0  # keys[k] is the last key at or before the frame being settled
-        while self._pending:
-            index, frame = self._pending[0]
-            while k + 1 < len(keys) and keys[k + 1].index <= index:
-                k += 1
-            key = keys[k]
-            if key.index == index:
-                if not key.final:
-                    break
-                face = key.smoothed
-            else:
-                nxt = keys[k + 1] if k + 1 < len(keys) else None
-                if nxt is None or not nxt.final:
-                    break
-                face = _interpolate(key, nxt, index)
-            self._pending.popleft()
-            self.track.set(index, face)
-            out.append((index, frame, face))
-        # Keep keys[k], the anchor the next frames interpolate from, and the key before
-        # it, which smoothing keys[k] may still need.
-        del keys[: max(k - 1, 0)]
-        return out
-
-
-def _smooth(prev: _Key | None, key: _Key, nxt: _Key | None) -> Face | None:
-    """Pull a key detection a third of the way towards where its two neighbouring keys
-    put it.
-
-    The neighbours' prediction is their linear interpolation at this index, so steady
-    motion is not lagged or shrunk whatever the key spacing; with even spacing this is
-    the [1, 4, 1] / 6 kernel. On the shared clips at interval 5 it cuts frame-to-frame
-    landmark motion by a further ~30% for ~0.2% of face width more error; a half
-    weight smooths little more and lags head turns visibly. Left raw at the ends of a
-    track (no bias from one side).
-    """
-    cur = key.raw
-    if prev is None or nxt is None or cur is None:
-        return cur
-    if not (_same_face(prev.raw, cur) and _same_face(cur, nxt.raw)):
-        return cur
-    assert prev.raw is not None and nxt.raw is not None
-    predicted = _lerp(prev.raw, nxt.raw, (key.index - prev.index) / (nxt.index - prev.index))
-    smoothed = _lerp(cur, predicted, SMOOTHING)
-    return Face(smoothed.box, smoothed.landmarks, cur.score)
-
-
-def _interpolate(a: _Key, b: _Key, index: int) -> Face | None:
-    if a.smoothed is None or b.smoothed is None:
-        return None  # only when the keys are adjacent or both have no face
-    return _lerp(a.smoothed, b.smoothed, (index - a.index) / (b.index - a.index))

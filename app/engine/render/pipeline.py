@@ -9,13 +9,13 @@ What a render does to each frame is recipe.py (shared with the one-frame preview
 the benchmarks); this module runs it in threads. Output length follows the audio; a
 shorter video is extended (frame_plan.py).
 A frame with no face passes through untouched. A cancelled or failed render
-leaves nothing at the output path: the writer works on NAME.mp4.part.
+leaves nothing at the output path: the writer works on a temporary file
+(app/engine/outputs.py) and renames it when complete.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -25,12 +25,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
-from app.engine.render import media
+from app.engine.render import media, tracking
 from app.engine.render.coverage import FaceCoverage
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrack
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
 from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
 from app.engine.render.stages import (
@@ -43,6 +45,7 @@ from app.engine.render.stages import (
     timed_iter,
 )
 from app.engine.settings import RenderSettings
+from app.engine.threads import ModelDevice, ThreadPlan, thread_plan
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class RenderResult:
     elapsed_s: float
     stages: dict[str, StageClock]
     warnings: tuple[str, ...] = ()
+    encoder: str = "libx264"  # the video encoder used (settings.encoder, after any fallback)
     track: FaceTrack | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -124,9 +128,10 @@ def iter_render(
         plan.detector.name,
     )
 
-    run = _Run(plan, cancel)
+    threads = thread_plan(model_device(plan.model))
+    # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
-        settings.output,
+        output_now(settings),
         plan.video.width,
         plan.video.height,
         plan.fps,
@@ -134,24 +139,37 @@ def iter_render(
         preset=settings.preset,
         audio_path=settings.audio,
         duration=plan.frames / plan.fps,
+        if_exists=settings.if_exists,
+        encoder=settings.encoder,
+        encoder_threads=threads.encoder_threads,
     )
+    run: _Run | None = None
     try:
+        run = _Run(plan, cancel, writer.converter(), threads)
+        run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
-            raise RenderCancelled(f"{settings.output.name}: render cancelled")
+            raise RenderCancelled(f"{settings.output}: render cancelled")
         output = writer.close()
     except BaseException:
         writer.abort()
         raise
     finally:
-        run.shutdown()
+        if run is not None:
+            run.shutdown()
+    assert run is not None  # the try above either set it or raised
     if plan.track_entry is not None:
         plan.track_entry.save(run.builder.track)
 
-    warnings: list[str] = []
+    warnings = list(plan.warnings)
+    if output != settings.output:
+        warnings.append(
+            f"{settings.output}: a file is there (or appeared while rendering) and was kept; "
+            f"this render is {output}"
+        )
     coverage_warning = FaceCoverage(run.frames_with_face, plan.frames).warning
     if coverage_warning is not None:
-        warnings.append(f"{settings.video.name}: {coverage_warning}")
+        warnings.append(f"{settings.video}: {coverage_warning}")
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
@@ -167,6 +185,7 @@ def iter_render(
         elapsed_s=time.perf_counter() - started,
         stages=run.clocks(),
         warnings=tuple(warnings),
+        encoder=writer.encoder,
         track=run.builder.track,
     )
 
@@ -176,10 +195,13 @@ def check_inputs(settings: RenderSettings) -> media.VideoInfo:
     starts; raises InputError."""
     video = probe_inputs(settings)
     check_output_path(settings.output, (settings.video, settings.audio))
+    tracking.face_spec(settings)  # a bad --face fails before any work
     return video
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; give a file name such as {output / 'out.mp4'}")
     if output.suffix.lower() != ".mp4":
         raise InputError(f"{output}: the output must be an .mp4 file")
     for source in inputs:
@@ -188,37 +210,59 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
     folder = output.parent
     if not folder.is_dir():
         raise InputError(f"{output}: folder {folder} does not exist")
-    probe = folder / f".lipsync-write-test-{os.getpid()}-{threading.get_ident()}"
-    try:
-        probe.open("wb").close()
-        probe.unlink()
+    try:  # the temporary file the writer will make: a new file, never an existing one
+        outputs.create_temp(output).unlink()
     except OSError as exc:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
+
+
+def model_device(model: LipSyncModel) -> ModelDevice:
+    """Where the model runs, for the thread plan: an ONNX session off the CPU is a GPU."""
+    runner = getattr(model, "runner", None)
+    provider = getattr(runner, "provider", "CPUExecutionProvider")
+    return "cpu" if provider == "CPUExecutionProvider" else "gpu"
+
+
+def output_now(settings: RenderSettings) -> Path:
+    """Where this render goes: with if_exists="rename", a file that is already at the
+    output path keeps it and the render takes the next free NAME_N.mp4."""
+    if settings.if_exists == "rename":
+        return outputs.next_free(settings.output)
+    return settings.output
 
 
 class _Run:
     """The threads of one render and the state they share."""
 
-    def __init__(self, plan: JobPlan, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        plan: JobPlan,
+        cancel: threading.Event,
+        convert: media.FrameConverter,
+        threads: ThreadPlan,
+    ) -> None:
         settings = plan.settings
         self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
+        self.convert = convert
         self.lipsync = LipSync(plan.model, plan.mels)
         self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
-        self.builder = FaceTrackBuilder(plan.detector, settings.detect_interval, plan.face_track)
+        self.builder = plan.new_builder()
         self.frames_with_face = 0
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
         self.generated = Channel(self.stop, QUEUE_FRAMES)
         self.blended = Channel(self.stop, QUEUE_FRAMES)
-        self.reader = media.open_video(settings.video)
+        self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
             Stage("model", self._model, self.stop),
             Stage("blend", self._blend, self.stop),
         ]
+
+    def start(self) -> None:
         for stage in self.stages:
             stage.start()
 
@@ -275,11 +319,14 @@ class _Run:
             self.generated.put(item)
 
     def _blend(self, clock: StageClock) -> None:
+        """Paste the mouth back, then convert to the encoder's format here: the encoder's
+        thread is the pipeline's serial bottleneck on the CPU, this one is idle."""
         for item in self.generated:
-            if item.mouth is not None:
-                with Timer(clock):
+            with Timer(clock):
+                if item.mouth is not None:
                     self.lipsync.paste(item)
-            self.blended.put((item.index, item.frame))
+                converted = self.convert(item.frame)
+            self.blended.put((item.index, item.frame, converted))
         self.blended.put(END)
 
     # -- the caller's thread --------------------------------------------------
@@ -288,11 +335,11 @@ class _Run:
         rate = _Rate()
         next_preview = 0.0
         try:
-            for _index, frame in self.blended:
+            for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
                     raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
                 with Timer(self.encode_clock):
-                    writer.write(frame)
+                    writer.write_frame(converted)
                 done += 1
                 fps = rate.tick()
                 now = time.monotonic()
@@ -316,7 +363,8 @@ class _Run:
     def shutdown(self) -> None:
         self.stop.set()
         for stage in self.stages:
-            stage.join()
+            if stage.ident is not None:  # started
+                stage.join()
         self.reader.close()
 
     def clocks(self) -> dict[str, StageClock]:

@@ -26,11 +26,13 @@ from app.engine.errors import InputError
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.loader import load_model
 from app.engine.models.registry import find_detector_model
-from app.engine.render import media, track_cache
+from app.engine.render import media, track_cache, tracking
 from app.engine.render.audio import mel_chunks, mel_spectrogram
 from app.engine.render.blend import lower_face_mask, paste_back
 from app.engine.render.crop import estimate_alignment, warp_to_crop
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.face_choice import Anchor
+from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector, create_detector
 from app.engine.render.frame_plan import FrameSource, source_index
 from app.engine.settings import RenderSettings
 
@@ -52,33 +54,57 @@ class JobPlan:
     detector: FaceDetector
     face_track: FaceTrack | None  # this video's track so far (cached or given), or None
     track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
+    warnings: tuple[str, ...] = ()  # found while planning (an audio file cut short)
+    anchor: Anchor | None = None  # the face under a `--face X,Y@SECONDS` point
 
     @property
     def fps(self) -> float:
         return self.video.fps
+
+    def new_builder(self) -> FaceTrackBuilder:
+        """The track builder the job's frames go through: its face choice and schedule,
+        going on from the cached track."""
+        return tracking.new_builder(self.settings, self.detector, self.face_track, self.anchor)
 
 
 def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
     """The presenter's video facts; InputError when either input lacks its stream."""
     video = media.probe(settings.video)
     if video.video is None:
-        raise InputError(f"{settings.video.name}: has no video stream")
+        raise InputError(f"{settings.video}: has no video stream")
     audio = media.probe(settings.audio)
     if audio.audio is None:
-        raise InputError(f"{settings.audio.name}: has no audio stream")
+        raise InputError(f"{settings.audio}: has no audio stream")
     return video.video
+
+
+def audio_warnings(audio: Path, decoded_s: float) -> tuple[str, ...]:
+    """A warning when the audio decodes to clearly less than its header says: the
+    render would silently be shorter than the speech the user meant."""
+    info = media.probe(audio).audio
+    cut = media.cut_short(audio, info, decoded_s) if info is not None else None
+    if cut is not None:
+        log.warning(cut)
+    return () if cut is None else (cut,)
 
 
 def speech_mels(audio: Path, fps: float, frames: int | None = None) -> np.ndarray:
     """The mel chunk of each output frame: as many frames as the audio lasts at `fps`
     (or `frames`). InputError when the audio is too short to be speech."""
+    return mels_of(load_speech(audio), fps, frames)
+
+
+def load_speech(audio: Path) -> np.ndarray:
+    """The audio at the analysis rate; InputError when it is too short to be speech."""
     wav = media.load_audio(audio, ANALYSIS_RATE)
     audio_s = len(wav) / ANALYSIS_RATE
     if audio_s < MIN_AUDIO_S:
-        raise InputError(
-            f"{audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
-        )
-    n_out = frames if frames is not None else max(1, round(audio_s * fps))
+        raise InputError(f"{audio}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)")
+    return wav
+
+
+def mels_of(wav: np.ndarray, fps: float, frames: int | None = None) -> np.ndarray:
+    n_out = frames if frames is not None else max(1, round(len(wav) / ANALYSIS_RATE * fps))
     return mel_chunks(mel_spectrogram(wav), fps, n_out)
 
 
@@ -109,18 +135,21 @@ def plan_job(
     (track_cache.py); `track_entry` is where the caller stores it back.
     """
     video = video or probe_inputs(settings)
-    mels = speech_mels(settings.audio, video.fps)
+    wav = load_speech(settings.audio)
+    warnings = audio_warnings(settings.audio, len(wav) / ANALYSIS_RATE)
+    mels = mels_of(wav, video.fps)
+    del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
     detector = detector or make_detector(settings)
+    anchor = tracking.anchor_of(settings, detector, video)
     entry = None
-    if face_track is None and settings.track_cache:
-        entry = track_cache.entry(
-            settings.video,
-            track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
-        )
+    if face_track is None:
+        entry = tracking.cache_entry(settings, detector, video.fps)
         face_track = entry.load() if entry is not None else None
-    return JobPlan(settings, video, len(mels), mels, model, detector, face_track, entry)
+    return JobPlan(
+        settings, video, len(mels), mels, model, detector, face_track, entry, warnings, anchor
+    )
 
 
 @dataclass(frozen=True)
@@ -199,7 +228,7 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
     (the source frame count is known only once it is decoded).
     """
     index = min(max(0, int(index)), plan.frames - 1)
-    builder = FaceTrackBuilder(plan.detector, plan.settings.detect_interval, plan.face_track)
+    builder = plan.new_builder()
     wanted: np.ndarray | None = None
     n_src = 0
     settled = False

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import av
 import av.error
 from av.audio.stream import AudioStream
+from av.codec.hwaccel import HWAccel
 from av.container import InputContainer
 from av.stream import Disposition
 from av.video.frame import VideoFrame
@@ -41,8 +42,9 @@ _T = TypeVar("_T")
 
 
 @contextmanager
-def open_input(path: Path) -> Iterator[InputContainer]:
-    """av.open for reading, with every failure turned into a one-line InputError."""
+def open_input(path: Path, hwaccel: HWAccel | None = None) -> Iterator[InputContainer]:
+    """av.open for reading, with every failure turned into a one-line InputError.
+    `hwaccel`: decode video on that device (hw_decode.choose made sure it works)."""
     name = path.name
     if not path.exists():
         raise InputError(f"{name}: file not found")
@@ -58,7 +60,7 @@ def open_input(path: Path) -> Iterator[InputContainer]:
     if not head:
         raise InputError(f"{name}: file is empty (0 bytes)")
     try:
-        container = av.open(str(path), "r", metadata_errors="replace")
+        container = av.open(str(path), "r", metadata_errors="replace", hwaccel=hwaccel)
     except av.error.FFmpegError as exc:
         log.debug("av.open(%s) failed: %r", path, exc)
         raise InputError(_open_failure(path, head, exc)) from None

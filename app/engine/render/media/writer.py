@@ -1,9 +1,10 @@
-"""Encoding: H.264 + AAC MP4 via a temporary file renamed on close()."""
+"""Encoding: H.264 (or HEVC) + AAC MP4 via a temporary file renamed on close()
+(app/engine/outputs.py)."""
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,9 @@ from av.video.frame import VideoFrame
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
+from app.engine import outputs
 from app.engine.errors import InputError
+from app.engine.render.media import encoders
 from app.engine.render.media.audio_reader import AudioSource
 from app.engine.render.media.container import (
     AAC_FRAME,
@@ -32,6 +35,33 @@ from app.engine.settings import PRESETS
 log = logging.getLogger(__name__)
 
 
+class FrameConverter:
+    """BGR arrays -> the encoder's input frames (BT.709, limited range).
+
+    One per thread (it owns a swscale context): the pipeline converts in its blend
+    thread, so the encoder's thread only encodes.
+    """
+
+    def __init__(self, width: int, height: int, pix_fmt: str) -> None:
+        self.width, self.height, self.pix_fmt = width, height, pix_fmt
+        self._reformatter = VideoReformatter()
+
+    def __call__(self, frame_bgr: np.ndarray) -> VideoFrame:
+        if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
+            raise ValueError(
+                f"expected a {self.height}x{self.width}x3 uint8 frame, "
+                f"got {frame_bgr.shape} {frame_bgr.dtype}"
+            )
+        even = frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
+        source = VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
+        return self._reformatter.reformat(
+            source,
+            format=self.pix_fmt,
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG,
+        )
+
+
 class VideoWriter:
     """H.264 + AAC MP4 writer: frames in, `output` out only when close() succeeds.
 
@@ -40,6 +70,14 @@ class VideoWriter:
     audio, re-encoded at 48 kHz and encoded progressively alongside the video, so the
     muxer never holds more than a few frames' worth; it is cut or padded with silence to
     `duration` seconds (default: the video's length).
+
+    The frames go to a unique temporary file beside `output` (outputs.create_temp);
+    close() renames it into place under `if_exists` (outputs.publish: "replace", or
+    "rename" = never replace a file, take the next free NAME_N.mp4) and returns the path
+    it went to. A full disk is an InputError naming the output.
+
+    `encoder` is one of encoders.ENCODERS; one that cannot open here falls back to
+    libx264 (encoders.choose). `encoder_threads` 0 lets the encoder choose.
     """
 
     def __init__(
@@ -53,9 +91,12 @@ class VideoWriter:
         preset: str = "veryfast",
         audio_path: Path | None = None,
         duration: float | None = None,
+        if_exists: outputs.IfExists = "replace",
+        encoder: str = encoders.LIBX264,
+        encoder_threads: int = 0,
     ) -> None:
         self.output = Path(output)
-        self.part = self.output.with_name(self.output.name + ".part")
+        self.if_exists: outputs.IfExists = if_exists
         if width < 2 or height < 2:
             raise ValueError(f"frame size {width}x{height} is too small to encode")
         if not fps or fps <= 0:
@@ -68,46 +109,65 @@ class VideoWriter:
             raise InputError(f"{self.output.name}: crf must be 0..51, not {crf}")
         if duration is not None and duration <= 0:
             raise ValueError(f"duration must be positive, not {duration}")
+        if encoder not in encoders.ENCODERS:
+            raise InputError(
+                f"{self.output.name}: unknown encoder {encoder!r} "
+                f"(one of {', '.join(encoders.ENCODERS)})"
+            )
         self.width, self.height = width, height
         self.rate = Fraction(fps).limit_denominator(1001)
         self._duration = duration
         self._frames = 0
         self._audio_sent = 0  # samples
         self._state = "open"
-        self._reformatter = VideoReformatter()
+        even_w, even_h = width - width % 2, height - height % 2
+        self.encoder = encoders.choose(encoder, even_w, even_h)
+        self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads)
+        self._convert = self.converter()
         self._audio: AudioSource | None = None
         self._container: OutputContainer | None = None
         try:
             # FFmpeg opens the file only at the first packet: find a bad folder now.
-            self.part.open("wb").close()
+            self.part = outputs.create_temp(self.output)
         except OSError as exc:
-            raise InputError(
-                f"{self.output.name}: cannot write to {self.part.parent} ({exc.strerror or exc})"
-            ) from None
+            raise self._write_error(exc) from None
         try:
             if audio_path is not None:
                 self._audio = AudioSource(Path(audio_path))
-            self._container = av.open(
-                str(self.part), "w", format="mp4", options={"movflags": "+faststart"}
-            )
-            self._vstream = self._add_video(crf, preset)
+            self._container = self._open_container()
+            try:
+                self._vstream = self._add_video()
+            except av.error.FFmpegError as exc:
+                if self.encoder == encoders.LIBX264:
+                    raise
+                # It opened alone (encoders.choose) but not with this stream's settings.
+                log.warning("encoder %s failed to open (%s); using libx264", self.encoder, exc)
+                self._container.close()
+                self.encoder = encoders.LIBX264
+                self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads)
+                self._convert = self.converter()
+                self._container = self._open_container()
+                self._vstream = self._add_video()
             self._astream = self._add_audio() if self._audio is not None else None
         except BaseException:
             self.abort()
             raise
 
-    def _add_video(self, crf: int, preset: str) -> VideoStream:
+    def _open_container(self) -> OutputContainer:
+        return av.open(str(self.part), "w", format="mp4", options={"movflags": "+faststart"})
+
+    def _add_video(self) -> VideoStream:
         assert self._container is not None
-        stream = self._container.add_stream(
-            "libx264", rate=self.rate, options={"crf": str(crf), "preset": preset}
-        )
+        setup = self._setup
+        stream = self._container.add_stream(setup.codec, rate=self.rate, options=setup.options)
         stream.width, stream.height = self.width - self.width % 2, self.height - self.height % 2
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = setup.pix_fmt
         ctx = stream.codec_context
         ctx.time_base = 1 / self.rate  # pts = frame index: exact
         # Tag what we convert with, so players do not guess (they guess 601 for SD).
         ctx.colorspace = ctx.color_primaries = ctx.color_trc = BT709
         ctx.color_range = RANGE_MPEG
+        ctx.open()  # now, not at the first frame: a bad option fails before any work
         return stream
 
     def _add_audio(self) -> AudioStream:
@@ -143,22 +203,19 @@ class VideoWriter:
         """Seconds of audio encoded so far (it follows the video as frames are written)."""
         return self._audio_sent / OUT_AUDIO_RATE
 
+    def converter(self) -> FrameConverter:
+        """A converter to this writer's input frames, for another thread to use."""
+        return FrameConverter(self.width, self.height, self._setup.pix_fmt)
+
     def write(self, frame_bgr: np.ndarray) -> None:
         if self._state != "open":
             raise RuntimeError(f"{self.output.name}: writer is {self._state}")
-        if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
-            raise ValueError(
-                f"expected a {self.height}x{self.width}x3 uint8 frame, "
-                f"got {frame_bgr.shape} {frame_bgr.dtype}"
-            )
-        even = frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
-        source = VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
-        frame = self._reformatter.reformat(
-            source,
-            format="yuv420p",
-            dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG,
-        )
+        self.write_frame(self._convert(frame_bgr))
+
+    def write_frame(self, frame: VideoFrame) -> None:
+        """Encode a frame made by one of this writer's converters."""
+        if self._state != "open":
+            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
         frame.pts = self._frames
         frame.time_base = 1 / self.rate
         self._mux(self._vstream.encode(frame))
@@ -170,7 +227,7 @@ class VideoWriter:
             self._encode_audio(until, final=False)
 
     def close(self) -> Path:
-        """Flush, finish the audio, close and rename NAME.mp4.part -> NAME.mp4."""
+        """Flush, finish the audio, close and rename the temporary file into place."""
         if self._state == "closed":
             return self.output
         if self._state != "open":
@@ -186,7 +243,10 @@ class VideoWriter:
             self._container.close()
             self._container = None
             self._close_audio()
-            os.replace(self.part, self.output)
+            self.output = outputs.publish(self.part, self.output, self.if_exists)
+        except OSError as exc:
+            self.abort()
+            raise self._write_error(exc) from None
         except BaseException:
             self.abort()
             raise
@@ -236,7 +296,25 @@ class VideoWriter:
     def _mux(self, packets: list[av.Packet]) -> None:
         assert self._container is not None
         if packets:
-            self._container.mux(packets)
+            try:
+                self._container.mux(packets)
+            except OSError as exc:
+                raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> Exception:
+        """A problem writing the output as one line naming it (InputError when the
+        user can fix it: a full disk, a read-only or missing folder)."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return InputError(f"{self.output}: no space left on the device; free some and retry")
+        if exc.errno == errno.EFBIG:
+            return InputError(
+                f"{self.output}: file too large for this disk or the process's size limit"
+            )
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR):
+            return InputError(
+                f"{self.output}: cannot write to {self.output.parent} ({exc.strerror or exc})"
+            )
+        return exc
 
 
 # -- opening and checking inputs ---------------------------------------------------------
