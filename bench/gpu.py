@@ -42,8 +42,7 @@ def model_stage(model_path: Path, device: str, frames: int) -> list[dict]:
         crops = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
         mels = rng.random((n, 80, 16), dtype=np.float32)
         for io_binding in (True, False):
-            model = Wav2LipModel(session, batch_size=batch)
-            model.runner._use_io_binding = io_binding  # noqa: SLF001 - the bench compares both
+            model = Wav2LipModel(session, batch_size=batch, io_binding=io_binding)
             model.infer(crops[:batch], mels[:batch], np.arange(batch))  # warm-up (cuDNN tuning)
             cost = Cost()
             with Meter(cost, n):

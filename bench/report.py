@@ -251,7 +251,7 @@ def _stages(r: dict, add) -> None:
             for stage, costs in s["threads"].items():
                 best = min(costs, key=lambda k: costs[k]["cpu_ms_per_frame"])
                 for label, c in costs.items():
-                    name = "the app's" if label == "app" else "1 thread"
+                    name = {"app": "the app's", "1": "1 thread"}.get(label, label)
                     mark = "least CPU" if label == best and len(costs) > 1 else ""
                     trows.append(_cost_row(f"{stage}, {name}", c, mark))
             add(
@@ -271,10 +271,11 @@ def _stages(r: dict, add) -> None:
         )
     )
     add(
-        f"Best: batch {b['best']} (used for the Wav2Lip rows). The app's CPU session runs "
-        f"ONNX Runtime on every core ({r['machine']['cores']} intra-op threads), spinning "
-        "off (app/engine/threads.py); FFmpeg's decoder and libx264 choose their own "
-        "threads; OpenCV uses its default.\n"
+        f"Best: batch {b['best']} (used for the Wav2Lip rows). The app runs the model on "
+        f"every core as {r['machine']['cores']} workers of one ONNX Runtime intra-op thread "
+        "each, on alternate batches, spinning off (app/engine/threads.py, "
+        "model_workers.py); FFmpeg's decoder and libx264 choose their own threads; OpenCV "
+        "uses its default.\n"
     )
 
 

@@ -137,7 +137,11 @@ def sequential_row(name: str, ours: dict, theirs: dict, model: str, threads: int
         "memory_ratio": round(ours["peak_rss_mb"] / theirs["peak_rss_mb"], 3),
         "sequential_phases_s": {k: round(v, 3) for k, v in theirs["phases_s"].items()},
         "others_cores": [_rounded(ours["others_cores"]), _rounded(theirs["others_cores"])],
-        "ours_ort_threads": str(thread_plan("cpu").model_intra_op) if model == "wav2lip" else None,
+        "ours_ort_threads": (
+            f"{thread_plan('cpu').model_workers} x {thread_plan('cpu').model_intra_op}"
+            if model == "wav2lip"
+            else None
+        ),
         "sequential_ort_threads": (
             ("ORT default" if threads == 0 else str(thread_plan("cpu").model_intra_op))
             if model == "wav2lip"

@@ -17,7 +17,9 @@ from app.engine.render import media
 from app.engine.render.face_track import FaceTrackBuilder
 from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import plan_frames
+from app.engine.render.model_workers import ModelWorkers
 from app.engine.render.recipe import Generated, LipSync, speech_mels
+from app.engine.render.stages import StageClock
 from bench.measure import Cost, Meter
 
 
@@ -53,17 +55,23 @@ def model(
     frames: list[np.ndarray],
     track: list[Face | None],
     limit: int | None = None,
+    workers: int = 1,
 ) -> tuple[list[Generated | None], Cost]:
     """The model stage (LipSync.infer: crop + infer) over the clip in the model's batch
-    size (the first `limit` frames only, when given): per frame, what to paste or None."""
+    size (the first `limit` frames only, when given), by `workers` model workers as the
+    pipeline runs them (model_workers.py): per frame, what to paste or None."""
     n = len(frames) if limit is None else min(limit, len(frames))
     batch = step.model.batch_size
     pasted: list[Generated | None] = [None] * n
+    runner = ModelWorkers(step, workers)
+    batches = (
+        [(i, frames[i], track[i]) for i in range(start, min(start + batch, n))]
+        for start in range(0, n, batch)
+    )
     cost = Cost()
     with Meter(cost, n):
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            for item in step.infer([(i, frames[i], track[i]) for i in range(start, stop)]):
+        for _, generated in runner.run(batches, StageClock()):
+            for item in generated:
                 if item.mouth is not None:
                     pasted[item.index] = item
     return pasted, cost

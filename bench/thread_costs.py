@@ -19,12 +19,13 @@ import numpy as np
 from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.recipe import LipSync
+from app.engine.threads import usable_cores
 from bench import stages
 from bench.inputs import FPS
 from bench.measure import Cost
 
 APP = "app"  # the thread setting a render uses (threads.py)
-ONE = "1"
+ONE = "1"  # one thread (for the model: one worker of one intra-op thread)
 
 
 @contextmanager
@@ -37,14 +38,14 @@ def opencv_threads(n: int) -> Iterator[None]:
         cv2.setNumThreads(before)
 
 
-def one_session(path: Path):  # -> onnxruntime.InferenceSession
-    """The stand-in on one intra-op thread (otherwise the app's session options)."""
+def session_with(path: Path, intra_op: int):  # -> onnxruntime.InferenceSession
+    """The stand-in on `intra_op` threads (otherwise the app's session options)."""
     import onnxruntime as ort
 
     from app.engine.models.providers import DeviceChoice, session_options
 
     options = session_options(DeviceChoice("cpu"))
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = intra_op
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
@@ -81,10 +82,16 @@ def measure(
         pasted, cost = best(lambda: stages.model(draft, frames, track))
         row("model/draft", app["model"]["draft"], cost)
         row("blend/draft", app["blend"]["draft"], best(lambda: stages.blend(draft, pasted)))
-    step = LipSync(Wav2LipModel(one_session(wav2lip), batch_size=batch), mels)
+    step = LipSync(Wav2LipModel(session_with(wav2lip, 1), batch_size=batch), mels)
     stages.model(step, frames, track, limit=min(batch, wav2lip_frames))  # warm-up
     _, cost = stages.model(step, frames, track, limit=wav2lip_frames)
     row("model/wav2lip", app["model"]["wav2lip"], cost)
+    # The other way to give the model every core: one session, an intra-op thread each.
+    cores = usable_cores()
+    step = LipSync(Wav2LipModel(session_with(wav2lip, cores), batch_size=batch), mels)
+    stages.model(step, frames, track, limit=min(batch, wav2lip_frames))  # warm-up
+    _, cost = stages.model(step, frames, track, limit=wav2lip_frames)
+    out["model/wav2lip"][f"{cores} intra-op"] = cost.to_dict()
     out["blend/wav2lip"] = {APP: app["blend"]["wav2lip"]}  # as blend/draft: OpenCV's warp
     output = work / f"encode-1t-{video.stem}.mp4"
     cost = best(lambda: stages.encode(frames, output, FPS, audio=audio, threads=1))

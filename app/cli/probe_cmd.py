@@ -12,17 +12,19 @@ import json
 import sys
 from pathlib import Path
 
+from app.cli import arg_types
+
 RATE = 16_000  # enough to count seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     probe = subparsers.add_parser("probe", help="print a media file's streams as JSON")
-    probe.add_argument("file", type=Path)
+    probe.add_argument("file", type=arg_types.path)
     probe.add_argument(
         "--faces", action="store_true", help="also the face track a render would use"
     )
     probe.add_argument(
-        "-o", "--output", type=Path, help="write the JSON to this file instead of stdout"
+        "-o", "--output", type=arg_types.path, help="write the JSON to this file instead of stdout"
     )
     probe.add_argument("--face", default="auto", help="as render's --face (with --faces)")
     probe.add_argument(
@@ -83,14 +85,17 @@ def _faces(args: argparse.Namespace, fps: float) -> dict:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    from app.engine import outputs
     from app.engine.errors import InputError
 
     if not path.parent.is_dir():
         raise InputError(f"{path}: folder {path.parent} does not exist")
-    part = path.with_name(f".{path.name}.part")
+    part: Path | None = None
     try:
+        part = outputs.create_temp(path)
         part.write_text(text + "\n", encoding="utf-8")
-        part.replace(path)
+        outputs.publish(part, path, "replace")
     except OSError as exc:
-        part.unlink(missing_ok=True)
+        if part is not None:
+            part.unlink(missing_ok=True)
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None

@@ -17,11 +17,16 @@ DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     render = subparsers.add_parser("render", help="render one lip-synced video")
-    render.add_argument("--video", required=True, type=Path, help="presenter video or still image")
     render.add_argument(
-        "--audio", required=True, type=Path, help="speech audio (or a video's audio track)"
+        "--video", required=True, type=arg_types.path, help="presenter video or still image"
     )
-    render.add_argument("-o", "--output", required=True, type=Path, help="output .mp4")
+    render.add_argument(
+        "--audio",
+        required=True,
+        type=arg_types.path,
+        help="speech audio (or a video's audio track)",
+    )
+    render.add_argument("-o", "--output", required=True, type=arg_types.path, help="output .mp4")
     add_render_options(render)
     render.set_defaults(handler=run_render)
 
@@ -29,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=arg_types.path,
         default=DEFAULT_DEMO_OUTPUT,
         help=f"output .mp4 (default: {DEFAULT_DEMO_OUTPUT})",
     )

@@ -6,11 +6,14 @@ frame threads. The choice below is what made the whole pipeline fastest on the b
 machine (bench/RESULTS.md, sections 2 and 3; 2 cores, AVX-512):
 
 - **Model on the CPU** (an ONNX model on CPUExecutionProvider): it is 80 % of the CPU
-  work, so it gets EVERY core (intra-op threads = cores) with spinning OFF. At 2
-  threads the Wav2Lip stand-in runs 1.9x faster than at 1 for the same CPU per frame
-  (43 vs 84 ms/frame, 81 vs 83 CPU ms). Spinning off makes its idle workers sleep
-  instead of burning the core decode and encode need between batches (spinning on
-  cost +8 % CPU per frame, 87 vs 81 ms, with nothing else running).
+  work, so it gets EVERY core, as one single-threaded worker per core running
+  alternate batches (model_workers.py), not as one session with an intra-op thread
+  per core. Alone, on a quiet machine, both give the Wav2Lip stand-in ~2x the
+  one-thread speed, but the intra-op pool meets at a barrier inside every operator:
+  when the OS gives one of its threads to decode or encode, the other waits. Measured
+  with other processes busy: 2 intra-op threads cost 95-97 CPU ms/frame and ran
+  slower than 1 thread; 2 workers of 1 thread cost 84-86 (1 thread alone: 82-83).
+  ONNX Runtime's spinning is off, so idle threads sleep instead of burning a core.
 - **Model on a GPU** (CUDA, DirectML): ORT's CPU pool only runs the odd fallback
   operator, so it gets 1 thread, spinning off; the cores go to decode, faces, blend and
   the encoder, which are then the CPU's whole job.
@@ -39,7 +42,8 @@ AUTO = 0  # FFmpeg's "pick the thread count yourself"
 
 @dataclass(frozen=True)
 class ThreadPlan:
-    model_intra_op: int  # ONNX Runtime intra-op threads (the calling thread included)
+    model_intra_op: int  # ONNX Runtime intra-op threads of the session (caller included)
+    model_workers: int  # model replicas running batches side by side (model_workers.py)
     model_spinning: bool  # ORT workers busy-wait between operators
     decoder_threads: int  # FFmpeg decoder threads; AUTO = FFmpeg's choice
     encoder_threads: int  # libx264 threads; AUTO = x264's choice (cores x 1.5)
@@ -57,5 +61,5 @@ def thread_plan(model_device: ModelDevice, cores: int | None = None) -> ThreadPl
     """The threads of a render whose model runs on `model_device` (see the module doc)."""
     cores = usable_cores() if cores is None else max(1, cores)
     if model_device == "cpu":
-        return ThreadPlan(cores, False, AUTO, AUTO)
-    return ThreadPlan(1, False, AUTO, AUTO)
+        return ThreadPlan(1, cores, False, AUTO, AUTO)
+    return ThreadPlan(1, 1, False, AUTO, AUTO)

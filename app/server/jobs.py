@@ -111,6 +111,13 @@ class JobService:
         """Files the server wrote itself (uploads/): no root check; removed if refused."""
         try:
             return self.submit_pairs([(video, audio)], options).jobs[0]
+        except InputError as exc:
+            uploads.remove(video.parent)
+            # Messages name files by the path given; the client gave a file, not our path.
+            message = str(exc)
+            for path in (video, audio):
+                message = message.replace(str(path), path.name)
+            raise InputError(message) from None
         except BaseException:
             uploads.remove(video.parent)
             raise

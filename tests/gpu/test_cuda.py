@@ -31,8 +31,7 @@ def test_a_cuda_session_starts_on_the_gpu(tmp_path: Path) -> None:
 @pytest.mark.parametrize("io_binding", [True, False])
 def test_wav2lip_on_cuda_returns_what_it_was_given(tmp_path: Path, io_binding: bool) -> None:
     path = standins.build_wav2lip_identity(tmp_path / "id.onnx")
-    model = Wav2LipModel(SessionCache().get(path, "cuda"), batch_size=8)
-    model.runner._use_io_binding = io_binding
+    model = Wav2LipModel(SessionCache().get(path, "cuda"), batch_size=8, io_binding=io_binding)
     crops, mels = crops_and_mels(19)  # two full batches and a padded tail
     out = model.infer(crops, mels, np.arange(19))
     assert model.runner.uses_io_binding == io_binding

@@ -6,21 +6,22 @@ from app.engine.models.providers import DeviceChoice, session_options
 from app.engine.threads import AUTO, thread_plan, usable_cores
 
 
-def test_cpu_model_gets_every_core_without_spinning() -> None:
+def test_cpu_model_gets_every_core_as_single_threaded_workers() -> None:
     plan = thread_plan("cpu", cores=8)
-    assert (plan.model_intra_op, plan.model_spinning) == (8, False)
+    assert (plan.model_workers, plan.model_intra_op, plan.model_spinning) == (8, 1, False)
     assert (plan.decoder_threads, plan.encoder_threads) == (AUTO, AUTO)
 
 
 def test_gpu_model_leaves_the_cores_to_the_codecs() -> None:
     plan = thread_plan("gpu", cores=8)
-    assert (plan.model_intra_op, plan.model_spinning) == (1, False)
+    assert (plan.model_workers, plan.model_intra_op, plan.model_spinning) == (1, 1, False)
     assert (plan.decoder_threads, plan.encoder_threads) == (AUTO, AUTO)
 
 
 def test_sessions_follow_the_plan() -> None:
+    assert thread_plan("cpu").model_workers == usable_cores()
     cpu = session_options(DeviceChoice("cpu"))
-    assert cpu.intra_op_num_threads == thread_plan("cpu").model_intra_op == usable_cores()
+    assert cpu.intra_op_num_threads == thread_plan("cpu").model_intra_op
     gpu = session_options(DeviceChoice("cuda"))
     assert gpu.intra_op_num_threads == thread_plan("gpu").model_intra_op
     for options in (cpu, gpu):

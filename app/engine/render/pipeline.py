@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from app.engine.render.coverage import FaceCoverage
 from app.engine.render.face_track import FaceTrack
 from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.model_workers import ModelWorkers
 from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
 from app.engine.render.stages import (
     END,
@@ -245,6 +246,7 @@ class _Run:
         self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
         self.convert = convert
         self.lipsync = LipSync(plan.model, plan.mels)
+        self.model_workers = ModelWorkers(self.lipsync, threads.model_workers)
         self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
         self.builder = plan.new_builder()
@@ -300,23 +302,21 @@ class _Run:
             self.with_faces.put(item)
 
     def _model(self, clock: StageClock) -> None:
+        for batch, generated in self.model_workers.run(self._batches(), clock):
+            self.frames_with_face += sum(face is not None for *_, face in batch)
+            for item in generated:
+                self.generated.put(item)
+        self.generated.put(END)
+
+    def _batches(self) -> Iterator[list[tuple[int, np.ndarray, Face | None]]]:
         batch: list[tuple[int, np.ndarray, Face | None]] = []
         for item in self.with_faces:
             batch.append(item)
             if len(batch) >= self.batch_size:  # counts faceless frames too: bounded
-                self._run_batch(batch, clock)
+                yield batch
                 batch = []
-        self._run_batch(batch, clock)
-        self.generated.put(END)
-
-    def _run_batch(
-        self, batch: list[tuple[int, np.ndarray, Face | None]], clock: StageClock
-    ) -> None:
-        with Timer(clock, len(batch)):
-            generated = self.lipsync.infer(batch)
-        self.frames_with_face += sum(face is not None for *_, face in batch)
-        for item in generated:
-            self.generated.put(item)
+        if batch:
+            yield batch
 
     def _blend(self, clock: StageClock) -> None:
         """Paste the mouth back, then convert to the encoder's format here: the encoder's
@@ -337,7 +337,7 @@ class _Run:
         try:
             for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
-                    raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
+                    raise RenderCancelled(f"{self.settings.output}: render cancelled")
                 with Timer(self.encode_clock):
                     writer.write_frame(converted)
                 done += 1
@@ -350,7 +350,7 @@ class _Run:
                 yield FrameProgress(done, self.n_out, fps, eta, preview)
         except StopPipeline:
             self._raise_stage_error()
-            raise RenderCancelled(f"{self.settings.output.name}: render cancelled") from None
+            raise RenderCancelled(f"{self.settings.output}: render cancelled") from None
         self._raise_stage_error()
         if done != self.n_out:
             raise RuntimeError(f"pipeline wrote {done} of {self.n_out} frames")

@@ -244,7 +244,7 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
                 settled = True
                 break
     if n_src == 0:
-        raise InputError(f"{plan.settings.video.name}: no video frame could be decoded")
+        raise InputError(f"{plan.settings.video}: no video frame could be decoded")
     if not settled:
         builder.finish()  # the end of the forward pass, as the render's faces stage does
     if plan.track_entry is not None:
@@ -254,5 +254,5 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
         with closing(source.frames(src)) as again:
             wanted = next(again, None)
         if wanted is None:
-            raise InputError(f"{plan.settings.video.name}: frame {src} could not be decoded")
+            raise InputError(f"{plan.settings.video}: frame {src} could not be decoded")
     return SettledFrame(index, src, wanted, builder.track.get(src))

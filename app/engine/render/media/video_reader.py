@@ -58,7 +58,7 @@ class VideoReader:
         self._hwaccel = hw_decode_device(hw_decode)
         media = probe(self.path)
         if media.video is None:
-            raise InputError(f"{self.path.name}: has no video stream")
+            raise InputError(f"{self.path}: has no video stream")
         self.info: VideoInfo = media.video
         # The exact rate; the writer derives the same Fraction from the float.
         self._fps = Fraction(self.info.fps).limit_denominator(1001)
@@ -88,7 +88,7 @@ class VideoReader:
         if start < 0:
             raise ValueError(f"start must be >= 0, not {start}")
         if self._closed:
-            raise RuntimeError(f"{self.path.name}: the video reader is closed")
+            raise RuntimeError(f"{self.path}: the video reader is closed")
         frames = self._image(start) if self.info.is_image else self._video(start)
         self._live.add(frames)
         return frames
@@ -102,7 +102,7 @@ class VideoReader:
             for frame in decode_packets(container, stream, self.path.name):
                 yield _BgrConverter(self.info.rotation)(frame)
                 return
-        raise InputError(f"{self.path.name}: no image could be decoded")
+        raise InputError(f"{self.path}: no image could be decoded")
 
     def _video(self, start: int) -> Iterator[np.ndarray]:
         name = self.path.name

@@ -103,15 +103,15 @@ class VideoWriter:
             raise ValueError(f"fps must be positive, not {fps}")
         if preset not in PRESETS:
             raise InputError(
-                f"{self.output.name}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
+                f"{self.output}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
             )
         if not 0 <= crf <= 51:
-            raise InputError(f"{self.output.name}: crf must be 0..51, not {crf}")
+            raise InputError(f"{self.output}: crf must be 0..51, not {crf}")
         if duration is not None and duration <= 0:
             raise ValueError(f"duration must be positive, not {duration}")
         if encoder not in encoders.ENCODERS:
             raise InputError(
-                f"{self.output.name}: unknown encoder {encoder!r} "
+                f"{self.output}: unknown encoder {encoder!r} "
                 f"(one of {', '.join(encoders.ENCODERS)})"
             )
         self.width, self.height = width, height
@@ -209,13 +209,13 @@ class VideoWriter:
 
     def write(self, frame_bgr: np.ndarray) -> None:
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         self.write_frame(self._convert(frame_bgr))
 
     def write_frame(self, frame: VideoFrame) -> None:
         """Encode a frame made by one of this writer's converters."""
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         frame.pts = self._frames
         frame.time_base = 1 / self.rate
         self._mux(self._vstream.encode(frame))
@@ -231,10 +231,10 @@ class VideoWriter:
         if self._state == "closed":
             return self.output
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         try:
             if self._frames == 0:
-                raise RuntimeError(f"{self.output.name}: no frames were written")
+                raise RuntimeError(f"{self.output}: no frames were written")
             self._mux(self._vstream.encode())  # a bare encode() flushes
             if self._astream is not None:
                 self._encode_audio(self._total_audio_samples(), final=True)
@@ -255,7 +255,7 @@ class VideoWriter:
         return self.output
 
     def abort(self) -> None:
-        """Stop and delete the .part file; safe to call any number of times."""
+        """Stop and delete the temporary file; safe to call any number of times."""
         if self._state == "closed":
             return
         self._state = "aborted"
