@@ -90,8 +90,9 @@ def wait_status(qtbot, dialog: ModelsDialog, name: str, text: str) -> None:
 
 def test_lists_every_registry_model_with_status_and_licence(dialog) -> None:
     names = [dialog.table.item(r, COL_NAME).text() for r in range(dialog.table.rowCount())]
-    assert names == list(models.load_registry().names())
+    assert names == ["draft", *models.load_registry().names()]  # the built-in one first
     statuses = {n: cell(dialog, n, COL_STATUS) for n in names}
+    assert statuses.pop("draft") == "installed"
     assert statuses.pop(YUNET) == "installed"  # ships with the app
     assert set(statuses.values()) == {"not installed"}
     assert "non-commercial" in cell(dialog, "wav2lip_96", COL_LICENCE).lower()
