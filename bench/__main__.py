@@ -165,7 +165,7 @@ class Run:
                 f"{self.clip[res].stat().st_size / 1e6:.2f} MB"
                 for res, (w, h) in inputs.SIZES.items()
             },
-            "speech": "resources/samples/speech.wav looped",
+            "speech": "app/resources/samples/speech.wav looped",
             "wav2lip_standin": "standins.build_wav2lip_fullsize (fp32, random weights, "
             "36.3 M parameters, 7.9 GFLOP/frame)",
         }

@@ -1,11 +1,11 @@
 """The benchmark's own inputs, made on the spot so a clean clone can run it.
 
 - Presenter clips: a real face photo (../shared/media's 720p Obama still, else the first
-  frame of resources/samples/presenter.mp4) scaled to 720p or 1080p at 25 fps, with a
+  frame of app/resources/samples/presenter.mp4) scaled to 720p or 1080p at 25 fps, with a
   gentle head motion (rotation, scale, drift) whose period is the clip's length, so a
   clip joined to itself loops without a jump. Long clips are the base clip's packets
   copied end to end (no re-encode: a 5-minute clip costs no more than the base one).
-- Speech: resources/samples/speech.wav (espeak-ng, 11 s) looped to any length; the
+- Speech: app/resources/samples/speech.wav (espeak-ng, 11 s) looped to any length; the
   batch's audios start at different offsets so they are different files.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-SAMPLES = REPO / "resources" / "samples"
+SAMPLES = REPO / "app" / "resources" / "samples"
 FACE_IMAGE = SHARED / "media" / "image" / "i01_face_recognition_obama_720p.jpg"
 YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
 SPEECH = SAMPLES / "speech.wav"
@@ -59,7 +59,7 @@ def _face_image() -> np.ndarray:
     with av.open(str(SAMPLES / "presenter.mp4")) as container:
         for frame in container.decode(video=0):
             return frame.to_ndarray(format="bgr24")
-    raise RuntimeError("no face image: neither ../shared/media nor resources/samples")
+    raise RuntimeError("no face image: neither ../shared/media nor app/resources/samples")
 
 
 def _frame_at(image: np.ndarray, size: tuple[int, int], t: float, period: float) -> np.ndarray:

@@ -12,11 +12,12 @@ Output (dist/ and build/ are git-ignored):
     dist/lipsync-studio/                                  the bundle folder
     dist/lipsync-studio-<version>-<platform>-<flavour>.zip   the same folder, zipped
 
---with-models puts registry models under resources/models/ in the bundle, where
+--with-models puts registry models under app/resources/models/ in the bundle, where
 app.engine.models.registry finds them as a read-only second location behind the user's model
 folder. Each is taken from this machine's model folder when installed and verified there
 (LIPSYNC_STUDIO_HOME moves that folder), else downloaded and verified first. Without
-models the bundle still works offline: the draft model and OpenCV's Haar face detector.
+models the bundle still works offline: the draft model and the YuNet face detector ship
+as package data (app/resources/models/); naming YuNet here is a no-op.
 
 Exit status: 0 built; 1 the bundle is incomplete (a module of `app` is missing, a
 forbidden package slipped in); 2 refused (wrong flavour, unknown model, missing tools).
@@ -42,7 +43,8 @@ SPEC = ROOT / "installer" / "lipsync-studio.spec"
 DIST = ROOT / "dist"
 BUILD = ROOT / "build"
 BUNDLE_NAME = "lipsync-studio"
-ICON_PNG = ROOT / "resources" / "icons" / "lipsync-studio.png"
+ICON_PNG = ROOT / "app" / "resources" / "icons" / "lipsync-studio.png"
+SHIPPED_MODELS = ROOT / "app" / "resources" / "models"  # package data: always in the bundle
 
 # onnxruntime distribution -> flavour. They all install the same `onnxruntime` package and
 # overwrite each other's files, so an environment must hold exactly one.
@@ -180,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         needs = check_flavour(args.flavour)
         names = [n.strip() for n in args.with_models.split(",") if n.strip()]
         staged = stage_models(names, args.allow_non_commercial)
+        names = sorted(p.stem for p in staged.glob("*.onnx")) if staged else []
         folder = run_pyinstaller(args.flavour, staged, args.clean)
     except Refused as exc:
         print(f"build.py: refused: {exc.message}", file=sys.stderr)
@@ -332,6 +335,11 @@ def stage_models(names: list[str], allow_non_commercial: bool) -> Path | None:
                 f"non-commercial too; pass --allow-non-commercial if that is meant"
             )
         entries.append(entry)
+    for entry in [e for e in entries if (SHIPPED_MODELS / e.file).is_file()]:
+        print(f"model:  {entry.name} ships with the app (app/resources/models/): skipped")
+    entries = [e for e in entries if not (SHIPPED_MODELS / e.file).is_file()]
+    if not entries:
+        return None
     staged.mkdir(parents=True)
     notes = []
     for entry in entries:
@@ -472,10 +480,11 @@ def finish_folder(folder: Path, flavour: str, names: list[str], needs: str) -> N
             "\nApplication menu (this user): ./install-desktop-entry.sh "
             "(again after moving the folder; --remove to take it out)\n"
         )
-    models_line = (
-        f"Bundled models: {', '.join(names)} (see _internal/resources/models/MODELS.txt)\n"
+    shipped = "Offline out of the box: the draft model and the YuNet face detector ship with it.\n"
+    models_line = shipped + (
+        f"Bundled models: {', '.join(names)} (see _internal/app/resources/models/MODELS.txt)\n"
         if names
-        else "No models bundled: the draft model and OpenCV's face detector work offline.\n"
+        else ""
     )
     (folder / "README.txt").write_text(
         README_TXT.format(

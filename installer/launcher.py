@@ -2,12 +2,14 @@
 
 - `lipsync-studio-cli[.exe]` (console): the command line, exactly as `lipsync-studio` from
   pip (`render`, `demo`, `probe`, `models`, `batch`, `queue`; no arguments opens the GUI).
-- `lipsync-studio[.exe]` (windowed on Windows: no console): the desktop app only. Its
-  command line (file paths from a file association, `--smoke-test`) is left in sys.argv
-  for `app.ui.main.run_gui()`.
+- `lipsync-studio[.exe]` (windowed on Windows: no console): the desktop app, given no
+  arguments or files (a file association, "Open with"; `--smoke-test`): they are left in
+  sys.argv for `app.ui.main.run_gui()`. Given an option or a command (`--version`,
+  `--help`, `render …`) it is the command line too, as `lipsync-studio` from pip; on
+  Windows it then writes to the console it was started from.
 
-Which one runs is decided by the executable's name, so one Analysis (one copy of every
-module and library) serves both. A bundle whose GUI is missing fails loudly here: it never
+Which one runs is decided by the executable's name and arguments, so one Analysis (one copy
+of every module and library) serves both. A bundle whose GUI is missing fails loudly here: it never
 falls back to printing the CLI's help.
 """
 
@@ -18,12 +20,36 @@ import os
 import sys
 from pathlib import Path
 
+GUI_OPTIONS = ("--smoke-test",)
+
+
+def wants_cli(executable: str, args: list[str]) -> bool:
+    """The command line: always for the -cli executable; for the other one when its first
+    argument is an option or a command, not a file to open in the desktop app."""
+    if Path(executable).stem.lower().endswith("-cli"):
+        return True
+    if not args or args[0] in GUI_OPTIONS:
+        return False
+    return args[0].startswith("-") or not Path(args[0]).exists()
+
+
+def _attach_parent_console() -> None:
+    """Windows' windowed executable has no console: write to the one it was started from."""
+    import ctypes
+
+    if ctypes.windll.kernel32.AttachConsole(-1):  # type: ignore[attr-defined]
+        sys.stdout = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115 (process-long)
+        sys.stderr = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115
+
 
 def main() -> int:
+    cli = wants_cli(sys.executable, sys.argv[1:])
+    if cli and sys.platform == "win32" and sys.stdout is None:
+        _attach_parent_console()
     for stream in ("stdout", "stderr"):
         if getattr(sys, stream) is None:  # windowed executable on Windows: no console
             setattr(sys, stream, open(os.devnull, "w", encoding="utf-8"))
-    if Path(sys.executable).stem.lower().endswith("-cli"):
+    if cli:
         from app.launch import main as launch
 
         return launch()

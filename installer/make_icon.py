@@ -1,4 +1,4 @@
-"""Draw the app icon: resources/icons/lipsync-studio.png (256 px, plus 512 px) and .ico.
+"""Draw the app icon: app/resources/icons/lipsync-studio.png (256 px, plus 512 px) and .ico.
 
     .venv/bin/python installer/make_icon.py
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ICONS = Path(__file__).resolve().parents[1] / "resources" / "icons"
+ICONS = Path(__file__).resolve().parents[1] / "app" / "resources" / "icons"
 BASE = 1024
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 TOP, BOTTOM = (0xF5, 0x4F, 0x6D), (0xB0, 0x2A, 0x3A)  # BGR: indigo-violet gradient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,16 @@ def yunet_path() -> Path:
     if not YUNET_PATH.is_file():
         pytest.fail(f"YuNet model missing at {YUNET_PATH}")
     return YUNET_PATH
+
+
+@pytest.fixture
+def without_shipped_models(tmp_path_factory, monkeypatch) -> Path:
+    """The app's resources with an empty models/ folder (no shipped YuNet), as a damaged
+    install has: for the download and import flows, which a shipped copy short-circuits."""
+    from app.engine import paths
+
+    folder = tmp_path_factory.mktemp("resources")
+    shutil.copy2(paths.resources_dir() / "models.json", folder / "models.json")
+    (folder / "models").mkdir()
+    monkeypatch.setattr(paths, "resources_dir", lambda: folder)
+    return folder

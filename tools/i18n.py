@@ -1,6 +1,6 @@
 """Translations: extract the app's strings and compile the catalogues.
 
-    .venv/bin/python tools/i18n.py            # lupdate → resources/i18n/*.ts, lrelease → .qm
+    .venv/bin/python tools/i18n.py            # lupdate → app/resources/i18n/*.ts, lrelease → .qm
     .venv/bin/python tools/i18n.py --check    # CI: fail if a .ts or .qm is out of date
 
 pyside6-lupdate reads every `self.tr(...)` and `translate("Context", ...)` in app/ui;
@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "app" / "ui"
-I18N = REPO / "resources" / "i18n"
+I18N = REPO / "app" / "resources" / "i18n"
 CATALOGUE = "lipsync_studio"
 LANGUAGES = ("zh_CN",)
 

@@ -1,7 +1,7 @@
 """Fill a .ts file's unfinished messages from a {source: translation} dict in a Python
 file (a translator's batch; Qt Linguist does the same one message at a time).
 
-    .venv/bin/python tools/i18n_fill.py resources/i18n/lipsync_studio_zh_CN.ts BATCH.py
+    .venv/bin/python tools/i18n_fill.py app/resources/i18n/lipsync_studio_zh_CN.ts BATCH.py
 """
 
 from __future__ import annotations

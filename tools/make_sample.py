@@ -1,4 +1,4 @@
-"""Regenerate the bundled sample in resources/samples/ (run once; the outputs are committed).
+"""Regenerate the bundled sample in app/resources/samples/ (run once; the outputs are committed).
 
 presenter.mp4: NASA's portrait of astronaut Eileen Collins (public domain; the copy that
 ships inside scikit-image as skimage/data/astronaut.png), cropped around the face, with a
@@ -19,7 +19,7 @@ import av
 import cv2
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[1] / "resources" / "samples"
+OUT = Path(__file__).resolve().parents[1] / "app" / "resources" / "samples"
 SCRIPT = (
     "Hello, and welcome to Lipsync Studio. Drop a presenter video and a speech track "
     "onto the list, and press start. Everything runs on your own computer."

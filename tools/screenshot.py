@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("Lipsync Studio")
     translators = install_translators(app, args.lang)  # noqa: F841 - kept alive
     names = NAMES[args.lang]
-    samples = REPO / "resources" / "samples"
+    samples = REPO / "app" / "resources" / "samples"
     media_dir = home / "media"
     media_dir.mkdir()
     presenter = media_dir / names["video"]

@@ -7,6 +7,8 @@ LIPSYNC_STUDIO_HOME puts data/, cache/ and logs/ under one folder (tests, portab
 from __future__ import annotations
 
 import os
+import sys
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -14,7 +16,6 @@ import platformdirs
 from app.engine.errors import InputError
 
 APP_NAME = "lipsync-studio"
-REPO_RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 def _home() -> Path | None:
@@ -53,8 +54,12 @@ def models_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """Bundled resources: beside the package in a checkout, or PyInstaller's _MEIPASS."""
-    import sys
-
+    """The app's read-only files (samples, models.json, icons, YuNet): the package data folder
+    app/resources/, wherever the package lives (checkout, wheel install, PyInstaller bundle)."""
     frozen = getattr(sys, "_MEIPASS", None)
-    return Path(frozen) / "resources" if frozen else REPO_RESOURCES
+    if frozen:  # PyInstaller: the spec copies app/resources/ to _internal/app/resources/
+        return Path(frozen) / "app" / "resources"
+    folder = resources.files("app") / "resources"
+    if not isinstance(folder, Path):  # a zipped install: the media code needs real files
+        raise RuntimeError(f"lipsync-studio cannot run from a zip archive ({folder})")
+    return folder

@@ -1,4 +1,4 @@
-"""The app's language: our translation (resources/i18n/lipsync_studio_LANG.qm) and Qt's
+"""The app's language: our translation (app/resources/i18n/lipsync_studio_LANG.qm) and Qt's
 own (qtbase_LANG.qm, for the standard dialogs' buttons), installed before any widget is
 made. Settings → Language picks System, English or 简体中文; it applies at the next start.
 

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -23,6 +24,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app import __version__
 from app.ui.app_settings import APPLICATION, ORGANISATION
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +84,22 @@ class ErrorReporter(QObject):
         box.exec()
 
 
-def _smoke_test_done(window: QWidget) -> None:
-    print(f"smoke-test: main window shown: {window.windowTitle()}", flush=True)
+def _smoke_test_done(window: MainWindow) -> None:
+    try:
+        print(f"smoke-test: main window shown: {window.windowTitle()}", flush=True)
+        print(f"smoke-test: face detector: {_gui_detector(window)}", flush=True)
+    except Exception as exc:  # a smoke test reports and fails; it never waits on a dialog
+        print(f"smoke-test: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        QApplication.exit(1)
+        return
     window.close()  # the last window: the event loop ends as when the user closes it
+
+
+def _gui_detector(window: MainWindow) -> str:
+    """The face detector the window's renders get, resolved as a render resolves it."""
+    from app.engine.render.recipe import make_detector
+
+    return make_detector(window.settings.render_settings(Path("v"), Path("a"), Path("o.mp4"))).name
 
 
 def run_gui(argv: Sequence[str] | None = None) -> int:
@@ -90,8 +107,9 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
 
     argv (default sys.argv): files given on the command line (a file association, "Open
     with") are added as if dropped. `--smoke-test` or LIPSYNC_STUDIO_SMOKE_TEST=1 (the
-    installer's CI): show the main window, print "smoke-test: main window shown: TITLE",
-    close it and return 0.
+    installer's CI): show the main window, print "smoke-test: main window shown: TITLE"
+    and "smoke-test: face detector: NAME" (what its renders would use), close it and
+    return 0; on an error print "smoke-test: failed: …" and return 1.
     """
     from app.engine import paths
     from app.engine.queue.joblog import setup_logging

@@ -50,7 +50,7 @@ ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 MinVersion=10.0
 WizardStyle=modern
-SetupIconFile=..\..\resources\icons\lipsync-studio.ico
+SetupIconFile=..\..\app\resources\icons\lipsync-studio.ico
 UninstallDisplayIcon={app}\{#AppExe}
 UninstallDisplayName={#AppName} {#AppVersion}
 OutputDir=..\..\dist
@@ -73,7 +73,7 @@ Name: "addtopath"; Description: "Add {#AppName} to my PATH (lipsync-studio-cli i
 
 [Files]
 ; The whole PyInstaller folder: both executables, _internal\ (Python, Qt, ONNX Runtime,
-; FFmpeg, OpenCV, resources\, bundled models), README.txt.
+; FFmpeg, OpenCV, app\resources\, bundled models), README.txt.
 Source: "{#Bundle}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [InstallDelete]
@@ -82,7 +82,7 @@ Type: filesandordirs; Name: "{app}\_internal"
 
 [UninstallDelete]
 ; The app may refresh the verification records of bundled models (FILE.onnx.json).
-Type: filesandordirs; Name: "{app}\_internal\resources\models"
+Type: filesandordirs; Name: "{app}\_internal\app\resources\models"
 
 [Icons]
 Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{userdocs}"

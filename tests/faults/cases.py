@@ -188,10 +188,10 @@ CASES: tuple[Fault, ...] = (
         2,
         r"wav2lip_96.*models pull wav2lip_96",
     ),
-    Fault(
-        "detector-yunet-missing",
+    Fault(  # YuNet ships with the app: only a damaged copy in the data folder can lack it
+        "detector-yunet-damaged",
         "14",
-        m.pair,
+        m.damaged_yunet,
         (
             "render",
             "--video",
@@ -207,6 +207,7 @@ CASES: tuple[Fault, ...] = (
         ),
         2,
         r"(?i)yunet.*models pull",
+        env={"LIPSYNC_STUDIO_HOME": "home"},
     ),
     # -- what the model and the audio do ------------------------------------------------------
     Fault(

@@ -179,6 +179,15 @@ def batch_inputs(folder: Path) -> None:
     voice(folder / "voices", "hello.wav")
 
 
+def damaged_yunet(folder: Path) -> None:
+    """The pair, and an app data folder (home/, for LIPSYNC_STUDIO_HOME) whose own YuNet copy
+    is cut short: it shadows the copy shipped with the app and fails its sha256."""
+    pair(folder)
+    models = folder / "home" / "data" / "models"
+    models.mkdir(parents=True)
+    (models / "face_detection_yunet_2026may.onnx").write_bytes(b"\x08\x07" * 1000)
+
+
 def model_folder(folder: Path) -> None:
     (folder / "weights.onnx").mkdir()
 

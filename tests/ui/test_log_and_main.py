@@ -144,5 +144,8 @@ def test_run_gui_smoke_test_mode_and_files_from_the_command_line(
         assert run_gui(["lipsync-studio", str(video), str(audio), "--smoke-test"]) == 0
     finally:
         shutdown_logging()
-    assert "smoke-test: main window shown: Lipsync Studio" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "smoke-test: main window shown: Lipsync Studio" in out
+    # an empty data folder, default settings, no network: the shipped YuNet, never Haar
+    assert "smoke-test: face detector: yunet\n" in out
     assert added == [[video, audio]]

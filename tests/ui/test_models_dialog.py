@@ -91,12 +91,15 @@ def wait_status(qtbot, dialog: ModelsDialog, name: str, text: str) -> None:
 def test_lists_every_registry_model_with_status_and_licence(dialog) -> None:
     names = [dialog.table.item(r, COL_NAME).text() for r in range(dialog.table.rowCount())]
     assert names == ["draft", *models.load_registry().names()]  # the built-in one first
-    assert cell(dialog, "draft", COL_STATUS) == "installed"
-    assert {cell(dialog, n, COL_STATUS) for n in names[1:]} == {"not installed"}
+    statuses = {n: cell(dialog, n, COL_STATUS) for n in names}
+    assert statuses.pop("draft") == "installed"
+    assert statuses.pop(YUNET) == "installed"  # ships with the app
+    assert set(statuses.values()) == {"not installed"}
     assert "non-commercial" in cell(dialog, "wav2lip_96", COL_LICENCE).lower()
     assert cell(dialog, YUNET, COL_LICENCE) == "MIT"
 
 
+@pytest.mark.usefixtures("without_shipped_models")
 def test_import_verify_corrupt_and_delete(qtbot, dialog, yunet_path, monkeypatch) -> None:
     dialog.import_path(yunet_path)  # recognised by its sha256
     wait_status(qtbot, dialog, YUNET, "installed")
@@ -132,6 +135,7 @@ def test_non_commercial_model_asks_before_download(qtbot, dialog, monkeypatch) -
     assert not dialog.downloading and not dialog.tasks.busy()
 
 
+@pytest.mark.usefixtures("without_shipped_models")
 def test_download_shows_progress_cancels_and_resumes(
     qtbot, dialog, yunet_path, monkeypatch
 ) -> None:

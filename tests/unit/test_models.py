@@ -352,7 +352,31 @@ def test_mirror_environment_variable_replaces_the_manifest_urls(
     assert models.download(W2L, backoff=0).read_bytes() == PAYLOAD
 
 
-def test_sha256_model_download_and_detector_lookup(server: ModelServer, yunet_path: Path) -> None:
+def test_yunet_ships_with_the_app_and_is_hashed_not_recorded(yunet_path: Path) -> None:
+    shipped = paths.resources_dir() / "models" / "face_detection_yunet_2026may.onnx"
+    assert os.listdir(paths.models_dir()) == []  # an empty data folder
+    assert models.find_detector_model() == shipped
+    assert shipped.read_bytes() == yunet_path.read_bytes()
+    assert models.status("yunet_2026may") == "installed" and models.verify("yunet_2026may")
+    assert not shipped.with_name(shipped.name + ".json").exists()  # the app's folder: untouched
+    licence = shipped.with_name("face_detection_yunet_2026may.LICENSE.txt").read_text("utf-8")
+    assert "MIT License" in licence and "Permission is hereby granted" in licence
+
+
+def test_a_damaged_shipped_yunet_is_corrupt_not_used(
+    without_shipped_models: Path, yunet_path: Path
+) -> None:
+    shipped = without_shipped_models / "models" / "face_detection_yunet_2026may.onnx"
+    data = bytearray(yunet_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shipped.write_bytes(bytes(data))
+    assert models.status("yunet_2026may") == "corrupt"
+    assert models.find_detector_model() is None
+
+
+def test_sha256_model_download_and_detector_lookup(
+    server: ModelServer, yunet_path: Path, without_shipped_models: Path
+) -> None:
     assert models.find_detector_model() is None
     server.files["/face_detection_yunet_2026may.onnx"] = yunet_path.read_bytes()
     path = fetch("yunet_2026may", server)
@@ -360,7 +384,13 @@ def test_sha256_model_download_and_detector_lookup(server: ModelServer, yunet_pa
     assert path.read_bytes() == yunet_path.read_bytes()
 
 
-def test_sha256_mismatch_is_rejected(server: ModelServer) -> None:
+def test_the_users_yunet_wins_over_the_shipped_one(yunet_path: Path) -> None:
+    installed = models.import_model(yunet_path)  # recognised by its sha256
+    assert installed.path == paths.models_dir() / "face_detection_yunet_2026may.onnx"
+    assert models.find_detector_model() == installed.path
+
+
+def test_sha256_mismatch_is_rejected(server: ModelServer, without_shipped_models: Path) -> None:
     server.files["/face_detection_yunet_2026may.onnx"] = b"not yunet"
     with pytest.raises(models.ChecksumMismatch, match="sha256"):
         fetch("yunet_2026may", server)
@@ -402,7 +432,7 @@ def test_status_trusts_an_old_record_and_verify_rehashes(server: ModelServer) ->
 def test_a_crc32_model_dropped_in_by_hand_is_unverified() -> None:
     (paths.models_dir() / "wav2lip_96.onnx").write_bytes(PAYLOAD)
     assert models.status(W2L) == "corrupt"
-    assert models.installed_models() == []
+    assert [m.name for m in models.installed_models()] == ["yunet_2026may"]  # shipped
 
 
 def test_resolve_missing_model_says_how_to_get_it() -> None:
@@ -437,7 +467,7 @@ def test_import_registry_model_by_contract(tmp_path: Path) -> None:
     assert installed.path == paths.models_dir() / "wav2lip_96.onnx"
     assert installed.input_names == {"source": "source", "target": "target"}
     assert models.status(W2L) == "installed" and models.verify(W2L)
-    assert [m.name for m in models.installed_models()] == [W2L]
+    assert [m.name for m in models.installed_models()] == ["yunet_2026may", W2L]
     assert src.exists()  # imported by copy: the user's file stays
 
 
@@ -606,7 +636,7 @@ def test_cli_import_verify_delete(run_cli, tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "mine.onnx")
     code, out, _ = run_cli("models", "import", str(src), "--as", "mine", "--family", "wav2lip")
     assert code == 0 and "installed mine (wav2lip)" in out
-    assert run_cli("models", "verify")[:2] == (0, "mine: ok\n")
+    assert run_cli("models", "verify")[:2] == (0, "yunet_2026may: ok\nmine: ok\n")
     path = models.resolve("mine").path
     path.write_bytes(path.read_bytes()[:-1])
     code, out, _ = run_cli("models", "verify", "mine")

@@ -1,6 +1,6 @@
 """Model registry: which weights exist, where they live, how to fetch, verify and import them.
 
-The built-in models come from `resources/models.json`; models the user imports under their
+The built-in models come from `app/resources/models.json`; models the user imports under their
 own name ("custom" models) are added from `custom_models.json` in the data folder. Weights
 live in `paths.models_dir()` (custom ones in its `custom/` folder), each with a small JSON
 record beside it (`FILE.json`) holding the sha256 we verified it against, so later checks
@@ -295,7 +295,8 @@ def _entry_path(entry: ModelEntry) -> Path:
 
 
 def _found_path(entry: ModelEntry) -> Path:
-    """The user's copy, else a read-only one bundled by `installer/build.py --with-models`."""
+    """The user's copy, else a read-only one shipped with the app (app/resources/models/: YuNet
+    as package data; more bundled by `installer/build.py --with-models`)."""
     path, bundled = _entry_path(entry), paths.resources_dir() / "models" / entry.file
     return bundled if not entry.custom and not path.exists() and bundled.is_file() else path
 
@@ -381,7 +382,10 @@ def _check(entry: ModelEntry, deep: bool) -> Status:
             except OSError as exc:
                 log.debug("cannot update the record of %s: %s", path, exc)
         return "corrupt"
-    if time.time_ns() - st.st_mtime_ns > RACY_NS:  # old enough now: let the next check be cheap
+    # Old enough now: let the next check be cheap. Never start a record inside the app's own
+    # folder (a model shipped as package data, e.g. YuNet): it is hashed at every load.
+    shipped = record is None and path.parent == paths.resources_dir() / "models"
+    if not shipped and time.time_ns() - st.st_mtime_ns > RACY_NS:
         try:
             _write_record(
                 path,
@@ -582,7 +586,7 @@ def download(
             raise DownloadError(
                 f"model {name}: the file published at {url} passed its checksum but does not "
                 f"fit the registry ({exc}); it was deleted. This is a bug in "
-                f"resources/models.json: please report it"
+                f"app/resources/models.json: please report it"
             ) from None
         # Record first, then rename: a crash in between leaves a file whose record says
         # what it should be, never an unchecked file that looks installed.

@@ -115,6 +115,11 @@ def detector_path(settings: RenderSettings) -> Path | None:
     return find_detector_model()
 
 
+def make_detector(settings: RenderSettings) -> FaceDetector:
+    """The face detector a render of `settings` uses (the GUI's smoke test reports it)."""
+    return create_detector(settings.detector, detector_path(settings))
+
+
 def plan_job(
     settings: RenderSettings,
     video: media.VideoInfo | None = None,
@@ -136,7 +141,7 @@ def plan_job(
     del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
-    detector = detector or create_detector(settings.detector, detector_path(settings))
+    detector = detector or make_detector(settings)
     anchor = tracking.anchor_of(settings, detector, video)
     entry = None
     if face_track is None:
