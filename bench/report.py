@@ -317,7 +317,10 @@ def _efficiency(r: dict, add) -> None:
         "track cache off, "
         "fps = frames / RenderResult.elapsed_s (input checks and audio included); draft "
         "renders ran `repeats` times, the fastest kept. Per stage: busy = the stage's "
-        "RenderResult.stages wall / the render's elapsed time.\n"
+        "RenderResult.stages wall / the render's elapsed time (the model stage's sums its "
+        "workers: up to cores x 100 % for an ONNX model on the CPU). In the render the "
+        "blend thread also converts each frame to the encoder's YUV; alone, that "
+        "conversion is part of encode.\n"
     )
     rows = []
     for e in r["efficiency"]:
