@@ -55,6 +55,11 @@ def hw_decode_labels() -> dict[str, str]:
     return {
         "none": translate("SettingsDialog", "Off (CPU)"),
         "auto": translate("SettingsDialog", "Automatic (GPU if it works)"),
+        "cuda": "NVIDIA CUDA",
+        "vaapi": "VA-API",
+        "qsv": "Intel Quick Sync",
+        "d3d11va": "Direct3D 11 (D3D11VA)",
+        "videotoolbox": "Apple VideoToolbox",
     }
 
 
