@@ -32,8 +32,9 @@ def markdown(r: dict) -> str:
     add("# Lipsync Studio engine benchmark\n")
     if r["quick"]:
         add(
-            "> **--quick run** (CI smoke test): short inputs, noisy numbers. The committed "
-            "numbers come from a full run (`python -m bench --out bench`).\n"
+            "> **--quick run** (CI's smoke test): short inputs, no waiting for a quiet "
+            "machine, noisy numbers; a full run (`python -m bench --out bench`) replaces "
+            "them.\n"
         )
     add(f"- Command: `{r['command']}`")
     add(f"- Date: {r['date']}")
