@@ -59,6 +59,7 @@ class RenderSettings:
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)
+    track_cache_dir: Path | None = None  # None: the cache folder; a shared folder on a farm
     # A file at `output`: "replace" it (atomically), or "rename" = never replace a file,
     # take the next free NAME_2.mp4 … (checked at the start and at the final rename).
     if_exists: IfExists = "rename"
@@ -67,6 +68,8 @@ class RenderSettings:
         self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)
         if self.detector_model is not None:
             self.detector_model = Path(self.detector_model)
+        if self.track_cache_dir is not None:
+            self.track_cache_dir = Path(self.track_cache_dir)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

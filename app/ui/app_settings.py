@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS, RenderSettings
+from app.ui.farm_link import RENDER_TARGETS
 
 ORGANISATION = "LipsyncStudio"
 APPLICATION = "lipsync-studio"
@@ -52,6 +53,8 @@ class AppSettings:
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
     language: str = "system"  # system | en | zh_CN (applied at start-up)
+    render_on: str = "local"  # local | ray (farm_link.RENDER_TARGETS)
+    ray_address: str = "auto"  # the Ray cluster: auto (`ray start` on this machine) | HOST:PORT
 
     @classmethod
     def load(cls, qs: QSettings) -> AppSettings:
@@ -79,6 +82,9 @@ class AppSettings:
     def _sanitise(self) -> None:
         """Values a hand-edited or older settings file may hold that the engine refuses."""
         defaults = AppSettings()
+        if self.render_on not in RENDER_TARGETS:
+            self.render_on = defaults.render_on
+        self.ray_address = self.ray_address.strip() or defaults.ray_address
         if self.preset not in PRESETS:
             self.preset = defaults.preset
         if self.encoder not in ENCODERS:

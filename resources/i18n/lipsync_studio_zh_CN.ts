@@ -214,6 +214,33 @@ Or use Add videos and Add audio above.</source>
     </message>
 </context>
 <context>
+    <name>FarmLink</name>
+    <message>
+        <source>Ray is not installed: pip install &apos;lipsync-studio[farm]&apos;</source>
+        <translation>未安装 Ray：请运行 pip install &apos;lipsync-studio[farm]&apos;</translation>
+    </message>
+    <message>
+        <source>Ray cluster at {address}</source>
+        <translation>Ray 集群（{address}）</translation>
+    </message>
+    <message>
+        <source>Render on: {where} (not reachable: {error})</source>
+        <translation>渲染位置：{where}（无法连接：{error}）</translation>
+    </message>
+    <message>
+        <source>Render on: {where} (connecting…)</source>
+        <translation>渲染位置：{where}（正在连接…）</translation>
+    </message>
+    <message>
+        <source>Render on: {where} (jobs at once: {n})</source>
+        <translation>渲染位置：{where}（同时渲染 {n} 个任务）</translation>
+    </message>
+    <message>
+        <source>Render on: this computer</source>
+        <translation>渲染位置：本机</translation>
+    </message>
+</context>
+<context>
     <name>FrameView</name>
     <message>
         <source>Select a job to preview it</source>
@@ -1004,6 +1031,10 @@ Download it ({size})?</source>
         <translation>另一个 Lipsync Studio（进程 {pid}）正在运行队列；此窗口只显示任务，不进行渲染</translation>
     </message>
     <message>
+        <source>Cannot render on the Ray cluster: {error}</source>
+        <translation>无法在 Ray 集群上渲染：{error}</translation>
+    </message>
+    <message>
         <source>The queue takes the new device settings when the running jobs end</source>
         <translation>正在渲染的任务结束后，队列将使用新的设备设置</translation>
     </message>
@@ -1107,6 +1138,22 @@ Download it ({size})?</source>
         <translation>每个设备同时渲染的任务数（GPU 建议设为 1）</translation>
     </message>
     <message>
+        <source>This computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>Ray cluster (render farm)</source>
+        <translation>Ray 集群（渲染农场）</translation>
+    </message>
+    <message>
+        <source>auto, or HOST:PORT</source>
+        <translation>auto，或 主机:端口</translation>
+    </message>
+    <message>
+        <source>auto: the cluster `ray start` made on this computer. Inputs and outputs must be on storage every node sees, at the same path</source>
+        <translation>auto：本机用 `ray start` 启动的集群。输入和输出文件必须放在每个节点都能访问的共享存储上，且路径相同</translation>
+    </message>
+    <message>
         <source>Device</source>
         <translation>设备</translation>
     </message>
@@ -1153,6 +1200,14 @@ Download it ({size})?</source>
     <message>
         <source>Jobs per device</source>
         <translation>每个设备的任务数</translation>
+    </message>
+    <message>
+        <source>Render on</source>
+        <translation>渲染位置</translation>
+    </message>
+    <message>
+        <source>Cluster address</source>
+        <translation>集群地址</translation>
     </message>
     <message>
         <source>Language</source>
