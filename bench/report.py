@@ -32,8 +32,9 @@ def markdown(r: dict) -> str:
     add("# Lipsync Studio engine benchmark\n")
     if r["quick"]:
         add(
-            "> **--quick run** (CI smoke test): short inputs, noisy numbers. The committed "
-            "numbers come from a full run (`python -m bench --out bench`).\n"
+            "> **--quick run** (CI's smoke test): short inputs, no waiting for a quiet "
+            "machine, noisy numbers; a full run (`python -m bench --out bench`) replaces "
+            "them.\n"
         )
     add(f"- Command: `{r['command']}`")
     add(f"- Date: {r['date']}")
@@ -317,7 +318,10 @@ def _efficiency(r: dict, add) -> None:
         "track cache off, "
         "fps = frames / RenderResult.elapsed_s (input checks and audio included); draft "
         "renders ran `repeats` times, the fastest kept. Per stage: busy = the stage's "
-        "RenderResult.stages wall / the render's elapsed time.\n"
+        "RenderResult.stages wall / the render's elapsed time (the model stage's sums its "
+        "workers: up to cores x 100 % for an ONNX model on the CPU). In the render the "
+        "blend thread also converts each frame to the encoder's YUV; alone, that "
+        "conversion is part of encode.\n"
     )
     rows = []
     for e in r["efficiency"]:
