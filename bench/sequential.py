@@ -25,7 +25,7 @@ from av.audio.resampler import AudioResampler
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.render import media
 from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.blend import paste_face
 from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.faces import FaceDetector, FaceTrackBuilder
 from app.engine.render.frame_plan import plan_frames
@@ -82,8 +82,6 @@ def render(
     video_only = output.with_name(output.stem + ".video.mp4")
     h, w = frames[0].shape[:2]
     writer = media.VideoWriter(video_only, w, h, fps, crf=crf, preset=preset)
-    mask = lower_face_mask(model.template, size)
-    passthrough = getattr(model, "passthrough_unchanged", False)
     try:
         for start in range(0, n, model.batch_size):
             batch = range(start, min(start + model.batch_size, n))
@@ -93,8 +91,9 @@ def render(
                 mouths = model.infer(stack, mels[todo], np.array(todo, dtype=np.int64))
                 lap("infer_s")
                 for k, i in enumerate(todo):
-                    if not (passthrough and np.array_equal(mouths[k], stack[k])):
-                        paste_back(frames[i], mouths[k], matrices[i], mask)
+                    if not np.array_equal(mouths[k], stack[k]):
+                        face = builder.track.get(i)
+                        paste_face(frames[i], mouths[k], stack[k], matrices[i], face.landmarks)
             for i in batch:
                 writer.write(frames[i])
             lap("blend_write_s")

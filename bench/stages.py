@@ -16,14 +16,15 @@ import numpy as np
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.render import media
 from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.blend import paste_face
 from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.faces import Face, FaceDetector, FaceTrackBuilder
 from app.engine.render.frame_plan import plan_frames
 from app.engine.render.pipeline import ANALYSIS_RATE
 from bench.measure import Cost, Meter
 
-Pasted = tuple[np.ndarray, np.ndarray] | None  # (mouth, frame->crop matrix), or no paste
+# (output, crop, frame->crop matrix, landmarks), or None: nothing to paste
+Pasted = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
 
 
 def mels_for(audio: Path, fps: float, frames: int) -> np.ndarray:
@@ -63,7 +64,6 @@ def model(
     `limit` frames only, when given)."""
     n = len(frames) if limit is None else min(limit, len(frames))
     size, batch = lipsync.crop_size, lipsync.batch_size
-    passthrough = getattr(lipsync, "passthrough_unchanged", False)
     pasted: list[Pasted] = [None] * n
     cost = Cost()
     with Meter(cost, n):
@@ -78,19 +78,18 @@ def model(
             indices = np.array(todo, dtype=np.int64)
             mouths = lipsync.infer(crops, mels[indices], indices)
             for k, i in enumerate(todo):
-                if not (passthrough and np.array_equal(mouths[k], crops[k])):
-                    pasted[i] = (mouths[k], matrices[k])
+                if not np.array_equal(mouths[k], crops[k]):  # unchanged: nothing to paste
+                    pasted[i] = (mouths[k], crops[k], matrices[k], track[i].landmarks)
     return pasted, cost
 
 
 def blend(lipsync: LipSyncModel, frames: list[np.ndarray], pasted: list[Pasted]) -> Cost:
-    """paste_back in place into `frames` (so blend them once per model)."""
-    mask = lower_face_mask(lipsync.template, lipsync.crop_size)
+    """paste_face in place into `frames` (so blend them once per model)."""
     cost = Cost()
     with Meter(cost, len(pasted)):
         for frame, item in zip(frames, pasted):
             if item is not None:
-                paste_back(frame, item[0], item[1], mask)
+                paste_face(frame, *item)
     return cost
 
 

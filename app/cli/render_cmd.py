@@ -9,7 +9,7 @@ from pathlib import Path
 from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
-from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS, RenderSettings
 
 DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
 
@@ -72,6 +72,33 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         dest="track_cache",
         help="detect faces again instead of reusing this video's cached track",
     )
+    parser.add_argument(
+        "--mask",
+        default="lower-face",
+        choices=MASK_PRESETS,
+        help="where the lip-sync result may land: the mouth only, or mouth, chin and jaw",
+    )
+    parser.add_argument(
+        "--feather", type=float, default=0.3, help="soft edge of the mask, 0-1 (default 0.3)"
+    )
+    parser.add_argument(
+        "--no-detail",
+        action="store_false",
+        dest="restore_detail",
+        help="paste the model's low-resolution face as is (no skin/beard detail kept)",
+    )
+    parser.add_argument(
+        "--enhancer",
+        default="none",
+        help="face enhancer after lip sync: none | gfpgan_1.4 | restoreformer_plus_plus | "
+        "gpen_bfr_256 | gpen_bfr_512 (default none)",
+    )
+    parser.add_argument(
+        "--enhancer-blend",
+        type=float,
+        default=0.8,
+        help="how much of the enhanced face is kept, 0-1 (default 0.8)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
@@ -81,6 +108,9 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         raise InputError(f"--crf {args.crf}: must be between 0 and 51")
     if args.detect_interval < 1:
         raise InputError(f"--detect-every {args.detect_interval}: must be at least 1")
+    for flag, value in (("--feather", args.feather), ("--enhancer-blend", args.enhancer_blend)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{flag} {value:g}: must be between 0 and 1")
     return RenderSettings(
         video=video,
         audio=audio,
@@ -94,6 +124,11 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         detect_interval=args.detect_interval,
         detector=args.detector,
         track_cache=args.track_cache,
+        mask=args.mask,
+        feather=args.feather,
+        restore_detail=args.restore_detail,
+        enhancer=args.enhancer,
+        enhancer_blend=args.enhancer_blend,
     )
 
 

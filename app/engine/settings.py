@@ -8,6 +8,7 @@ from typing import Literal
 
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
+MASK_PRESETS: tuple[str, ...] = ("mouth", "lower-face")  # see render/masks.py
 PRESETS: tuple[str, ...] = (
     "ultrafast",
     "superfast",
@@ -36,6 +37,11 @@ class RenderSettings:
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)
+    mask: str = "lower-face"  # where a lip-sync result may land: mouth | lower-face
+    feather: float = 0.3  # 0..1: how much of the mask fades out at its edge
+    restore_detail: bool = True  # keep the frame's skin/beard detail under the change
+    enhancer: str = "none"  # none | a face-enhancer model name (gfpgan_1.4, ...)
+    enhancer_blend: float = 0.8  # 0..1: how much of the enhanced face is kept
 
     def __post_init__(self) -> None:
         self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)

@@ -410,11 +410,11 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     from app.engine.models.lipsync.loader import load_model
     from app.engine.render import media
     from app.engine.render.audio import mel_chunks, mel_spectrogram
-    from app.engine.render.blend import lower_face_mask, paste_back
+    from app.engine.render.blend import paste_face
     from app.engine.render.crop import estimate_alignment, warp_to_crop
     from app.engine.render.faces import create_detector
     from app.engine.render.frame_plan import source_index
-    from app.engine.render.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path
+    from app.engine.render.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path, paste_options
 
     video = media.probe(settings.video).video
     if video is None:
@@ -439,7 +439,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     matrix = estimate_alignment(faces[0].landmarks, model.template, size)
     crop = warp_to_crop(before, matrix, size)
     mouth = model.infer(crop[None], mels[[index]], np.array([index], dtype=np.int64))[0]
-    paste_back(after, mouth, matrix, lower_face_mask(model.template, size))
+    paste_face(after, mouth, crop, matrix, faces[0].landmarks, paste_options(settings))
     return FramePair(index, before, after)
 
 

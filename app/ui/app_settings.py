@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from app.engine.settings import LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS, RenderSettings
 
 ORGANISATION = "LipsyncStudio"
 APPLICATION = "lipsync-studio"
@@ -48,6 +48,8 @@ class AppSettings:
     loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
+    mask: str = "lower-face"  # where the lip-sync result lands: mouth | lower-face
+    feather: float = 0.3  # soft edge of that mask, 0..1
 
     @classmethod
     def load(cls, qs: QSettings) -> AppSettings:
@@ -81,6 +83,9 @@ class AppSettings:
             self.loop = defaults.loop
         if self.detector not in DETECTORS:
             self.detector = defaults.detector
+        if self.mask not in MASK_PRESETS:
+            self.mask = defaults.mask
+        self.feather = min(1.0, max(0.0, float(self.feather)))
         self.crf = min(51, max(0, int(self.crf)))
         self.max_parallel = min(8, max(1, int(self.max_parallel)))
         if not self.stall_timeout_s > 0:
@@ -101,6 +106,8 @@ class AppSettings:
             preset=self.preset,
             loop=self.loop,  # type: ignore[arg-type]
             detector=self.detector,
+            mask=self.mask,
+            feather=self.feather,
         )
 
     def slots(self, devices: list[str]) -> dict[str, int]:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.errors import InputError
-from app.engine.settings import LOOP_MODES, PRESETS
+from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
 
 LOOP_LABELS = {"pingpong": "Ping-pong (forward, backward …)", "repeat": "Repeat from the start"}
@@ -32,6 +32,7 @@ DETECTOR_LABELS = {
     "yunet": "YuNet",
     "haar": "OpenCV Haar (offline fallback)",
 }
+MASK_LABELS = {"mouth": "Mouth only", "lower-face": "Mouth, chin and jaw"}
 
 
 def check_name_pattern(pattern: str) -> str | None:
@@ -116,6 +117,13 @@ class SettingsDialog(QDialog):
         self.max_parallel.setRange(1, 8)
         self.max_parallel.setValue(settings.max_parallel)
         self.max_parallel.setToolTip("Jobs rendering at once on each device (1 is best for a GPU)")
+        self.mask = _combo([(m, MASK_LABELS.get(m, m)) for m in MASK_PRESETS], settings.mask)
+        self.mask.setToolTip("Where the lip-sync result may change the face")
+        self.feather = QDoubleSpinBox()
+        self.feather.setRange(0.0, 1.0)
+        self.feather.setSingleStep(0.05)
+        self.feather.setValue(settings.feather)
+        self.feather.setToolTip("How much of the mask fades out at its edge")
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #c62828;")
 
@@ -128,6 +136,8 @@ class SettingsDialog(QDialog):
         form.addRow("Quality (CRF)", self.crf)
         form.addRow("Encoder preset", self.preset)
         form.addRow("Short video", self.loop)
+        form.addRow("Lip-sync area", self.mask)
+        form.addRow("Soft edge", self.feather)
         form.addRow("Stall timeout", self.stall_timeout)
         form.addRow("Jobs per device", self.max_parallel)
         self.buttons = QDialogButtonBox(
@@ -153,6 +163,8 @@ class SettingsDialog(QDialog):
             loop=self.loop.currentData(),
             stall_timeout_s=float(self.stall_timeout.value()),
             max_parallel=self.max_parallel.value(),
+            mask=self.mask.currentData(),
+            feather=round(self.feather.value(), 2),
         )
 
     def _validate(self) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from app.engine.models.enhance import runner as enhancer
 from app.engine.models.lipsync import edtalk, wav2lip
 from app.engine.models.lipsync.onnx_runner import Contract, TensorSpec
 
@@ -171,6 +172,31 @@ def build_edtalk_identity(
     nodes = [*zn, helper.make_node("Add", ["target", "zero"], ["output"])]
     return _save(
         path, edtalk.CONTRACT, nodes, zc, names=names, batch=batch, graph_name="edtalk_identity"
+    )
+
+
+def build_face_enhancer(
+    path: str | Path,
+    *,
+    size: int = 512,
+    brighten: float | tuple[float, float, float] = 0.0,
+    batch: Batch = "N",
+) -> Path:
+    """Face-enhancer contract (FaceFusion's: `input` (N, 3, S, S) RGB in [-1, 1] -> same):
+    output = input + `brighten` (in that [-1, 1] scale: 0.2 is about +25 levels; a tuple
+    is per R, G, B channel), so the engine's scaling and channel order show; 0 is an
+    identity."""
+    shift = np.broadcast_to(np.asarray(brighten, np.float32), (3,)).reshape(1, 3, 1, 1)
+    offset = _const("offset", np.ascontiguousarray(shift))
+    nodes = [helper.make_node("Add", ["input", "offset"], ["output"])]
+    return _save(
+        path,
+        enhancer.contract(size),
+        nodes,
+        [offset],
+        names=None,
+        batch=batch,
+        graph_name=f"face_enhancer_{size}",
     )
 
 

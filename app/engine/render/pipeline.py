@@ -30,8 +30,9 @@ from app.engine.models.registry import find_detector_model
 from app.engine.progress import FrameProgress
 from app.engine.render import media, track_cache
 from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.blend import PasteOptions, paste_face
 from app.engine.render.crop import estimate_alignment, warp_to_crop
+from app.engine.render.enhance import EnhanceItem, FaceEnhancer, enhance_faces
 from app.engine.render.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
 from app.engine.render.stages import (
@@ -43,7 +44,7 @@ from app.engine.render.stages import (
     Timer,
     timed_iter,
 )
-from app.engine.settings import RenderSettings
+from app.engine.settings import MASK_PRESETS, RenderSettings
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +100,12 @@ def iter_render(
     model: LipSyncModel | None = None,
     detector: FaceDetector | None = None,
     face_track: FaceTrack | None = None,
+    enhancer: FaceEnhancer | None = None,
 ) -> Generator[FrameProgress, None, RenderResult]:
     """Yield a FrameProgress per written frame; return the RenderResult.
 
-    `model`, `detector` and `face_track` (a cached track of this video) replace what
-    the settings would load; tests and the batch scheduler pass them. Without a
+    `model`, `detector`, `face_track` (a cached track of this video) and `enhancer`
+    replace what the settings would load; tests and the batch scheduler pass them. Without a
     `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
     and stores it back after a successful render (track_cache.py).
     """
@@ -122,6 +124,8 @@ def iter_render(
     del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
+    if enhancer is None and settings.enhancer != "none":
+        enhancer = _load_enhancer(settings)
     detector = detector or create_detector(settings.detector, detector_path(settings))
     cached = None  # this video's entry in the face-track cache
     if face_track is None and settings.track_cache:
@@ -140,7 +144,7 @@ def iter_render(
         detector.name,
     )
 
-    run = _Run(settings, model, detector, face_track, mels, n_out, cancel)
+    run = _Run(settings, model, enhancer, detector, face_track, mels, n_out, cancel)
     writer = media.VideoWriter(
         settings.output,
         video_info.width,
@@ -197,7 +201,17 @@ def check_inputs(settings: RenderSettings) -> media.VideoInfo:
     if audio.audio is None:
         raise InputError(f"{settings.audio.name}: has no audio stream")
     check_output_path(settings.output, (settings.video, settings.audio))
+    check_look(settings)
     return video.video
+
+
+def check_look(settings: RenderSettings) -> None:
+    """The mask, feather and enhancer blend are in range (a hand-edited job may not be)."""
+    if settings.mask not in MASK_PRESETS:
+        raise InputError(f"mask '{settings.mask}': must be one of {', '.join(MASK_PRESETS)}")
+    for name, value in (("feather", settings.feather), ("enhancer blend", settings.enhancer_blend)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name} {value:g}: must be between 0 and 1")
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
@@ -217,6 +231,20 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
+def _load_enhancer(settings: RenderSettings) -> FaceEnhancer | None:
+    """The settings' face enhancer on the lip-sync model's device, sharing its session
+    cache (imported here: ONNX Runtime is not needed for a draft render)."""
+    from app.engine.models.enhance.loader import load_enhancer
+    from app.engine.models.lipsync.factory import SESSIONS
+
+    return load_enhancer(settings.enhancer, settings.device, settings.batch_size, SESSIONS)
+
+
+def paste_options(settings: RenderSettings) -> PasteOptions:
+    """How this render pastes lip-sync results (blend.py)."""
+    return PasteOptions(settings.mask, settings.feather, settings.restore_detail)
+
+
 def detector_path(settings: RenderSettings) -> Path | None:
     """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
     if settings.detector_model is not None:
@@ -231,6 +259,7 @@ class _Run:
         self,
         settings: RenderSettings,
         model: LipSyncModel,
+        enhancer: FaceEnhancer | None,
         detector: FaceDetector,
         face_track: FaceTrack | None,
         mels: np.ndarray,
@@ -238,6 +267,7 @@ class _Run:
         cancel: threading.Event,
     ) -> None:
         self.settings, self.model, self.mels, self.n_out = settings, model, mels, n_out
+        self.enhancer = enhancer
         self.cancel = cancel
         self.stop = threading.Event()
         self.builder = FaceTrackBuilder(detector, settings.detect_interval, track=face_track)
@@ -304,7 +334,7 @@ class _Run:
         model, size = self.model, self.model.crop_size
         with Timer(clock, len(batch)):
             todo = [(i, frame, face) for i, frame, face in batch if face is not None]
-            results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            results: dict[int, tuple[np.ndarray, ...]] = {}
             if todo:
                 matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
                 crops = np.stack(
@@ -312,24 +342,43 @@ class _Run:
                 )
                 indices = np.array([i for i, _, _ in todo], dtype=np.int64)
                 mouths = model.infer(crops, self.mels[indices], indices)
-                passthrough = getattr(model, "passthrough_unchanged", False)
-                for k, index in enumerate(indices):
-                    # An unchanged crop (draft model in silence) leaves the frame bit-exact.
-                    if not (passthrough and np.array_equal(mouths[k], crops[k])):
-                        results[int(index)] = (mouths[k], matrices[k])
+                for k, (index, _, face) in enumerate(todo):
+                    results[index] = (mouths[k], crops[k], matrices[k], face.landmarks)
         self.frames_with_face += len(todo)
         for index, frame, _ in batch:
-            mouth, matrix = results.get(index, (None, None))
-            self.generated.put((index, frame, mouth, matrix))
+            self.generated.put((index, frame, results.get(index)))
 
     def _blend(self, clock: StageClock) -> None:
-        mask = lower_face_mask(self.model.template, self.model.crop_size)
-        for index, frame, mouth, matrix in self.generated:
-            if mouth is not None:
-                with Timer(clock):
-                    paste_back(frame, mouth, matrix, mask)
-            self.blended.put((index, frame))
+        # Batches as the enhancer wants them (or one frame at a time without one).
+        size = self.enhancer.batch_size if self.enhancer is not None else 1
+        batch: list = []
+        for item in self.generated:
+            batch.append(item)
+            if len(batch) >= size:
+                self._blend_batch(batch, clock)
+                batch = []
+        self._blend_batch(batch, clock)
         self.blended.put(END)
+
+    def _blend_batch(self, batch: list, clock: StageClock) -> None:
+        options, enhancer = paste_options(self.settings), self.enhancer
+        to_enhance: list[EnhanceItem] = []
+        with Timer(clock, len(batch)):
+            for _, frame, result in batch:
+                if result is None:
+                    continue
+                mouth, crop, matrix, landmarks = result
+                # An unchanged crop (identity model, draft in silence) leaves the frame
+                # bit-exact; only an enhancer still wants to know where the face is.
+                if enhancer is None and np.array_equal(mouth, crop):
+                    continue
+                pasted = paste_face(frame, mouth, crop, matrix, landmarks, options)
+                if pasted is not None:
+                    to_enhance.append(EnhanceItem(frame, landmarks, pasted))
+            if enhancer is not None:
+                enhance_faces(enhancer, to_enhance, self.settings.enhancer_blend)
+        for index, frame, _ in batch:
+            self.blended.put((index, frame))
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:

@@ -175,7 +175,6 @@ class DraftModel:
     """Weightless default: follows speech loudness with a warped, shaded mouth."""
 
     name = "draft"
-    passthrough_unchanged = True  # silence: the frame stays bit-exact, not re-pasted
     template = "wav2lip"
     crop_size = 256
     batch_size = 8
