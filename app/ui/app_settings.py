@@ -50,6 +50,7 @@ class AppSettings:
     max_parallel: int = 1  # jobs at once per device
     mask: str = "lower-face"  # where the lip-sync result lands: mouth | lower-face
     feather: float = 0.3  # soft edge of that mask, 0..1
+    enhancer: str = "none"  # none | a face-enhancer model name
 
     @classmethod
     def load(cls, qs: QSettings) -> AppSettings:
@@ -108,6 +109,7 @@ class AppSettings:
             detector=self.detector,
             mask=self.mask,
             feather=self.feather,
+            enhancer=self.enhancer,
         )
 
     def slots(self, devices: list[str]) -> dict[str, int]:

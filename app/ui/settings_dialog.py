@@ -69,6 +69,18 @@ def model_choices() -> list[tuple[str, str]]:
     return out
 
 
+def enhancer_choices() -> list[tuple[str, str]]:
+    from app.engine.models import registry as models
+    from app.engine.models.enhance.runner import FAMILY
+
+    out = [("none", "None")]
+    for entry in models.load_registry():
+        if entry.family == FAMILY:
+            note = " — non-commercial licence" if entry.non_commercial else ""
+            out.append((entry.name, f"{entry.name}{note}"))
+    return out
+
+
 class SettingsDialog(QDialog):
     def __init__(
         self,
@@ -124,6 +136,11 @@ class SettingsDialog(QDialog):
         self.feather.setSingleStep(0.05)
         self.feather.setValue(settings.feather)
         self.feather.setToolTip("How much of the mask fades out at its edge")
+        self.enhancer = _combo(enhancer_choices(), settings.enhancer)
+        self.enhancer.setToolTip(
+            "Restore the face after lip sync (inside the lip-sync area); "
+            "download it in Tools → Models"
+        )
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #c62828;")
 
@@ -138,6 +155,7 @@ class SettingsDialog(QDialog):
         form.addRow("Short video", self.loop)
         form.addRow("Lip-sync area", self.mask)
         form.addRow("Soft edge", self.feather)
+        form.addRow("Face enhancer", self.enhancer)
         form.addRow("Stall timeout", self.stall_timeout)
         form.addRow("Jobs per device", self.max_parallel)
         self.buttons = QDialogButtonBox(
@@ -165,6 +183,7 @@ class SettingsDialog(QDialog):
             max_parallel=self.max_parallel.value(),
             mask=self.mask.currentData(),
             feather=round(self.feather.value(), 2),
+            enhancer=self.enhancer.currentData(),
         )
 
     def _validate(self) -> None:
