@@ -1,5 +1,5 @@
 """`python -m app` opens the GUI; `python -m app render|probe|demo …` runs the CLI."""
 
-from app.cli import main
+from app.launch import main
 
 raise SystemExit(main())

@@ -128,19 +128,16 @@ def run_sequential(job: dict) -> dict:
 
 
 def run_audio(job: dict) -> dict:
-    """Peak memory the audio front end adds: what iter_render does before the first frame
-    (load_audio at 16 kHz, mel_spectrogram, mel_chunks), with the engine imported."""
-    from app.engine.render import (
-        media,  # noqa: F401 - the imports a render has
-        pipeline,
-    )
-    from app.engine.render.audio import mel_chunks, mel_spectrogram
+    """Peak memory the audio front end adds: what a render plans before the first frame
+    (recipe.speech_mels: load_audio at 16 kHz, mel_spectrogram, mel_chunks), with the
+    engine imported."""
+    from app.engine.render import pipeline  # noqa: F401 - the imports a render has
+    from app.engine.render.recipe import speech_mels
     from bench.measure import peak_rss_mb
 
     before = peak_rss_mb()
-    wav = media.load_audio(job["audio"], pipeline.ANALYSIS_RATE)
-    frames = max(1, round(len(wav) / pipeline.ANALYSIS_RATE * 25))
-    mels = mel_chunks(mel_spectrogram(wav), 25, frames)
+    mels = speech_mels(Path(job["audio"]), 25)
+    frames = len(mels)
     return {
         "frames": frames,
         "before_mb": before,

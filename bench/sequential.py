@@ -3,11 +3,10 @@ from the engine's own pieces (same decoder, detector and tracking, model, blend 
 x264 settings), so only the structure differs from pipeline.py:
 
 1. read every frame the audio needs into a list (inference.py: `full_frames`);
-2. detect faces in all of them and cut every crop (`face_detect` returns a crop per
-   frame);
-3. infer batch by batch; each batch's frames are pasted and written to a video-only
-   file as soon as it is inferred (inference.py calls `out.write` inside its batch loop),
-   all in one thread;
+2. detect faces in all of them (`face_detect`);
+3. crop and infer batch by batch (recipe.LipSync, as the render does); each batch's
+   frames are pasted and written to a video-only file as soon as it is inferred
+   (inference.py calls `out.write` inside its batch loop), all in one thread;
 4. mux the audio in as a separate step (inference.py runs ffmpeg; here PyAV copies the
    video packets and encodes AAC at 48 kHz, as the app's writer does).
 """
@@ -19,17 +18,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 from av.audio.resampler import AudioResampler
 
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.render import media
-from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import paste_face
-from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.faces import FaceDetector, FaceTrackBuilder
 from app.engine.render.frame_plan import plan_frames
-from app.engine.render.pipeline import ANALYSIS_RATE
+from app.engine.render.recipe import LipSync, speech_mels
 
 
 def render(
@@ -55,9 +50,8 @@ def render(
     info = media.probe(video).video
     assert info is not None
     fps = info.fps
-    wav = media.load_audio(audio, ANALYSIS_RATE)
-    n = max(1, round(len(wav) / ANALYSIS_RATE * fps))
-    mels = mel_chunks(mel_spectrogram(wav), fps, n)
+    mels = speech_mels(audio, fps)
+    n = len(mels)
     model.prepare(mels)
     lap("audio_s")
 
@@ -69,33 +63,20 @@ def render(
     for index, frame in enumerate(frames):
         builder.push(index, frame)
     builder.finish()
-    size = model.crop_size
-    matrices: dict[int, np.ndarray] = {}
-    crops: dict[int, np.ndarray] = {}
-    for index, frame in enumerate(frames):
-        face = builder.track.get(index)
-        if face is not None:
-            matrices[index] = estimate_alignment(face.landmarks, model.template, size)
-            crops[index] = warp_to_crop(frame, matrices[index], size)
+    faces = [builder.track.get(index) for index in range(n)]
     lap("detect_s")
 
     video_only = output.with_name(output.stem + ".video.mp4")
     h, w = frames[0].shape[:2]
     writer = media.VideoWriter(video_only, w, h, fps, crf=crf, preset=preset)
+    step = LipSync(model, mels)
     try:
         for start in range(0, n, model.batch_size):
             batch = range(start, min(start + model.batch_size, n))
-            todo = [i for i in batch if i in crops]
-            if todo:
-                stack = np.stack([crops[i] for i in todo])
-                mouths = model.infer(stack, mels[todo], np.array(todo, dtype=np.int64))
-                lap("infer_s")
-                for k, i in enumerate(todo):
-                    if not np.array_equal(mouths[k], stack[k]):
-                        face = builder.track.get(i)
-                        paste_face(frames[i], mouths[k], stack[k], matrices[i], face.landmarks)
-            for i in batch:
-                writer.write(frames[i])
+            generated = step.infer([(i, frames[i], faces[i]) for i in batch])
+            lap("infer_s")
+            for item in generated:
+                writer.write(step.paste(item))
             lap("blend_write_s")
         writer.close()
     except BaseException:

@@ -18,6 +18,7 @@ from app.engine.models.lipsync.draft import DraftModel
 from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.models.providers import SessionCache
 from app.engine.render.faces import Face, FaceDetector, HaarDetector, YuNetDetector
+from app.engine.render.recipe import LipSync
 from bench import stages
 from bench.inputs import FPS
 from bench.measure import Cost, disturbed, least_disturbed
@@ -65,10 +66,10 @@ def sweep_batches(
     """Wav2Lip model-stage fps at each batch size on the first `limit` frames."""
     costs: dict[str, dict] = {}
     for batch in BATCHES:
-        model = Wav2LipModel(session, batch_size=batch)
-        stages.model(model, frames, track, mels, limit=min(batch, limit))  # warm-up
+        step = LipSync(Wav2LipModel(session, batch_size=batch), mels)
+        stages.model(step, frames, track, limit=min(batch, limit))  # warm-up
         quiet()
-        _, cost = stages.model(model, frames, track, mels, limit=limit)
+        _, cost = stages.model(step, frames, track, limit=limit)
         costs[str(batch)] = {**cost.to_dict(), "batch": batch}
     best = max(BATCHES, key=lambda b: costs[str(b)]["fps"])
     return {"fps": {k: c["fps"] for k, c in costs.items()}, "best": best, "costs": costs}
@@ -126,7 +127,8 @@ def run(
 
     draft = DraftModel()
     draft.prepare(mels)
-    pasted, cost = _best(repeats, quiet, lambda: stages.model(draft, frames, track, mels), retry)
+    step = LipSync(draft, mels)
+    pasted, cost = _best(repeats, quiet, lambda: stages.model(step, frames, track), retry)
     out["model"] = {
         "draft": {
             **cost.to_dict(),
@@ -134,23 +136,23 @@ def run(
             "pasted": sum(p is not None for p in pasted),
         }
     }
-    cost = _best(repeats, quiet, lambda: stages.blend(draft, frames, pasted), retry)
+    cost = _best(repeats, quiet, lambda: stages.blend(step, pasted), retry)
     out["blend"] = {"draft": cost.to_dict()}
 
     session = wav2lip_session(wav2lip)
     if batch is None:
         out["wav2lip_batches"] = sweep_batches(session, frames, track, mels, sweep_frames, quiet)
         batch = out["wav2lip_batches"]["best"]
-    model = Wav2LipModel(session, batch_size=batch)
-    stages.model(model, frames, track, mels, limit=min(batch, wav2lip_frames))  # warm-up
+    step = LipSync(Wav2LipModel(session, batch_size=batch), mels)
+    stages.model(step, frames, track, limit=min(batch, wav2lip_frames))  # warm-up
     quiet()
-    pasted, cost = stages.model(model, frames, track, mels, limit=wav2lip_frames)
+    pasted, cost = stages.model(step, frames, track, limit=wav2lip_frames)
     out["model"]["wav2lip"] = {
         **cost.to_dict(),
         "batch": batch,
         "pasted": sum(p is not None for p in pasted),
     }
-    cost = _best(repeats, quiet, lambda: stages.blend(model, frames, pasted), retry)
+    cost = _best(repeats, quiet, lambda: stages.blend(step, pasted), retry)
     out["blend"]["wav2lip"] = cost.to_dict()
 
     output = work / f"encode-{video.stem}.mp4"

@@ -1,9 +1,9 @@
 """Each pipeline stage run alone, on frames held in memory, with the engine's own pieces.
 
 Every function does what the matching thread of pipeline._Run does for a whole clip
-(decode: plan_frames; faces: FaceTrackBuilder.push/finish; model: alignment, crop
-warp and LipSyncModel.infer in batches; blend: paste_back; encode: VideoWriter with
-the audio muxed as it goes), timed by a Meter: wall, process CPU and thread CPU.
+(decode: plan_frames; faces: FaceTrackBuilder.push/finish; model: recipe.LipSync.infer
+in batches; blend: recipe.LipSync.paste; encode: VideoWriter with the audio muxed as it
+goes), timed by a Meter: wall, process CPU and thread CPU.
 The sequential baseline (sequential.py) chains the same functions.
 """
 
@@ -13,23 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.render import media
-from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import paste_face
-from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.faces import Face, FaceDetector, FaceTrackBuilder
 from app.engine.render.frame_plan import plan_frames
-from app.engine.render.pipeline import ANALYSIS_RATE
+from app.engine.render.recipe import Generated, LipSync, speech_mels
 from bench.measure import Cost, Meter
-
-# (output, crop, frame->crop matrix, landmarks), or None: nothing to paste
-Pasted = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None
 
 
 def mels_for(audio: Path, fps: float, frames: int) -> np.ndarray:
-    """The clip's mel chunks, as iter_render makes them."""
-    return mel_chunks(mel_spectrogram(media.load_audio(audio, ANALYSIS_RATE)), fps, frames)
+    """The clip's mel chunks, as the render plans them (recipe.speech_mels)."""
+    return speech_mels(audio, fps, frames)
 
 
 def decode(video: Path, frames: int) -> tuple[list[np.ndarray], Cost]:
@@ -54,42 +47,33 @@ def faces(
 
 
 def model(
-    lipsync: LipSyncModel,
+    step: LipSync,
     frames: list[np.ndarray],
     track: list[Face | None],
-    mels: np.ndarray,
     limit: int | None = None,
-) -> tuple[list[Pasted], Cost]:
-    """pipeline._Run._run_batch over the clip in the model's batch size (the first
-    `limit` frames only, when given)."""
+) -> tuple[list[Generated | None], Cost]:
+    """The model stage (LipSync.infer: crop + infer) over the clip in the model's batch
+    size (the first `limit` frames only, when given): per frame, what to paste or None."""
     n = len(frames) if limit is None else min(limit, len(frames))
-    size, batch = lipsync.crop_size, lipsync.batch_size
-    pasted: list[Pasted] = [None] * n
+    batch = step.model.batch_size
+    pasted: list[Generated | None] = [None] * n
     cost = Cost()
     with Meter(cost, n):
         for start in range(0, n, batch):
-            todo = [i for i in range(start, min(start + batch, n)) if track[i] is not None]
-            if not todo:
-                continue
-            matrices = [
-                estimate_alignment(track[i].landmarks, lipsync.template, size) for i in todo
-            ]
-            crops = np.stack([warp_to_crop(frames[i], m, size) for i, m in zip(todo, matrices)])
-            indices = np.array(todo, dtype=np.int64)
-            mouths = lipsync.infer(crops, mels[indices], indices)
-            for k, i in enumerate(todo):
-                if not np.array_equal(mouths[k], crops[k]):  # unchanged: nothing to paste
-                    pasted[i] = (mouths[k], crops[k], matrices[k], track[i].landmarks)
+            stop = min(start + batch, n)
+            for item in step.infer([(i, frames[i], track[i]) for i in range(start, stop)]):
+                if item.mouth is not None:
+                    pasted[item.index] = item
     return pasted, cost
 
 
-def blend(lipsync: LipSyncModel, frames: list[np.ndarray], pasted: list[Pasted]) -> Cost:
-    """paste_face in place into `frames` (so blend them once per model)."""
+def blend(step: LipSync, pasted: list[Generated | None]) -> Cost:
+    """LipSync.paste in place into the frames (so blend them once per model)."""
     cost = Cost()
     with Meter(cost, len(pasted)):
-        for frame, item in zip(frames, pasted):
+        for item in pasted:
             if item is not None:
-                paste_face(frame, *item)
+                step.paste(item)
     return cost
 
 

@@ -24,9 +24,9 @@ def main() -> int:
         if getattr(sys, stream) is None:  # windowed executable on Windows: no console
             setattr(sys, stream, open(os.devnull, "w", encoding="utf-8"))
     if Path(sys.executable).stem.lower().endswith("-cli"):
-        from app.cli import main as cli_main
+        from app.launch import main as launch
 
-        return cli_main()
+        return launch()
     from app.ui.main import run_gui  # no GUI in this build: ImportError, exit status 1
 
     return int(run_gui() or 0)

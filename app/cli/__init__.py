@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "app.cli.models_cmd",
     "app.cli.batch_cmd",
     "app.cli.queue_cmd",
+    "app.cli.serve_cmd",
 )
 
 
@@ -40,16 +41,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; `command` is None when none was given (the entry point opens
+    the desktop app then, see app/launch.py)."""
+    return build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+
+
+def setup_console_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; with none, print the help."""
+    args = parse_args(argv)
+    setup_console_logging(args.verbose)
     if args.command is None:
-        return _open_gui()
+        build_parser().print_help()
+        return EXIT_OK
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The parsed command's handler, its errors turned into exit codes."""
     try:
         return int(args.handler(args))
     except InputError as exc:
@@ -58,12 +74,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nlipsync-studio: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def _open_gui() -> int:
-    try:
-        from app.ui.main import run_gui
-    except ImportError:  # the desktop app is not part of this build
-        build_parser().print_help()
-        return EXIT_OK
-    return run_gui()

@@ -7,10 +7,9 @@ Jobs go into the JobStore (data_dir()/jobs.sqlite3), then the Scheduler runs the
 until it is idle: these jobs and any others already queued. A crash loses nothing:
 the jobs are on disk, finished outputs stay, and `--resume` renders the rest.
 
-Outputs: `--name` is a template with {video}, {audio} (file stems) and {index}; a name
-that an existing file, an input or another queued job already has gets "_2", "_3" …,
-so nothing is overwritten unless --overwrite (which still never lets two jobs of the
-queue write one file).
+Outputs: `--name` is a template with {video}, {audio} (file stems) and {index}; pairing,
+naming and queueing are the engine's (app/engine/queue/batch_plan.py, which the window's
+drops use too): nothing is overwritten unless --overwrite.
 
 One process runs the queue at a time (data_dir()/queue.lock): a second `batch` only adds
 its jobs, which the running one picks up. Without the lock, its crash recovery would
@@ -20,30 +19,28 @@ take the other process's running jobs for crashed ones.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
-import string
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from app.cli.render_cmd import add_render_options, settings_from_args
 from app.engine.errors import InputError
+from app.engine.queue import batch_plan
+from app.engine.queue.batch_plan import DEFAULT_NAME
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 
 if TYPE_CHECKING:
     from app.engine.progress import FrameProgress
     from app.engine.queue.jobstore import JobStore
 
+T = TypeVar("T")
+
 PAIR_MODES = ("each-video-each-audio", "by-name")
-DEFAULT_NAME = "{video}_{audio}.mp4"
-NAME_FIELDS = ("video", "audio", "index")
-ADD_LOCK = "queue-add.lock"  # held while output names are chosen and the jobs added
 PROGRESS_EVERY_S = 1.0  # a progress line per job at most this often (0.1 s on a terminal)
-PENDING_STATES = ("queued", "running")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -94,124 +91,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.set_defaults(handler=run_batch)
 
 
-# -- inputs and names --------------------------------------------------------------------
-
-
-def expand_globs(patterns: Sequence[str], option: str) -> list[Path]:
-    """Files matching each pattern, in order, without repeats; a pattern that matches no
-    file is an InputError (a typo must not silently drop half a batch)."""
-    found: dict[Path, Path] = {}
-    for pattern in patterns:
-        expanded = os.path.expanduser(pattern)
-        if os.path.isfile(expanded):  # a plain name, maybe with [ ] in it: not a pattern
-            matches = [expanded]
-        else:
-            matches = sorted(m for m in glob.glob(expanded, recursive=True) if os.path.isfile(m))
-        if not matches:
-            raise InputError(f"{option} {pattern}: matches no file")
-        for match in matches:
-            path = Path(os.path.abspath(match))  # jobs may run from another folder (--resume)
-            found.setdefault(path.resolve(), path)
-    return list(found.values())
-
-
-def pair_each(videos: Sequence[Path], audios: Sequence[Path]) -> list[tuple[Path, Path]]:
-    return [(video, audio) for video in videos for audio in audios]
-
-
-def pair_by_name(
-    videos: Sequence[Path], audios: Sequence[Path]
-) -> tuple[list[tuple[Path, Path]], list[Path], list[Path]]:
-    """Each audio goes with the video whose stem its stem starts with (case-insensitive;
-    the longest such stem wins, so alice2.wav goes with alice2.mp4, not alice.mp4).
-    Returns (pairs in video order, videos without audio, audios without video)."""
-    by_video: dict[int, list[Path]] = {i: [] for i in range(len(videos))}
-    lonely_audios: list[Path] = []
-    stems = [v.stem.casefold() for v in videos]
-    for audio in audios:
-        stem = audio.stem.casefold()
-        candidates = [i for i, s in enumerate(stems) if s and stem.startswith(s)]
-        if not candidates:
-            lonely_audios.append(audio)
-            continue
-        best = max(candidates, key=lambda i: len(stems[i]))
-        by_video[best].append(audio)
-    pairs = [(videos[i], audio) for i in range(len(videos)) for audio in by_video[i]]
-    lonely_videos = [videos[i] for i in range(len(videos)) if not by_video[i]]
-    return pairs, lonely_videos, lonely_audios
-
-
-def check_name_template(template: str) -> None:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        raise InputError(f"--name {template}: {exc}") from None
-    unknown = [f for f in fields if f not in NAME_FIELDS]
-    if unknown:
-        raise InputError(
-            f"--name {template}: unknown field {{{unknown[0]}}}; "
-            f"use {', '.join('{' + f + '}' for f in NAME_FIELDS)}"
-        )
-    example = format_name(template, Path("v.mp4"), Path("a.wav"), 1)
-    if not example.lower().endswith(".mp4"):
-        raise InputError(f"--name {template}: the output must be an .mp4 file")
-
-
-def format_name(template: str, video: Path, audio: Path, index: int) -> str:
-    name = template.format(video=video.stem, audio=audio.stem, index=index)
-    if (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or os.sep in name
-        or (os.altsep and os.altsep in name)
-    ):
-        raise InputError(f"--name {template}: gives {name!r}, not a file name")
-    return name
-
-
-def plan_outputs(
-    names: Sequence[str],
-    folder: Path,
-    overwrite: bool = False,
-    taken: Iterable[Path] = (),
-) -> list[Path]:
-    """An output path per name in `folder`: never one in `taken` (inputs, outputs of queued
-    jobs) or another of these; never an existing file (or its .part) unless `overwrite`.
-    A clash adds "_2", "_3" … before the suffix. Names compare case-insensitively (as
-    Windows and macOS file systems do)."""
-    used = {_name_key(p) for p in taken}
-    on_disk = (
-        set()
-        if overwrite or not folder.is_dir()
-        else {_name_key(folder / name.removesuffix(".part")) for name in os.listdir(folder)}
-    )
-    planned: list[Path] = []
-    for name in names:
-        stem, suffix = os.path.splitext(name)
-        candidate, n = folder / name, 1
-        while _name_key(candidate) in used or _name_key(candidate) in on_disk:
-            n += 1
-            candidate = folder / f"{stem}_{n}{suffix}"
-        used.add(_name_key(candidate))
-        planned.append(candidate)
-    return planned
-
-
-def _name_key(path: Path) -> str:
-    return os.path.normcase(os.path.abspath(path)).casefold()
-
-
-def _pending_outputs(store: JobStore) -> list[Path]:
-    outputs: list[Path] = []
-    for state in PENDING_STATES:
-        offset = 0
-        while page := store.page(offset=offset, limit=1000, order="created", state=state):
-            outputs += [job.output for job in page]
-            offset += len(page)
-    return outputs
-
-
 # -- the command ---------------------------------------------------------------------------
 
 
@@ -234,7 +113,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
     with JobStore() as store:
         if not args.resume:
-            ids = _enqueue(args, store, paths.data_dir() / ADD_LOCK)
+            ids = _enqueue(args, store)
             span = f"id {ids[0]}" if len(ids) == 1 else f"ids {ids[0]}-{ids[-1]}"
             print(f"batch: queued {len(ids)} job(s) ({span})", file=sys.stderr)
             if args.queue_only:
@@ -253,14 +132,13 @@ def run_batch(args: argparse.Namespace) -> int:
             lock.release()
 
 
-def _enqueue(args: argparse.Namespace, store: JobStore, add_lock: Path) -> list[int]:
+def _enqueue(args: argparse.Namespace, store: JobStore) -> list[int]:
     from app.engine.models.providers import resolve_device
-    from app.engine.queue.jobstore import JobSpec
 
-    videos = expand_globs(args.videos, "--videos")
-    audios = expand_globs(args.audios, "--audios")
+    videos = _option("--videos", batch_plan.expand_globs, args.videos)
+    audios = _option("--audios", batch_plan.expand_globs, args.audios)
     if args.pair == "by-name":
-        pairs, lonely_videos, lonely_audios = pair_by_name(videos, audios)
+        pairs, lonely_videos, lonely_audios = batch_plan.pair_by_name(videos, audios)
         for path in lonely_videos:
             print(f"batch: warning: no audio named like {path.name}", file=sys.stderr)
         for path in lonely_audios:
@@ -271,32 +149,32 @@ def _enqueue(args: argparse.Namespace, store: JobStore, add_lock: Path) -> list[
                 f"(videos: {', '.join(v.name for v in videos)})"
             )
     else:
-        pairs = pair_each(videos, audios)
-    check_name_template(args.name)
-    names = [format_name(args.name, v, a, i) for i, (v, a) in enumerate(pairs, 1)]
+        pairs = batch_plan.pair_each(videos, audios)
+    _option("--name", batch_plan.check_name_template, args.name)
     out = Path(os.path.abspath(args.out))
     # Check the options once (crf, detect interval …) before anything is queued.
-    settings_from_args(_with_output(args, out / names[0]), *pairs[0])
+    first = _option("--name", batch_plan.format_name, args.name, *pairs[0], 1)
+    settings_from_args(_with_output(args, out / first), *pairs[0])
     resolve_device(args.device)  # a device this machine lacks: say so now, not 100 times
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    return _option(
+        "--out",
+        batch_plan.queue_pairs,
+        store,
+        pairs,
+        out,
+        args.name,
+        lambda video, audio, output: settings_from_args(_with_output(args, output), video, audio),
+        priority=args.priority,
+        overwrite=args.overwrite,
+    )
 
-    lock = FileLock(add_lock)
-    lock.acquire(blocking=True)  # two `batch` runs adding at once must not pick one name
+
+def _option(option: str, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """fn(...), its InputError told as a problem with the command-line `option`."""
     try:
-        inputs = [p for pair in pairs for p in pair]
-        outputs = plan_outputs(names, out, args.overwrite, [*inputs, *_pending_outputs(store)])
-        specs = [
-            JobSpec(settings_from_args(_with_output(args, output), video, audio), args.priority)
-            for (video, audio), output in zip(pairs, outputs)
-        ]
-        return store.add_many(specs)
-    finally:
-        lock.release()
+        return fn(*args, **kwargs)
+    except InputError as exc:
+        raise InputError(f"{option} {exc}") from None
 
 
 def _with_output(args: argparse.Namespace, output: Path) -> argparse.Namespace:
@@ -378,7 +256,11 @@ class _Reporter:
                 text += f" (attempt {job.attempts})"
         elif state == "done":
             took = (job.finished or 0) - (job.started or 0)
-            text = f"done {job.output} ({job.total} frames, {took:.1f} s)"
+            coverage = job.coverage
+            faces = f", {coverage.text}" if coverage is not None else ""
+            text = f"done {job.output} ({job.total} frames{faces}, {took:.1f} s)"
+            if job.warning is not None:
+                text += f"\n  warning: {job.video.name}: {job.warning}"
         elif state == "failed":
             text = f"failed: {job.error}"
         else:

@@ -58,13 +58,13 @@ def format_table(jobs: Sequence[Job]) -> str:
     rows = [COLUMNS] + [
         (
             str(j.id),
-            j.state,
+            j.outcome,
             str(j.priority),
             _progress(j),
             j.video.name,
             j.audio.name,
             str(j.output),
-            (j.error or "").replace("\n", " "),
+            (j.error or j.warning or "").replace("\n", " "),
         )
         for j in jobs
     ]

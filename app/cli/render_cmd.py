@@ -156,7 +156,8 @@ def _render(settings: RenderSettings) -> int:
     print(
         f"{result.output}: {result.frames} frames, {result.duration_s:.2f} s, "
         f"{result.width}x{result.height} at {result.fps:g} fps; model {result.model}, "
-        f"detector {result.detector}; {result.frames / max(result.elapsed_s, 1e-9):.1f} fps",
+        f"detector {result.detector}, {result.coverage.text}; "
+        f"{result.frames / max(result.elapsed_s, 1e-9):.1f} fps",
         file=sys.stderr,
     )
     return 0

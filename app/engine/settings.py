@@ -9,6 +9,7 @@ from typing import Literal
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
 MASK_PRESETS: tuple[str, ...] = ("mouth", "lower-face")  # see render/masks.py
+DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar")
 PRESETS: tuple[str, ...] = (
     "ultrafast",
     "superfast",

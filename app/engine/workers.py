@@ -14,8 +14,8 @@ Qt signals so the GUI thread only paints (ARCHITECTURE.md, "Threads and Qt"):
 - `SchedulerBridge`: a QObject whose methods are the Scheduler's hooks; they run on the
   scheduler's threads and emit signals that Qt queues to the GUI thread.
 
-Also the small engine helpers the workers run (`probe_files`, `render_one_frame`,
-`frame_pair`): they need no Qt and could move into the engine proper.
+The plain-Python work they run lives in the engine proper (render/file_probe.py,
+render/one_frame.py, the scheduler): this module only adapts it to Qt.
 
 Only QtCore is imported here. Errors never escape a `run()`: they are logged and sent as
 `errored(exception)`. Cancelling is cooperative: a `threading.Event` the engine checks.
@@ -23,18 +23,13 @@ Only QtCore is imported here. Errors never escape a `run()`: they are logged and
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 from app.engine.errors import InputError, RenderCancelled
@@ -45,8 +40,6 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1  # ~10 progress signals a second per job
 PREVIEW_INTERVAL_S = 0.25  # ~4 preview frames a second per job
-THUMB_HEIGHT = 54
-MAX_FOLDER_FILES = 5000  # a dropped folder deeper than this is a mistake, not a batch
 
 
 class Throttle:
@@ -270,215 +263,3 @@ class SchedulerBridge(QObject):
             self.preview.emit(job_id, progress.preview)
         if gates[0].ready(force=last):
             self.progress.emit(job_id, dataclasses.replace(progress, preview=None))
-
-
-# -- the plain-Python work the workers above run -------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProbeReport:
-    """What a drop or an "Add …" held, told apart by probing (never by extension)."""
-
-    videos: tuple[Path, ...] = ()  # has a video stream (or is a still image)
-    audios: tuple[Path, ...] = ()  # audio only
-    unreadable: tuple[tuple[Path, str], ...] = ()  # (file, why)
-    durations: dict[Path, float] = field(default_factory=dict)
-    thumbnails: dict[Path, np.ndarray] = field(default_factory=dict, repr=False)
-
-
-def expand_paths(paths: Iterable[Path], limit: int = MAX_FOLDER_FILES) -> list[Path]:
-    """Files as given, and the files inside given folders (recursively, sorted, hidden
-    ones skipped), without repeats, at most `limit`."""
-    found: dict[Path, None] = {}
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        found.setdefault(Path(root) / name)
-                    if len(found) >= limit:
-                        return list(found)
-        else:
-            found.setdefault(path)
-        if len(found) >= limit:
-            break
-    return list(found)
-
-
-def probe_files(
-    paths: Sequence[Path], cancel: threading.Event | None = None, thumb_height: int = THUMB_HEIGHT
-) -> ProbeReport:
-    """Probe every file (folders expanded): videos, audios, unreadable ones with why.
-
-    A video's first frame comes back as a small thumbnail.
-    """
-    from app.engine.render import media
-
-    videos: list[Path] = []
-    audios: list[Path] = []
-    bad: list[tuple[Path, str]] = []
-    durations: dict[Path, float] = {}
-    thumbs: dict[Path, np.ndarray] = {}
-    for path in expand_paths(paths):
-        if cancel is not None and cancel.is_set():
-            raise RenderCancelled("probing cancelled")
-        path = Path(os.path.abspath(path))
-        try:
-            info = media.probe(path)
-        except InputError as exc:
-            bad.append((path, _why(exc, path)))
-            continue
-        except Exception as exc:  # a probe must never take the whole drop down
-            log.warning("probing %s failed", path, exc_info=True)
-            bad.append((path, f"{type(exc).__name__}: {exc}"))
-            continue
-        durations[path] = info.duration
-        if info.video is not None:
-            videos.append(path)
-            thumb = thumbnail(path, thumb_height)
-            if thumb is not None:
-                thumbs[path] = thumb
-        else:
-            audios.append(path)
-    return ProbeReport(tuple(videos), tuple(audios), tuple(bad), durations, thumbs)
-
-
-def _why(exc: Exception, path: Path) -> str:
-    """The engine's message without the leading "NAME: " (the dialog lists the name)."""
-    text = str(exc)
-    prefix = f"{path.name}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def thumbnail(video: Path, height: int = THUMB_HEIGHT) -> np.ndarray | None:
-    """The first frame of a video, `height` pixels high (BGR), or None if undecodable."""
-    import cv2
-
-    from app.engine.render import media
-
-    try:
-        with media.open_video(video) as reader:
-            frame = next(iter(reader.frames(0)), None)
-    except InputError:
-        return None
-    if frame is None:
-        return None
-    h, w = frame.shape[:2]
-    width = max(1, round(w * height / h))
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def thumbnails(videos: Sequence[Path], height: int = THUMB_HEIGHT) -> dict[Path, np.ndarray]:
-    out: dict[Path, np.ndarray] = {}
-    for video in videos:
-        thumb = thumbnail(video, height)
-        if thumb is not None:
-            out[video] = thumb
-    return out
-
-
-@dataclass(frozen=True)
-class FramePair:
-    """One output frame before and after lip-sync."""
-
-    index: int  # output frame number
-    before: np.ndarray = field(repr=False)
-    after: np.ndarray = field(repr=False)
-    face_found: bool = True
-
-
-def decode_frame(video: Path, index: int) -> np.ndarray:
-    """Frame `index` (at the file's constant rate) of a video; the last one if past the end."""
-    from app.engine.render import media
-
-    with media.open_video(video) as reader:
-        frame = next(iter(reader.frames(index)), None)
-        if frame is None and index > 0:  # the frame count was an estimate: take the last
-            tail = collections.deque(reader.frames(max(0, index - 5)), maxlen=1)
-            frame = tail[0] if tail else None
-    if frame is None:
-        raise InputError(f"{video.name}: frame {index} could not be decoded")
-    return frame
-
-
-def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
-    """Output frame `index` of `settings`' render, rendered alone (a quick look before a
-    long render): the same face detector, crop, model and blend as the pipeline, on one
-    frame. The output path is not touched."""
-    from app.engine.models.lipsync.loader import load_model
-    from app.engine.render import media
-    from app.engine.render.audio import mel_chunks, mel_spectrogram
-    from app.engine.render.blend import paste_face
-    from app.engine.render.crop import estimate_alignment, warp_to_crop
-    from app.engine.render.faces import create_detector
-    from app.engine.render.frame_plan import source_index
-    from app.engine.render.pipeline import ANALYSIS_RATE, MIN_AUDIO_S, detector_path, paste_options
-
-    video = media.probe(settings.video).video
-    if video is None:
-        raise InputError(f"{settings.video.name}: has no video stream")
-    wav = media.load_audio(settings.audio, ANALYSIS_RATE)
-    if len(wav) / ANALYSIS_RATE < MIN_AUDIO_S:
-        raise InputError(f"{settings.audio.name}: audio too short")
-    n_out = max(1, round(len(wav) / ANALYSIS_RATE * video.fps))
-    index = min(max(0, int(index)), n_out - 1)
-    mels = mel_chunks(mel_spectrogram(wav), video.fps, n_out)
-    del wav
-    src = source_index(index, max(1, video.frame_count), settings.loop)
-    before = decode_frame(settings.video, src)
-    model = load_model(settings.model, settings.device, 1)
-    model.prepare(mels)
-    detector = create_detector(settings.detector, detector_path(settings))
-    faces = detector.detect(before)
-    after = before.copy()
-    if not faces:
-        return FramePair(index, before, after, face_found=False)
-    size = model.crop_size
-    matrix = estimate_alignment(faces[0].landmarks, model.template, size)
-    crop = warp_to_crop(before, matrix, size)
-    mouth = model.infer(crop[None], mels[[index]], np.array([index], dtype=np.int64))[0]
-    paste_face(after, mouth, crop, matrix, faces[0].landmarks, paste_options(settings))
-    return FramePair(index, before, after)
-
-
-def frame_index_at(path: Path, seconds: float) -> int:
-    """The frame of a video shown at `seconds`."""
-    from app.engine.render import media
-
-    info = media.probe(path).video
-    if info is None:
-        raise InputError(f"{path.name}: has no video stream")
-    return max(0, int(seconds * info.fps + 1e-6))
-
-
-def decode_frame_at(path: Path, seconds: float) -> tuple[int, np.ndarray]:
-    index = frame_index_at(path, seconds)
-    return index, decode_frame(path, index)
-
-
-def frame_pair_at(video: Path, output: Path, seconds: float, loop: str = "pingpong") -> FramePair:
-    """The frame of a finished render shown at `seconds`, next to the source frame it
-    came from (before/after on one frame)."""
-    return frame_pair(video, output, frame_index_at(output, seconds), loop)
-
-
-def frame_pair(video: Path, output: Path, index: int, loop: str = "pingpong") -> FramePair:
-    """Output frame `index` of a finished render next to the source frame it came from."""
-    from app.engine.render import media
-
-    source = media.probe(video).video
-    if source is None:
-        raise InputError(f"{video.name}: has no video stream")
-    after = decode_frame(output, index)
-    before = decode_frame(video, source_index_of(index, source.frame_count, loop))
-    if before.shape != after.shape:  # odd sizes: the writer drops the last column/row
-        before = before[: after.shape[0], : after.shape[1]]
-    return FramePair(index, before, after)
-
-
-def source_index_of(index: int, n_src: int, loop: str) -> int:
-    from app.engine.render.frame_plan import source_index
-
-    return source_index(index, max(1, n_src), loop)

@@ -20,6 +20,7 @@ APPLICATION = "lipsync-studio"
 GROUP = "render"
 DEFAULT_NAME_PATTERN = "{video}_{audio}.mp4"
 DETECTORS = ("auto", "yunet", "haar")
+LANGUAGES = ("system", "en", "zh_CN")
 
 
 def open_settings() -> QSettings:
@@ -48,6 +49,7 @@ class AppSettings:
     loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
+    language: str = "system"  # system | en | zh_CN (applied at start-up)
     mask: str = "lower-face"  # where the lip-sync result lands: mouth | lower-face
     feather: float = 0.3  # soft edge of that mask, 0..1
     enhancer: str = "none"  # none | a face-enhancer model name
@@ -82,6 +84,8 @@ class AppSettings:
             self.preset = defaults.preset
         if self.loop not in LOOP_MODES:
             self.loop = defaults.loop
+        if self.language not in LANGUAGES:
+            self.language = defaults.language
         if self.detector not in DETECTORS:
             self.detector = defaults.detector
         if self.mask not in MASK_PRESETS:

@@ -11,57 +11,80 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from app.engine.progress import FrameProgress
-from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
+from app.engine.queue.jobstore import DONE_WITH_WARNING, FINISHED_STATES, Job, JobStore
 
+# State and Progress come right after the names: they stay visible in a narrow window.
 (
     COL_THUMB,
     COL_VIDEO,
     COL_AUDIO,
-    COL_MODEL,
-    COL_PRIORITY,
     COL_STATE,
     COL_PROGRESS,
     COL_SPEED,
+    COL_MODEL,
+    COL_PRIORITY,
     COL_OUTPUT,
 ) = range(9)
 COLUMN_COUNT = 9
-HEADERS = {
-    COL_THUMB: "",
-    COL_VIDEO: "Video",
-    COL_AUDIO: "Audio",
-    COL_MODEL: "Model",
-    COL_PRIORITY: "Priority",
-    COL_STATE: "State",
-    COL_PROGRESS: "Progress",
-    COL_SPEED: "Speed / ETA",
-    COL_OUTPUT: "Output",
-}
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1, or None before a job knows
 STATE_ROLE = Qt.ItemDataRole.UserRole + 3
+OUTCOME_ROLE = Qt.ItemDataRole.UserRole + 4  # Job.outcome: the state or done-with-warning
 PAGE_SIZE = 500
 
-STATE_LABELS = {
-    "queued": "Queued",
-    "running": "Rendering",
-    "done": "Done",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
+translate = QCoreApplication.translate
+
+
+def headers() -> dict[int, str]:
+    return {
+        COL_THUMB: "",
+        COL_VIDEO: translate("BatchModel", "Video"),
+        COL_AUDIO: translate("BatchModel", "Audio"),
+        COL_STATE: translate("BatchModel", "State"),
+        COL_PROGRESS: translate("BatchModel", "Progress"),
+        COL_SPEED: translate("BatchModel", "Speed / ETA"),
+        COL_MODEL: translate("BatchModel", "Model"),
+        COL_PRIORITY: translate("BatchModel", "Priority"),
+        COL_OUTPUT: translate("BatchModel", "Output"),
+    }
+
+
+def state_label(state: str) -> str:
+    labels = {
+        "queued": translate("BatchModel", "Queued"),
+        "running": translate("BatchModel", "Rendering"),
+        "done": translate("BatchModel", "Done"),
+        DONE_WITH_WARNING: translate("BatchModel", "Done, check it"),
+        "failed": translate("BatchModel", "Failed"),
+        "cancelled": translate("BatchModel", "Cancelled"),
+    }
+    return labels.get(state, state)
+
+
 STATE_COLOURS = {
     "running": QColor(33, 118, 210),
     "done": QColor(46, 125, 50),
+    DONE_WITH_WARNING: QColor(200, 120, 0),
     "failed": QColor(198, 40, 40),
     "cancelled": QColor(117, 117, 117),
 }
+Results = Callable[[int], "Mapping[str, Any] | None"]
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -80,6 +103,24 @@ class Live:
         return self.done / self.total if self.total else 0.0
 
 
+def coverage_text(job: Job) -> str:
+    """'faces in 92%' or 'no face found', from the job's coverage (the engine's own
+    warning text is English: this one goes through translation)."""
+    coverage = job.coverage
+    if coverage is None:
+        return ""
+    if coverage.frames_with_face == 0:
+        return translate("BatchModel", "no face found")
+    return translate("BatchModel", "face in {percent}%").format(
+        percent=int(coverage.fraction * 100)
+    )
+
+
+def first_line(text: str | None, limit: int = 140) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def format_duration(seconds: float) -> str:
     if seconds != seconds or seconds == float("inf") or seconds < 0:
         return "–"
@@ -94,9 +135,15 @@ def _order_key(job: Job) -> tuple[int, int]:
 
 
 class BatchModel(QAbstractTableModel):
-    def __init__(self, store: JobStore, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        parent: QObject | None = None,
+        results: Results = lambda _job_id: None,
+    ) -> None:
         super().__init__(parent)
         self.store = store
+        self.results = results  # what a finished render reported (model used, faces)
         self._ids: list[int] = []  # row -> job id, in run order
         self._keys: list[tuple[int, int]] = []  # row -> order key, for bisect
         self._jobs: dict[int, Job] = {}
@@ -275,7 +322,7 @@ class BatchModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS.get(section)
+            return headers().get(section)
         if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
             return None
         return None
@@ -316,6 +363,8 @@ class BatchModel(QAbstractTableModel):
             return job.id
         if role == STATE_ROLE:
             return job.state
+        if role == OUTCOME_ROLE:
+            return job.outcome
         if role == FRACTION_ROLE:
             if job.state == "queued":
                 return None
@@ -329,7 +378,7 @@ class BatchModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_THUMB:
             return self._thumbs.get(job.video)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
-            colour = STATE_COLOURS.get(job.state)
+            colour = STATE_COLOURS.get(job.outcome)
             return QBrush(colour) if colour is not None else None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_PRIORITY, COL_SPEED):
             return int(Qt.AlignmentFlag.AlignCenter)
@@ -341,11 +390,11 @@ class BatchModel(QAbstractTableModel):
         if col == COL_AUDIO:
             return job.audio.name
         if col == COL_MODEL:
-            return job.model if job.device == "auto" else f"{job.model} · {job.device}"
+            return self.model_text(job)
         if col == COL_PRIORITY:
             return job.priority
         if col == COL_STATE:
-            return STATE_LABELS.get(job.state, job.state)
+            return self.state_text(job)
         if col == COL_PROGRESS:
             return self._progress_text(job)
         if col == COL_SPEED:
@@ -354,13 +403,29 @@ class BatchModel(QAbstractTableModel):
             return job.output.name
         return None
 
+    def model_text(self, job: Job) -> str:
+        """The model asked for, and the one used when "auto" picked it."""
+        result = self.results(job.id)
+        used = str(result.get("model", "")) if result else ""
+        text = f"{job.model} → {used}" if used and used != job.model else job.model
+        return text if job.device == "auto" else f"{text} · {job.device}"
+
+    def state_text(self, job: Job) -> str:
+        """The state and why: a failure's reason, a done job's face coverage."""
+        label = state_label(job.outcome)
+        if job.state == "failed" and job.error:
+            return f"{label}: {first_line(job.error, 80)}"
+        if job.state == "done" and job.coverage is not None:
+            return f"{label} · {coverage_text(job)}"
+        return label
+
     def _progress_text(self, job: Job) -> str:
         if job.state == "running":
             live = self._live.get(job.id)
             done, total = (live.done, live.total) if live else (job.done, job.total)
-            return f"{done} / {total}" if total else "starting…"
+            return f"{done} / {total}" if total else translate("BatchModel", "starting…")
         if job.state == "done":
-            return f"{job.total} / {job.total}" if job.total else "done"
+            return f"{job.total} / {job.total}" if job.total else state_label("done")
         if job.state in ("failed", "cancelled") and job.total:
             return f"{job.done} / {job.total}"
         return ""
@@ -370,9 +435,13 @@ class BatchModel(QAbstractTableModel):
             live = self._live.get(job.id)
             if live is None or live.fps <= 0:
                 return "…"
-            return f"{live.fps:.1f} fps · {format_duration(live.eta_s)} left"
+            return translate("BatchModel", "{fps} fps · {eta} left").format(
+                fps=f"{live.fps:.1f}", eta=format_duration(live.eta_s)
+            )
         if job.state == "done" and job.started and job.finished:
-            return f"took {format_duration(job.finished - job.started)}"
+            return translate("BatchModel", "took {time}").format(
+                time=format_duration(job.finished - job.started)
+            )
         return ""
 
     def _tooltip(self, job: Job, col: int) -> str | None:
@@ -383,51 +452,66 @@ class BatchModel(QAbstractTableModel):
         if col == COL_OUTPUT:
             return str(job.output)
         if col == COL_STATE:
-            text = f"job {job.id}: {STATE_LABELS.get(job.state, job.state)}"
+            text = translate("BatchModel", "job {id}: {state}").format(
+                id=job.id, state=state_label(job.outcome)
+            )
             if job.error:
                 text += f"\n{job.error}"
             if job.attempts > 1:
-                text += f"\nattempt {job.attempts}"
+                text += "\n" + translate("BatchModel", "attempt {n}").format(n=job.attempts)
             return text
         if col == COL_PRIORITY:
-            return "Higher runs first; double-click to change"
+            return translate("BatchModel", "Higher runs first; double-click to change")
         return None
 
     # -- the batch as a whole ----------------------------------------------------------
 
     def batch_summary(self, since: float) -> BatchSummary:
-        """Jobs queued or running, plus those finished since `since` (epoch seconds)."""
-        total = done = failed = running = 0
-        progress = 0.0
+        """Counts of every listed job (the store's, so they match the list however much of
+        it is loaded) and how far the current batch is: the jobs queued or running plus
+        those finished since `since` (epoch seconds)."""
+        counts = {state: self.store.count(state) for state in STATES}  # type: ignore[arg-type]
+        batch = progress = 0.0
         fps = 0.0
         for job in self._jobs.values():
             if job.state in FINISHED_STATES and (job.finished or 0) < since:
                 continue
-            total += 1
+            batch += 1
             progress += self.fraction(job)
-            if job.state == "done":
-                done += 1
-            elif job.state in ("failed", "cancelled"):
-                failed += 1
-            elif job.state == "running":
-                running += 1
+            if job.state == "running":
                 live = self._live.get(job.id)
                 fps += live.fps if live else 0.0
-        return BatchSummary(total, done, failed, running, progress / total if total else 0.0, fps)
+        return BatchSummary(
+            queued=counts["queued"],
+            running=counts["running"],
+            done=counts["done"],
+            failed=counts["failed"],
+            cancelled=counts["cancelled"],
+            fps=fps,
+            batch_fraction=progress / batch if batch else 0.0,
+        )
+
+
+STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
 class BatchSummary:
-    total: int
-    done: int
-    failed: int  # failed or cancelled
+    queued: int
     running: int
-    fraction: float
-    fps: float
+    done: int
+    failed: int
+    cancelled: int
+    fps: float  # all running jobs together
+    batch_fraction: float  # the current batch, 0..1
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.running + self.done + self.failed + self.cancelled
 
     @property
     def active(self) -> bool:
-        return self.total > self.done + self.failed
+        return bool(self.queued or self.running)
 
 
 def _with_state(job: Job, state: str) -> Job:

@@ -16,40 +16,57 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.engine import paths
 from app.engine.errors import InputError
-from app.engine.queue.filelock import FileLock
+from app.engine.queue.batch_plan import pair_by_name, pair_each, queue_pairs
 from app.engine.queue.jobstore import JobSpec, JobStore
-from app.engine.workers import CallWorker, ProbeReport, probe_files
+from app.engine.render.file_probe import ProbeReport, probe_files
+from app.engine.workers import CallWorker
 from app.ui.app_settings import AppSettings
 from app.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
+translate = QCoreApplication.translate
 
 PAIR_EACH, PAIR_BY_NAME = "each", "names"
-PENDING_STATES = ("queued", "running")
 MAX_LISTED = 12  # files named in one message; the rest are counted
 
 
-def ask_pairing(parent: QWidget | None, n_videos: int, n_audios: int) -> str | None:
-    """Several videos and several audios: PAIR_EACH, PAIR_BY_NAME, or None (cancel)."""
+def ask_pairing(
+    parent: QWidget | None, n_videos: int, n_audios: int, n_by_name: int, all_paired: bool
+) -> str | None:
+    """Several videos and several audios: PAIR_EACH, PAIR_BY_NAME, or None (cancel).
+
+    The default is matching by name only when names pair every file; otherwise every
+    combination, so a plain Enter never turns a drop into nothing."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Pair videos and audios")
-    box.setText(f"You added {n_videos} videos and {n_audios} audio files.")
+    box.setWindowTitle(translate("Intake", "Pair videos and audios"))
+    box.setText(
+        translate("Intake", "You added {videos} videos and {audios} audio files.").format(
+            videos=n_videos, audios=n_audios
+        )
+    )
     box.setInformativeText(
-        "Render every video with every audio, or pair files whose names "
-        "match (alice.mp4 with alice.wav, alice_take2.wav …)?"
+        translate(
+            "Intake",
+            "Render every video with every audio, or pair files whose names "
+            "match (alice.mp4 with alice.wav, alice_take2.wav …)?",
+        )
     )
     each = box.addButton(
-        f"Every combination ({n_videos * n_audios} jobs)", QMessageBox.ButtonRole.AcceptRole
+        translate("Intake", "Every combination ({n} jobs)").format(n=n_videos * n_audios),
+        QMessageBox.ButtonRole.AcceptRole,
     )
-    names = box.addButton("Match by name", QMessageBox.ButtonRole.AcceptRole)
+    names = box.addButton(
+        translate("Intake", "Match by name ({n} jobs)").format(n=n_by_name),
+        QMessageBox.ButtonRole.AcceptRole,
+    )
+    names.setEnabled(n_by_name > 0)
     box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(names)
+    box.setDefaultButton(names if all_paired and n_by_name else each)
     box.exec()
     clicked = box.clickedButton()
     if clicked is each:
@@ -57,6 +74,24 @@ def ask_pairing(parent: QWidget | None, n_videos: int, n_audios: int) -> str | N
     if clicked is names:
         return PAIR_BY_NAME
     return None
+
+
+def ask_selected_video(parent: QWidget | None, audios: list[Path], videos: list[Path]) -> bool:
+    """Audio added while jobs are selected: pair it with their video(s)? (never silently)"""
+    answer = QMessageBox.question(
+        parent,
+        translate("Intake", "Pair with the selected video?"),
+        translate(
+            "Intake",
+            "Render {audios} with the selected job's video {videos}?\n\n"
+            "No: the audio waits for a video you drop or add next.",
+        ).format(
+            audios=", ".join(a.name for a in audios), videos=", ".join(v.name for v in videos)
+        ),
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def list_files(items: Sequence[tuple[Path, str]] | Sequence[Path]) -> str:
@@ -71,23 +106,13 @@ def list_files(items: Sequence[tuple[Path, str]] | Sequence[Path]) -> str:
     return "\n".join(lines)
 
 
-def pending_outputs(store: JobStore) -> list[Path]:
-    """Outputs of queued and running jobs: names no new job may take."""
-    outputs: list[Path] = []
-    for state in PENDING_STATES:
-        offset = 0
-        while page := store.page(offset=offset, limit=1000, order="created", state=state):
-            outputs += [job.output for job in page]
-            offset += len(page)
-    return outputs
-
-
 class Intake(QObject):
     """Turns paths into jobs; the window connects its signals."""
 
     jobs_added = Signal(object)  # list of new job ids
     probed = Signal(object)  # the ProbeReport (thumbnails for the table)
     message = Signal(str)  # a line for the status bar
+    pending_changed = Signal(object, object)  # videos, audios waiting for their other half
 
     def __init__(
         self,
@@ -121,7 +146,7 @@ class Intake(QObject):
         if not items:
             return
         self._probing += 1
-        self.message.emit(f"Reading {len(items)} item(s)…")
+        self.message.emit(translate("Intake", "Reading {n} item(s)…").format(n=len(items)))
         self.tasks.start(
             CallWorker(probe_files, items, pass_cancel=True),
             on_finished=lambda report: self._probed(report, list(fallback_videos)),
@@ -134,93 +159,82 @@ class Intake(QObject):
 
     def _probe_failed(self, exc: BaseException) -> None:
         self._probing -= 1
-        QMessageBox.warning(self._parent, "Cannot read the files", str(exc))
+        QMessageBox.warning(self._parent, translate("Intake", "Cannot read the files"), str(exc))
 
     def _probed(self, report: ProbeReport, fallback_videos: list[Path]) -> None:
         self._probing -= 1
         self.probed.emit(report)
         if report.unreadable:
-            n = len(report.unreadable)
             QMessageBox.warning(
                 self._parent,
-                "Some files cannot be used",
-                f"{n} file{'s' if n > 1 else ''} could not be read as video or audio and "
-                f"{'were' if n > 1 else 'was'} not added:\n\n{list_files(report.unreadable)}",
+                translate("Intake", "Some files cannot be used"),
+                translate(
+                    "Intake", "{n} file(s) could not be read as video or audio and were not added:"
+                ).format(n=len(report.unreadable))
+                + "\n\n"
+                + list_files(report.unreadable),
             )
         videos = _unique(self.pending_videos + list(report.videos))
         audios = _unique(self.pending_audios + list(report.audios))
         if audios and not videos and fallback_videos:
-            videos = _unique(fallback_videos)
+            chosen = _unique(fallback_videos)
+            if ask_selected_video(self._parent, audios, chosen):
+                videos = chosen
         if not (videos and audios):
-            self.pending_videos, self.pending_audios = videos, audios
-            if videos:
-                self.message.emit(
-                    f"{len(videos)} video(s) waiting for speech audio: drop or add audio files"
-                )
-            elif audios:
-                self.message.emit(
-                    f"{len(audios)} audio file(s) waiting for a presenter "
-                    "video: drop or add a video"
-                )
+            self._set_pending(videos, audios)
             return
-        self.pending_videos, self.pending_audios = [], []
+        self._set_pending([], [])
         pairs = self.pair(videos, audios)
         if pairs:
             self.create_jobs(pairs)
 
-    def pair(self, videos: list[Path], audios: list[Path]) -> list[tuple[Path, Path]]:
-        from app.cli.batch_cmd import pair_by_name, pair_each
+    def _set_pending(self, videos: list[Path], audios: list[Path]) -> None:
+        self.pending_videos, self.pending_audios = videos, audios
+        self.pending_changed.emit(list(videos), list(audios))
 
+    def clear_pending(self) -> None:
+        self._set_pending([], [])
+
+    def pair(self, videos: list[Path], audios: list[Path]) -> list[tuple[Path, Path]]:
+        """Pairs to queue; files matching by name leaves alone stay pending."""
         if len(videos) == 1 or len(audios) == 1:
             return pair_each(videos, audios)
-        choice = ask_pairing(self._parent, len(videos), len(audios))
+        by_name, lonely_videos, lonely_audios = pair_by_name(videos, audios)
+        all_paired = not lonely_videos and not lonely_audios
+        choice = ask_pairing(self._parent, len(videos), len(audios), len(by_name), all_paired)
         if choice == PAIR_EACH:
             return pair_each(videos, audios)
         if choice != PAIR_BY_NAME:
-            self.message.emit("Nothing added")
+            self._set_pending(videos, audios)  # nothing lost: they wait in the bar
+            self.message.emit(translate("Intake", "Nothing added yet"))
             return []
-        pairs, lonely_videos, lonely_audios = pair_by_name(videos, audios)
-        if lonely_videos or lonely_audios:
-            parts = []
-            if lonely_audios:
-                parts.append(
-                    "No video named like these audio files (an audio name must start "
-                    f"with its video's name):\n{list_files(lonely_audios)}"
-                )
-            if lonely_videos:
-                parts.append(f"No audio for these videos:\n{list_files(lonely_videos)}")
-            QMessageBox.information(self._parent, "Some files have no partner", "\n\n".join(parts))
-        return pairs
+        self._set_pending(list(lonely_videos), list(lonely_audios))
+        return by_name
 
     def create_jobs(self, pairs: Sequence[tuple[Path, Path]]) -> list[int]:
         """Queue a job per (video, audio) with the current settings; returns the ids."""
-        from app.cli.batch_cmd import ADD_LOCK, format_name, plan_outputs
-
         settings = self._settings()
         folder = settings.output_folder
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            names = [
-                format_name(settings.name_pattern, v, a, i) for i, (v, a) in enumerate(pairs, 1)
-            ]
+            ids = queue_pairs(
+                self.store,
+                pairs,
+                folder,
+                settings.name_pattern,
+                settings.render_settings,
+                submit=self._submit,
+            )
         except (OSError, InputError) as exc:
             QMessageBox.warning(
-                self._parent, "Cannot add the jobs", f"Output folder {folder}: {exc}"
+                self._parent,
+                translate("Intake", "Cannot add the jobs"),
+                translate("Intake", "Output folder {folder}: {error}").format(
+                    folder=folder, error=exc
+                ),
             )
             return []
-        lock = FileLock(paths.data_dir() / ADD_LOCK)  # the CLI's `batch` takes it too
-        lock.acquire(blocking=True)
-        try:
-            inputs = [p for pair in pairs for p in pair]
-            outputs = plan_outputs(names, folder, False, [*inputs, *pending_outputs(self.store)])
-            specs = [
-                JobSpec(settings.render_settings(v, a, out)) for (v, a), out in zip(pairs, outputs)
-            ]
-            ids = self._submit(specs)
-        finally:
-            lock.release()
         log.info("queued %d job(s): ids %s", len(ids), ids)
-        self.message.emit(f"Added {len(ids)} job(s)")
+        self.message.emit(translate("Intake", "Added {n} job(s)").format(n=len(ids)))
         self.jobs_added.emit(ids)
         return ids
 

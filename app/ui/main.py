@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
@@ -129,7 +130,10 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     finally:
         if window is not None:
             window.shutdown()
-            window.deleteLater()
+            # Destroy the window now, while Python is whole: a deleteLater() posted after
+            # the event loop ended runs only at interpreter exit (see MainWindow.shutdown).
+            shiboken6.delete(window)
+            window = None
         store.close()
         sys.excepthook, threading.excepthook = old_hooks
         log.info("desktop app closed")

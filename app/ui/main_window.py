@@ -1,12 +1,14 @@
-"""The main window: the batch list, its toolbar, the preview, the log, the status bar.
+"""The main window: lays out the batch list, the preview and the log, and wires the
+toolbar and menus to the parts that do the work.
 
-It owns the Scheduler (the engine's batch queue, running on its own threads) and talks
-to it through a SchedulerBridge whose signals arrive here queued. The GUI thread only
-paints and makes millisecond store calls; probing, thumbnails, previews, model work and
-log reading run in a QThreadPool owned by the window (no global pool, no global state).
+- QueueController (queue_controller.py): the Scheduler, the queue lock, Start/Hold.
+- Intake (intake.py): dropped or chosen files → probed, paired, queued jobs.
+- PreviewPresenter (preview_presenter.py): what the preview shows for the selected job.
+- batch_status.py: the status line and the title; batch_eta.py: the time left.
 
-One process runs the queue at a time (the lock the CLI's `batch` takes too); a window
-that finds the queue taken shows the jobs but does not run them.
+The GUI thread only paints and makes millisecond store calls; probing, thumbnails,
+previews, model work and log reading run in a QThreadPool owned by the window (no
+global pool, no global state).
 """
 
 from __future__ import annotations
@@ -20,26 +22,24 @@ from PySide6.QtCore import (
     QByteArray,
     QItemSelectionModel,
     QSettings,
-    QSize,
     Qt,
     QThreadPool,
     QTimer,
-    QUrl,
 )
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QKeySequence,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QApplication,
     QDockWidget,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
@@ -47,69 +47,44 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSplitter,
     QStyle,
-    QTableView,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
-from app.engine import paths
 from app.engine.progress import FrameProgress
-from app.engine.queue.filelock import RUNNER_LOCK, FileLock
-from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
-from app.engine.queue.scheduler import Runner, Scheduler, render_runner
-from app.engine.workers import (
-    CallWorker,
-    FramePair,
-    ProbeReport,
-    SchedulerBridge,
-    decode_frame_at,
-    frame_pair_at,
-    render_one_frame,
-    thumbnail,
-    thumbnails,
-)
+from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
+from app.engine.queue.scheduler import Runner
+from app.engine.render.file_probe import ProbeReport, thumbnails
+from app.engine.workers import CallWorker
+from app.ui.about_dialog import AboutDialog
 from app.ui.app_settings import AppSettings
-from app.ui.batch_model import (
-    COL_AUDIO,
-    COL_MODEL,
-    COL_OUTPUT,
-    COL_PRIORITY,
-    COL_PROGRESS,
-    COL_SPEED,
-    COL_STATE,
-    COL_THUMB,
-    COL_VIDEO,
-    BatchModel,
-    format_duration,
-)
-from app.ui.delegates import ProgressDelegate
+from app.ui.batch_eta import batch_eta
+from app.ui.batch_model import COL_VIDEO, BatchModel
+from app.ui.batch_status import summary_text, window_title
+from app.ui.batch_table import BatchTable
 from app.ui.images import bgr_to_pixmap
 from app.ui.intake import Intake
+from app.ui.job_edit_dialog import JobEditDialog
+from app.ui.job_files import copy_path, open_path, reveal
+from app.ui.job_notice import JobNotice
 from app.ui.log_panel import LogPanel
 from app.ui.models_dialog import ModelsDialog
+from app.ui.pending_bar import PendingBar
 from app.ui.preview import PreviewPanel
-from app.ui.settings_dialog import SettingsDialog
+from app.ui.preview_presenter import PreviewPresenter
+from app.ui.queue_controller import QueueController
+from app.ui.settings_dialog import SettingsDialog, missing_models
 from app.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "Lipsync Studio"
 SUMMARY_INTERVAL_MS = 250  # status bar and title: 4 updates a second at most
-POSTER_HEIGHT = 480
 SHUTDOWN_WAIT_S = 15.0
-COLUMN_WIDTHS = {
-    COL_THUMB: 68,
-    COL_VIDEO: 130,
-    COL_AUDIO: 130,
-    COL_MODEL: 84,
-    COL_PRIORITY: 58,
-    COL_STATE: 82,
-    COL_PROGRESS: 128,
-    COL_SPEED: 136,
-    COL_OUTPUT: 150,
-}
-VIDEO_FILTER = "Videos and images (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg)"
-AUDIO_FILTER = "Audio (*.wav *.mp3 *.flac *.m4a *.aac *.ogg *.opus)"
+CONFIRM_REMOVE_AT = 2  # removing this many selected jobs asks first
+VIDEO_EXTENSIONS = "*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg"
+AUDIO_EXTENSIONS = "*.wav *.mp3 *.flac *.m4a *.aac *.ogg *.opus"
 
 
 def preload_engine() -> None:
@@ -132,6 +107,27 @@ def machine_devices() -> list[str]:
     return [d.device for d in list_devices()]
 
 
+class DropHighlight(QWidget):
+    """A frame over the window while files are dragged over it: "drop here" at a glance."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setObjectName("drop_highlight")
+        self.setStyleSheet(
+            "#drop_highlight { border: 3px dashed #2176d2; background: rgba(33,118,210,40); }"
+        )
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.hide()
+
+    def cover(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
+        self.raise_()
+        self.show()
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self,
@@ -149,24 +145,12 @@ class MainWindow(QMainWindow):
         self.qsettings = qsettings
         self.settings = AppSettings.load(qsettings)
         self.devices = devices if devices is not None else machine_devices()
-        self._runner = runner or render_runner
         self.pool = pool or QThreadPool(self)
         if pool is None:
             self.pool.setMaxThreadCount(4)
         self.tasks = Tasks(self.pool, self)
-        self.bridge = SchedulerBridge(parent=self)
-        self.bridge.job_event.connect(self._on_job_event)
-        self.bridge.progress.connect(self._on_progress)
-        self.bridge.preview.connect(self._on_preview)
-        self.scheduler: Scheduler | None = None
-        self._queue_lock = FileLock(paths.data_dir() / RUNNER_LOCK)
-        self._owns_queue = False
-        self._paused = True  # the queue waits for Start
-        self._rebuild_when_idle = False
         self._closed = False
         self._batch_since = time.time()
-        self._latest: dict[int, np.ndarray] = {}  # newest preview frame per running job
-        self._posters: dict[Path, np.ndarray] = {}
         self._thumbs_requested: set[Path] = set()
         self._offered_models: set[str] = set()
         self.models_dialog: ModelsDialog | None = None
@@ -174,36 +158,30 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 760)
 
-        self.model = BatchModel(store, self)
-        self.model.priority_changed = self._priority_changed  # type: ignore[method-assign]
-        self.table = self._make_table()
+        self.queue = QueueController(store, lambda: self.settings, self.devices, runner, self)
+        self.queue.auto_start = bool(qsettings.value("queue/auto_start", False, type=bool))
+        self.bridge = self.queue.bridge
+        self.model = BatchModel(store, self, results=self.queue.result)
+        self.model.priority_changed = lambda _job_id: self.queue.wake()  # type: ignore[method-assign]
+        self.table = BatchTable(self.model)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.pending_bar = PendingBar()
         self.preview = PreviewPanel()
-        self.preview.one_frame_requested.connect(self.preview_one_frame)
-        self.preview.compare_requested.connect(self._compare_frame)
-        self.preview.scrub_requested.connect(self._scrub)
-        self.intake = Intake(store, self.tasks, lambda: self.settings, self._submit, self)
-        self.intake.jobs_added.connect(self._on_jobs_added)
-        self.intake.probed.connect(self._on_probed)
-        self.intake.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.preview)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([960, 460])
-        self.splitter = splitter
-        self.setCentralWidget(splitter)
-        self.log_panel = LogPanel(self.tasks)
-        self.log_dock = QDockWidget("Log", self)
-        self.log_dock.setObjectName("log_dock")
-        self.log_dock.setWidget(self.log_panel)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
-        self.log_dock.hide()
-        self.log_dock.visibilityChanged.connect(self._log_shown)
-
+        self.notice = JobNotice()
+        self.presenter = PreviewPresenter(
+            self.preview,
+            self.notice,
+            self.model,
+            self.tasks,
+            self.current_job,
+            lambda: self.settings,
+            self,
+        )
+        self.intake = Intake(store, self.tasks, lambda: self.settings, self.queue.submit, self)
+        self._make_layout()
         self._make_actions()
         self._make_status_bar()
+        self._connect()
         self._summary_timer = QTimer(self)
         self._summary_timer.setInterval(SUMMARY_INTERVAL_MS)
         self._summary_timer.timeout.connect(self.update_summary)
@@ -211,49 +189,48 @@ class MainWindow(QMainWindow):
 
         self.model.reload()
         self._request_thumbnails([job.video for job in self.model.jobs()])
-        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
-        self._build_scheduler()
-        self.preview.show_empty(
-            "Drop presenter videos and speech audio here, or use Add videos / Add audio"
-        )
+        self.preview.show_empty(self.tr("Select a job to preview it"))
         self._update_actions()
         self.update_summary()
 
     # -- building ------------------------------------------------------------------------
 
-    def _make_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-        )
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.setIconSize(QSize(60, 54))
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(60)
-        table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(table))
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        for col, width in COLUMN_WIDTHS.items():
-            table.setColumnWidth(col, width)
-        header.setSectionResizeMode(COL_THUMB, QHeaderView.ResizeMode.Fixed)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        table.customContextMenuRequested.connect(self._context_menu)
-        return table
+    def _make_layout(self) -> None:
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(4)
+        left_layout.addWidget(self.pending_bar)
+        left_layout.addWidget(self.table, 1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.preview, 1)
+        right_layout.addWidget(self.notice)
+        right.setMinimumWidth(280)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([780, 480])
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+        self.drop_highlight = DropHighlight(splitter)
+        self.log_panel = LogPanel(self.tasks)
+        self.log_dock = QDockWidget(self.tr("Log"), self)
+        self.log_dock.setObjectName("log_dock")
+        self.log_dock.setWidget(self.log_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.log_dock.hide()
 
     def _action(
         self,
         text: str,
         slot: object,
         icon: QStyle.StandardPixmap | None = None,
-        shortcut: QKeySequence | str | None = None,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
         tip: str = "",
     ) -> QAction:
         action = QAction(text, self)
@@ -262,7 +239,8 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         if tip:
-            action.setToolTip(tip)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
             action.setStatusTip(tip)
         action.triggered.connect(slot)
         return action
@@ -270,76 +248,115 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         sp = QStyle.StandardPixmap
         self.act_add_videos = self._action(
-            "Add videos",
+            self.tr("Add videos"),
             self.add_videos_dialog,
             sp.SP_FileDialogStart,
             "Ctrl+O",
-            "Add presenter videos or stills",
+            self.tr("Add presenter videos or stills"),
         )
         self.act_add_audio = self._action(
-            "Add audio",
+            self.tr("Add audio"),
             self.add_audio_dialog,
             sp.SP_MediaVolume,
             "Ctrl+Shift+O",
-            "Add speech audio files",
+            self.tr("Add speech audio files"),
         )
         self.act_add_folder = self._action(
-            "Add folder",
+            self.tr("Add folder"),
             self.add_folder_dialog,
             sp.SP_DirIcon,
-            None,
-            "Add every video and audio in a folder",
+            "Ctrl+D",
+            self.tr("Add every video and audio in a folder"),
         )
         self.act_start = self._action(
-            "Start", self.start, sp.SP_MediaPlay, "Ctrl+Return", "Render the queued jobs"
+            self.tr("Start"),
+            self.start,
+            sp.SP_MediaPlay,
+            "Ctrl+Return",
+            self.tr("Render the queued jobs"),
         )
         self.act_pause = self._action(
-            "Pause", self.pause, sp.SP_MediaPause, None, "Start no new job; the running ones finish"
+            self.tr("Hold"),
+            self.pause,
+            sp.SP_MediaPause,
+            "Ctrl+P",
+            self.tr("Start no new job; the ones rendering now finish"),
         )
+        self.act_auto_start = self._action(
+            self.tr("Start new jobs automatically"),
+            self._toggle_auto_start,
+            None,
+            None,
+            self.tr("Render jobs as soon as they are added, without pressing Start"),
+        )
+        self.act_auto_start.setCheckable(True)
+        self.act_auto_start.setChecked(self.queue.auto_start)
         self.act_cancel = self._action(
-            "Cancel",
+            self.tr("Cancel"),
             self.cancel_selected,
             sp.SP_MediaStop,
-            None,
-            "Cancel the selected jobs (a cancelled job leaves no file)",
+            "Ctrl+.",
+            self.tr("Cancel the selected jobs (a cancelled job leaves no file)"),
         )
         self.act_remove = self._action(
-            "Remove",
+            self.tr("Remove"),
             self.remove_selected,
             sp.SP_TrashIcon,
             QKeySequence.StandardKey.Delete,
-            "Remove the selected jobs from the list",
+            self.tr("Remove the selected jobs from the list"),
         )
         self.act_retry = self._action(
-            "Retry",
+            self.tr("Retry"),
             self.retry_selected,
             sp.SP_BrowserReload,
-            None,
-            "Queue the selected finished jobs again",
+            "Ctrl+R",
+            self.tr("Queue the selected finished jobs again"),
         )
         self.act_clear = self._action(
-            "Clear finished",
+            self.tr("Clear finished"),
             self.clear_finished,
             sp.SP_DialogResetButton,
             None,
-            "Remove done, failed and cancelled jobs from the list (their files stay)",
+            self.tr("Remove done, failed and cancelled jobs from the list (their files stay)"),
         )
         self.act_open_folder = self._action(
-            "Open output folder",
+            self.tr("Open output folder"),
             self.open_output_folder,
             sp.SP_DirOpenIcon,
             None,
-            "Open the folder of the selected job's output",
+            self.tr("Open the folder of the selected job's output"),
         )
-        self.act_settings = self._action("Settings…", self.open_settings, None, "Ctrl+,")
+        self.act_open_file = self._action(
+            self.tr("Open the render"), self.open_output_file, None, "Ctrl+Shift+Return"
+        )
+        self.act_reveal = self._action(self.tr("Show in folder"), self.open_output_folder)
+        self.act_copy_path = self._action(
+            self.tr("Copy output path"), self.copy_output_path, None, QKeySequence.StandardKey.Copy
+        )
+        self.act_settings = self._action(self.tr("Settings…"), self.open_settings, None, "Ctrl+,")
         self.act_models = self._action(
-            "Models…", self.open_models, None, None, "Download, import and check lip-sync models"
+            self.tr("Models…"),
+            self.open_models,
+            None,
+            "Ctrl+M",
+            self.tr("Download, import and check lip-sync models"),
         )
         self.act_log = self.log_dock.toggleViewAction()
-        self.act_log.setText("Log")
-        self.act_quit = self._action("Quit", self.close, None, QKeySequence.StandardKey.Quit)
+        self.act_log.setText(self.tr("Log"))
+        self.act_log.setShortcut(QKeySequence("Ctrl+L"))
+        self.act_about = self._action(
+            self.tr("About Lipsync Studio"),
+            self.show_about,
+            None,
+            QKeySequence.StandardKey.HelpContents,
+        )
+        self.act_quit = self._action(
+            self.tr("Quit"), self.close, None, QKeySequence.StandardKey.Quit
+        )
+        self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        self.play_shortcut.activated.connect(self.preview.toggle_play)
 
-        toolbar = QToolBar("Batch")
+        toolbar = QToolBar(self.tr("Batch"))
         toolbar.setObjectName("batch_toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.setMovable(False)
@@ -363,95 +380,210 @@ class MainWindow(QMainWindow):
         self.toolbar = toolbar
 
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
+        file_menu = menu.addMenu(self.tr("&File"))
         for action in (self.act_add_videos, self.act_add_audio, self.act_add_folder):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
-        queue_menu = menu.addMenu("&Queue")
+        queue_menu = menu.addMenu(self.tr("&Queue"))
         for action in (
             self.act_start,
             self.act_pause,
+            self.act_auto_start,
+            None,
             self.act_cancel,
             self.act_retry,
             self.act_remove,
             self.act_clear,
+            None,
+            self.act_open_file,
+            self.act_reveal,
+            self.act_copy_path,
         ):
-            queue_menu.addAction(action)
-        tools_menu = menu.addMenu("&Tools")
+            queue_menu.addSeparator() if action is None else queue_menu.addAction(action)
+        tools_menu = menu.addMenu(self.tr("&Tools"))
         for action in (self.act_settings, self.act_models, self.act_log):
             tools_menu.addAction(action)
+        help_menu = menu.addMenu(self.tr("&Help"))
+        help_menu.addAction(self.act_about)
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
         self.summary_label = QLabel("")
         self.overall = QProgressBar()
         self.overall.setRange(0, 1000)
-        self.overall.setFixedWidth(220)
+        self.overall.setFixedWidth(180)
         self.overall.setTextVisible(True)
         self.overall.setFormat("%p%")
         bar.addPermanentWidget(self.summary_label)
         bar.addPermanentWidget(self.overall)
 
+    def _connect(self) -> None:
+        self.bridge.job_event.connect(self._on_job_event)
+        self.bridge.progress.connect(self._on_progress)
+        self.bridge.preview.connect(self.presenter.on_preview)
+        self.queue.state_changed.connect(self._on_queue_state)
+        self.queue.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.presenter.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.presenter.failed.connect(lambda title, text: QMessageBox.warning(self, title, text))
+        self.notice.open_models.connect(self._open_models_at)
+        self.notice.change_job.connect(self.change_job)
+        self.notice.retry_job.connect(self._retry_job)
+        self.intake.jobs_added.connect(self._on_jobs_added)
+        self.intake.probed.connect(self._on_probed)
+        self.intake.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.intake.pending_changed.connect(self.pending_bar.show_pending)
+        self.pending_bar.clear_requested.connect(self.intake.clear_pending)
+        selection = self.table.selectionModel()
+        # selectionChanged, not currentRowChanged: a mouse press moves the current index
+        # before it selects the row, so at currentRowChanged the old row is still selected.
+        selection.selectionChanged.connect(lambda *_: self._selection_changed())
+        selection.currentRowChanged.connect(lambda *_: self._selection_changed())
+        self.log_dock.visibilityChanged.connect(self._log_shown)
+
     def _restore_state(self) -> None:
         geometry = self.qsettings.value("window/geometry")
         if isinstance(geometry, QByteArray | bytes):
             self.restoreGeometry(QByteArray(geometry))
-        header = self.qsettings.value("window/columns")
+        header = self.qsettings.value("window/batch_columns")
         if isinstance(header, QByteArray | bytes):
             self.table.horizontalHeader().restoreState(QByteArray(header))
+        if self.qsettings.value("window/log_visible", False, type=bool):
+            self.log_dock.show()
+        height = self.qsettings.value("window/log_height", 0, type=int)
+        if height:
+            self.resizeDocks([self.log_dock], [int(height)], Qt.Orientation.Vertical)
 
     def _save_state(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())
-        self.qsettings.setValue("window/columns", self.table.horizontalHeader().saveState())
+        self.qsettings.setValue("window/batch_columns", self.table.horizontalHeader().saveState())
+        self.qsettings.setValue("window/log_visible", self.log_dock.isVisible())
+        if self.log_dock.isVisible():
+            self.qsettings.setValue("window/log_height", self.log_dock.height())
+        self.qsettings.setValue("queue/auto_start", self.queue.auto_start)
         self.qsettings.sync()
 
-    # -- the scheduler -------------------------------------------------------------------
+    # -- the queue -----------------------------------------------------------------------
 
-    def _build_scheduler(self) -> None:
-        if not self._owns_queue:
-            self._owns_queue = self._queue_lock.acquire()
-            if not self._owns_queue:
-                self.statusBar().showMessage(
-                    f"Another lipsync-studio (pid {self._queue_lock.holder()}) is running the "
-                    "queue; this window shows the jobs but does not render them"
-                )
-                return
-        scheduler = Scheduler(
-            self.store,
-            self._runner,
-            slots=self.settings.slots(self.devices),
-            stall_timeout=self.settings.stall_timeout_s,
-            on_job_event=self.bridge.on_job_event,
-            on_progress=self.bridge.on_progress,
-        )
-        if self._paused:
-            scheduler.pause()
-        scheduler.start()  # puts back jobs a crash left running
-        self.scheduler = scheduler
+    @property
+    def scheduler(self):  # noqa: ANN201 - the engine's Scheduler, for tests and tools
+        return self.queue.scheduler
 
-    def _rebuild_scheduler(self) -> None:
-        """New slots or timeouts: a scheduler cannot change its slots, so make a new one
-        (only when nothing runs: stopping puts running jobs back in the queue)."""
-        if self.scheduler is not None and self.scheduler.running_jobs():
-            self._rebuild_when_idle = True
+    def start(self) -> None:
+        summary = self.model.batch_summary(self._batch_since)
+        if not summary.running:
+            self._batch_since = time.time()
+        if not self.queue.start():
             return
-        self._rebuild_when_idle = False
-        if self.scheduler is not None:
-            self.scheduler.stop(wait=True)
-            self.scheduler = None
-        self._build_scheduler()
+        if summary.queued or summary.running:
+            self.statusBar().showMessage(self.tr("Rendering…"), 3000)
+        self._summary_timer.start()
 
-    def _submit(self, specs: list[JobSpec]) -> list[int]:
-        if self.scheduler is not None:
-            return self.scheduler.submit_many(specs)
-        return self.store.add_many(specs)
+    def pause(self) -> None:
+        self.queue.hold()
+        running = len(self.queue.running_jobs())
+        self.statusBar().showMessage(
+            self.tr("Held: {n} job(s) rendering now finish, no new job starts").format(n=running)
+            if running
+            else self.tr("Held: no new job starts until you press Start"),
+            6000,
+        )
 
-    def _priority_changed(self, _job_id: int) -> None:
-        if self.scheduler is not None:
-            self.scheduler.wake()
+    def _toggle_auto_start(self, on: bool) -> None:
+        self.queue.set_auto_start(on)
+        self.qsettings.setValue("queue/auto_start", on)
 
-    # -- toolbar actions -----------------------------------------------------------------
+    def _on_queue_state(self) -> None:
+        self.act_auto_start.setChecked(self.queue.auto_start)
+        if self.queue.running:
+            self._summary_timer.start()
+        self._update_actions()
+        self.update_summary()
+
+    def cancel_selected(self) -> None:
+        for job in self.selected_jobs():
+            if job.state in ("queued", "running"):
+                self.queue.cancel(job.id)
+
+    def cancel_job(self, job_id: int) -> bool:
+        return self.queue.cancel(job_id)
+
+    def remove_selected(self) -> None:
+        jobs = [job for job in self.selected_jobs() if job.state != "running"]
+        running = len(self.selected_jobs()) - len(jobs)
+        if len(jobs) >= CONFIRM_REMOVE_AT and not self._confirm(
+            self.tr("Remove jobs"),
+            self.tr("Remove {n} jobs from the list? Their rendered files stay.").format(
+                n=len(jobs)
+            ),
+        ):
+            return
+        for job in jobs:
+            if self.queue.remove(job.id):
+                self.model.remove_job(job.id)
+        if running:
+            self.statusBar().showMessage(
+                self.tr("{n} rendering job(s) not removed: cancel them first").format(n=running),
+                6000,
+            )
+        self._update_actions()
+        self.update_summary()
+
+    def retry_selected(self) -> None:
+        for job in self.selected_jobs():
+            self.queue.retry(job)
+        self._update_actions()
+
+    def _retry_job(self, job_id: int) -> None:
+        job = self.model.job(job_id)
+        if job is not None and self.queue.retry(job):
+            self.statusBar().showMessage(self.tr("Job queued again"), 4000)
+
+    def change_job(self, job_id: int) -> None:
+        """Change a finished job's model or device, then queue it again."""
+        job = self.model.job(job_id)
+        if job is None or job.state == "running":
+            return
+        dialog = JobEditDialog(job, self)
+        if not dialog.exec():
+            return
+        model, device = dialog.values()
+        if self.store.set_model(job_id, model, device):
+            self.model.refresh_job(job_id)
+            fresh = self.model.job(job_id)
+            if fresh is not None:
+                self.queue.retry(fresh)
+
+    def clear_finished(self) -> None:
+        summary = self.model.batch_summary(self._batch_since)
+        finished = summary.done + summary.failed + summary.cancelled
+        if not finished:
+            return
+        if not self._confirm(
+            self.tr("Clear finished"),
+            self.tr(
+                "Remove {n} done, failed and cancelled jobs from the list? "
+                "Their rendered files stay."
+            ).format(n=finished),
+        ):
+            return
+        removed = self.queue.clear_finished()
+        self.model.reload()
+        self.statusBar().showMessage(self.tr("Removed {n} finished job(s)").format(n=removed), 4000)
+        self._selection_changed()
+        self.update_summary()
+
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            title,
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- files ------------------------------------------------------------------------
 
     def add_paths(self, items: list[Path], fallback_videos: list[Path] | None = None) -> None:
         """What a drop does: probe, pair, queue (see intake.py)."""
@@ -459,159 +591,114 @@ class MainWindow(QMainWindow):
 
     def add_videos_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Add presenter videos", "", f"{VIDEO_FILTER};;All files (*)"
+            self,
+            self.tr("Add presenter videos"),
+            "",
+            self.tr("Videos and images") + f" ({VIDEO_EXTENSIONS});;" + self.tr("All files (*)"),
         )
         self.add_paths([Path(f) for f in files])
 
     def add_audio_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Add speech audio", "", f"{AUDIO_FILTER};;All files (*)"
+            self,
+            self.tr("Add speech audio"),
+            "",
+            self.tr("Audio") + f" ({AUDIO_EXTENSIONS});;" + self.tr("All files (*)"),
         )
         selected = list(dict.fromkeys(job.video for job in self.selected_jobs()))
         self.add_paths([Path(f) for f in files], fallback_videos=selected)
 
     def add_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of videos and audio")
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Add a folder of videos and audio"))
         if folder:
             self.add_paths([Path(folder)])
 
-    def start(self) -> None:
-        if self.scheduler is None:
-            self._rebuild_scheduler()
-            if self.scheduler is None:
-                return
-        if not self.model.batch_summary(self._batch_since).active:
-            self._batch_since = time.time()
-        self._paused = False
-        self.scheduler.resume()
-        self.statusBar().showMessage("Rendering…", 3000)
-        self._summary_timer.start()
-        self._update_actions()
-        self.update_summary()
-
-    def pause(self) -> None:
-        self._paused = True
-        if self.scheduler is not None:
-            self.scheduler.pause()
-        self.statusBar().showMessage("Paused: running jobs finish, no new job starts", 5000)
-        self._update_actions()
-
-    def cancel_selected(self) -> None:
-        for job in self.selected_jobs():
-            if job.state in ("queued", "running"):
-                self.cancel_job(job.id)
-
-    def cancel_job(self, job_id: int) -> bool:
-        if self.scheduler is not None:
-            ok = self.scheduler.cancel(job_id)
-        else:
-            ok = self.store.cancel(job_id)
-            self.model.refresh_job(job_id)
-        return ok
-
-    def remove_selected(self) -> None:
-        running = 0
-        for job in self.selected_jobs():
-            if job.state == "running":
-                running += 1
-                continue
-            removed = (
-                self.scheduler.remove(job.id)
-                if self.scheduler is not None
-                else self.store.remove(job.id)
-            )
-            if removed:
-                self.model.remove_job(job.id)
-        if running:
-            self.statusBar().showMessage(
-                f"{running} running job(s) not removed: cancel them first", 6000
-            )
-        self._update_actions()
-
-    def retry_selected(self) -> None:
-        for job in self.selected_jobs():
-            if job.state in FINISHED_STATES:
-                if self.scheduler is not None:
-                    self.scheduler.retry(job.id)
-                else:
-                    self.store.requeue(job.id, reset_attempts=True)
-                self.model.refresh_job(job.id)
-        self._update_actions()
-
-    def clear_finished(self) -> None:
-        removed = self.store.clear_done()
-        for state in ("failed", "cancelled"):
-            while page := self.store.page(limit=1000, order="created", state=state):  # type: ignore[arg-type]
-                for job in page:
-                    removed += self.store.remove(job.id)
-        self.model.reload()
-        self.statusBar().showMessage(f"Removed {removed} finished job(s)", 4000)
-        self._show_selected()
-        self._update_actions()
-        self.update_summary()
-
     def open_output_folder(self) -> None:
         jobs = self.selected_jobs()
-        folder = jobs[0].output.parent if jobs else self.settings.output_folder
-        folder.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        reveal(self, jobs[0].output if jobs else self.settings.output_folder)
 
-    def open_settings(self) -> None:
+    def open_output_file(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            open_path(self, job.output)
+
+    def copy_output_path(self) -> None:
+        job = self.current_job()
+        if job is not None:
+            copy_path(job.output)
+            self.statusBar().showMessage(self.tr("Copied {path}").format(path=job.output), 4000)
+
+    # -- dialogs ------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, self)
-        if dialog.exec():
-            self.apply_settings(dialog.values())
+        dialog.open_models.connect(self._open_models_at)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
+        dialog.open()
+        return dialog
 
     def apply_settings(self, settings: AppSettings) -> None:
         """Save and use new settings: new jobs take them at once, the queue when idle."""
         old = self.settings
         self.settings = settings
         settings.save(self.qsettings)
-        if (
-            old.slots(self.devices) != settings.slots(self.devices)
-            or old.stall_timeout_s != settings.stall_timeout_s
-        ):
-            if self.scheduler is not None and not self.scheduler.running_jobs():
-                self._rebuild_scheduler()
-            elif self.scheduler is not None:
-                self._rebuild_when_idle = True
-                self.statusBar().showMessage(
-                    "The queue takes the new device settings when the running jobs end", 6000
-                )
+        self.queue.apply_settings(old, settings)
+        if old.language != settings.language:
+            self.statusBar().showMessage(
+                self.tr("The new language applies the next time Lipsync Studio starts"), 8000
+            )
 
     def open_models(self) -> ModelsDialog:
         if self.models_dialog is None:
             self.models_dialog = ModelsDialog(self.tasks, self)
+            self.models_dialog.models_changed.connect(self._selection_changed)
         else:
             self.models_dialog.refresh()
         self.models_dialog.show()
         self.models_dialog.raise_()
         return self.models_dialog
 
+    def _open_models_at(self, name: str) -> None:
+        dialog = self.open_models()
+        if name:
+            dialog.select(name)
+
     def offer_model_download(self, name: str) -> None:
-        """A job needs a model this machine lacks: offer to download it (once per model)."""
+        """New jobs need a model this machine lacks: offer the model manager (once each)."""
         if name in self._offered_models:
             return
         self._offered_models.add(name)
         answer = QMessageBox.question(
             self,
-            "Model not installed",
-            f"The jobs use the model {name}, which is not installed.\n\nOpen Models to "
-            f"download it now?",
+            self.tr("Model not installed"),
+            self.tr(
+                "The jobs use the model {model}, which is not installed.\n\n"
+                "Open Models to download it now?"
+            ).format(model=name),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.open_models().select(name)
+            self._open_models_at(name)
 
-    # -- selection and preview -------------------------------------------------------------
+    def show_about(self) -> AboutDialog:
+        models = {job.model for job in self.model.jobs()} | {self.settings.model}
+        dialog = AboutDialog(sorted(models), self)
+        dialog.open()
+        return dialog
+
+    # -- selection -----------------------------------------------------------------------
 
     def selected_jobs(self) -> list[Job]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [job for row in rows if (job := self.model.job_at(row)) is not None]
 
     def current_job(self) -> Job | None:
-        index = self.table.selectionModel().currentIndex()
-        if index.isValid() and self.table.selectionModel().isRowSelected(index.row()):
+        """The job the preview shows: the current row when it is selected, else the
+        first selected one."""
+        selection = self.table.selectionModel()
+        index = selection.currentIndex()
+        if index.isValid() and selection.isRowSelected(index.row()):
             return self.model.job_at(index.row())
         jobs = self.selected_jobs()
         return jobs[0] if jobs else None
@@ -625,133 +712,9 @@ class MainWindow(QMainWindow):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
 
-    def _show_selected(self) -> None:
-        job = self.current_job()
-        if job is None:
-            running = self._followed_running_job()
-            if running is not None and running in self._latest:
-                self._show_live(running)
-            else:
-                self.preview.show_empty("Select a job to preview it")
-            return
-        title = f"{job.video.name} + {job.audio.name}"
-        self.preview.set_one_frame_enabled(True)
-        if job.state == "running":
-            if job.id in self._latest:
-                self._show_live(job.id)
-            else:
-                self._show_poster(job, title, "starting…")
-        elif job.state == "done" and job.output.is_file():
-            self.preview.show_output(job.output, job.output.name)
-            if self.preview.mode == "scrub":
-                from app.engine.render.media import probe
-
-                self.tasks.start(
-                    CallWorker(probe, job.output),
-                    on_finished=lambda info: self.preview.set_duration(info.duration),
-                )
-        else:
-            self._show_poster(
-                job,
-                title,
-                {"queued": "queued", "failed": "failed", "cancelled": "cancelled"}.get(
-                    job.state, job.state
-                ),
-            )
-
-    def _followed_running_job(self) -> int | None:
-        running = [job_id for job_id in self._latest]
-        return running[0] if running else None
-
-    def _show_live(self, job_id: int) -> None:
-        job = self.model.job(job_id)
-        frame = self._latest.get(job_id)
-        if job is None or frame is None:
-            return
-        self.preview.show_live(
-            job_id,
-            frame,
-            f"Rendering {job.video.name} + {job.audio.name}",
-            self._live_caption(job_id),
-        )
-
-    def _live_caption(self, job_id: int) -> str:
-        live = self.model.live(job_id)
-        if live is None:
-            return "live"
-        return f"live · frame {live.done} / {live.total}"
-
-    def _show_poster(self, job: Job, title: str, caption: str) -> None:
-        poster = self._posters.get(job.video)
-        if poster is not None:
-            self.preview.show_still(poster, title, caption)
-            return
-        self.preview.show_empty("Loading…")
-        self.preview.title.setText(title)
-        self.tasks.start(
-            CallWorker(thumbnail, job.video, POSTER_HEIGHT),
-            on_finished=lambda frame: self._poster_ready(job, frame, caption),
-            on_errored=lambda exc: self.preview.show_empty(str(exc)),
-        )
-
-    def _poster_ready(self, job: Job, frame: np.ndarray | None, caption: str) -> None:
-        if frame is None:
-            return
-        self._posters[job.video] = frame
-        current = self.current_job()
-        if current is not None and current.id == job.id and current.state != "running":
-            self.preview.show_still(frame, f"{job.video.name} + {job.audio.name}", caption)
-
-    def preview_one_frame(self, index: int) -> None:
-        """Render output frame `index` of the selected job alone, with the current settings."""
-        job = self.current_job()
-        if job is None:
-            self.statusBar().showMessage("Select a job to preview one of its frames", 5000)
-            return
-        settings = self.settings.render_settings(job.video, job.audio, job.output)
-        self.preview.set_one_frame_enabled(True, busy=True)
-        title = f"{job.video.name} + {job.audio.name} — one frame, current settings"
-        self.tasks.start(
-            CallWorker(render_one_frame, settings, index),
-            on_finished=lambda pair: self._one_frame_ready(pair, title),
-            on_errored=self._one_frame_failed,
-        )
-
-    def _one_frame_ready(self, pair: FramePair, title: str) -> None:
-        self.preview.set_one_frame_enabled(True)
-        caption = f"frame {pair.index}" + ("" if pair.face_found else " · no face found")
-        self.preview.show_pair(pair.before, pair.after, title, caption)
-
-    def _one_frame_failed(self, exc: BaseException) -> None:
-        self.preview.set_one_frame_enabled(True)
-        QMessageBox.warning(self, "Preview failed", str(exc))
-
-    def _compare_frame(self, seconds: float) -> None:
-        job = self.current_job()
-        if job is None or job.state != "done":
-            return
-        loop = str(job.settings.get("loop", "pingpong"))
-        self.tasks.start(
-            CallWorker(frame_pair_at, job.video, job.output, seconds, loop),
-            on_finished=lambda pair: self.preview.show_pair(
-                pair.before,
-                pair.after,
-                job.output.name,
-                f"frame {pair.index}",
-                show_before=True,
-                from_player=True,
-            ),
-            on_errored=lambda exc: self.statusBar().showMessage(str(exc), 6000),
-        )
-
-    def _scrub(self, seconds: float) -> None:
-        job = self.current_job()
-        if job is None:
-            return
-        self.tasks.start(
-            CallWorker(decode_frame_at, job.output, seconds),
-            on_finished=lambda found: self.preview.show_scrub_frame(*found),
-        )
+    def _selection_changed(self) -> None:
+        self.presenter.show_selected()
+        self._update_actions()
 
     def _context_menu(self, pos: object) -> None:
         menu = QMenu(self)
@@ -761,12 +724,17 @@ class MainWindow(QMainWindow):
             self.act_retry,
             self.act_remove,
             None,
-            self.act_open_folder,
+            self.act_open_file,
+            self.act_reveal,
+            self.act_copy_path,
         ):
             menu.addSeparator() if action is None else menu.addAction(action)
         job = self.current_job()
         if job is not None:
-            show_log = menu.addAction(f"Show job {job.id} in the log")
+            if job.state != "running":
+                change = menu.addAction(self.tr("Change model or device…"))
+                change.triggered.connect(lambda: self.change_job(job.id))
+            show_log = menu.addAction(self.tr("Show job {id} in the log").format(id=job.id))
             show_log.triggered.connect(lambda: self.show_job_log(job.id))
         menu.popup(self.table.viewport().mapToGlobal(pos))  # type: ignore[arg-type]
 
@@ -780,33 +748,13 @@ class MainWindow(QMainWindow):
         self.log_panel.set_jobs(self.model.ids())
         self.log_panel.show_job(job_id)
 
-    # -- the scheduler's signals -------------------------------------------------------------
+    # -- the queue's signals ---------------------------------------------------------------
 
     def _on_job_event(self, job_id: int, state: str) -> None:
-        job = self.model.refresh_job(job_id)
-        if state != "running":
-            self._latest.pop(job_id, None)
+        self.model.refresh_job(job_id)
         if state in ("queued", "running") and not self._summary_timer.isActive():
             self._summary_timer.start()
-        current = self.current_job()
-        if current is not None and current.id == job_id:
-            self._show_selected()
-        elif current is None and state != "running" and self.preview.live_job == job_id:
-            self._show_selected()
-        if (
-            state == "failed"
-            and job is not None
-            and job.error
-            and "is not installed" in job.error
-            and job.model not in ("auto", "draft")
-        ):
-            self.offer_model_download(job.model)
-        if (
-            self._rebuild_when_idle
-            and self.scheduler is not None
-            and not self.scheduler.running_jobs()
-        ):
-            self._rebuild_scheduler()
+        self.presenter.on_job_event(job_id, state)
         if self.log_dock.isVisible():
             self.log_panel.schedule_refresh()
         self._update_actions()
@@ -814,15 +762,7 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, job_id: int, progress: FrameProgress) -> None:
         self.model.set_progress(job_id, progress)
-        self.preview.set_live_caption(job_id, self._live_caption(job_id))
-
-    def _on_preview(self, job_id: int, frame: np.ndarray) -> None:
-        self._latest[job_id] = frame
-        current = self.current_job()
-        if current is not None and current.id == job_id:
-            self._show_live(job_id)
-        elif current is None and self.preview.live_job in (None, job_id):
-            self._show_live(job_id)
+        self.preview.set_live_caption(job_id, self.presenter.live_caption(job_id))
 
     def _on_jobs_added(self, ids: list[int]) -> None:
         self.model.add_jobs(ids)
@@ -832,17 +772,15 @@ class MainWindow(QMainWindow):
             self.select_job(ids[0])
         model = self.settings.model
         if ids and model not in ("auto", "draft"):
-            from app.engine.models import registry as models
-
             self.tasks.start(
-                CallWorker(models.status, model),
-                on_finished=lambda status: (
-                    status != "installed" and self.offer_model_download(model)
-                ),
+                CallWorker(missing_models, [model]),
+                on_finished=lambda missing: missing and self.offer_model_download(model),
                 on_errored=lambda exc: self.statusBar().showMessage(str(exc)),
             )
-        if not self._paused:
-            self._summary_timer.start()
+        if not self.queue.running:
+            self.statusBar().showMessage(
+                self.tr("{n} job(s) added: press Start to render").format(n=len(ids)), 8000
+            )
         self._update_actions()
         self.update_summary()
 
@@ -871,85 +809,59 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         jobs = self.selected_jobs()
         states = {job.state for job in jobs}
-        has_queue = self.scheduler is not None
-        self.act_start.setEnabled(has_queue and self._paused or self.scheduler is None)
-        self.act_pause.setEnabled(has_queue and not self._paused)
+        summary_running = self.queue.running
+        self.act_start.setEnabled(not summary_running)
+        self.act_pause.setEnabled(summary_running)
         self.act_cancel.setEnabled(bool(states & {"queued", "running"}))
         self.act_remove.setEnabled(bool(states - {"running"}))
         self.act_retry.setEnabled(bool(states & set(FINISHED_STATES)))
-        self.act_open_folder.setEnabled(True)
+        done = bool(jobs) and jobs[0].state == "done"
+        self.act_open_file.setEnabled(done)
+        self.act_copy_path.setEnabled(bool(jobs))
         if self.log_dock.isVisible():
             self.log_panel.set_jobs(self.model.ids())
 
     def update_summary(self) -> None:
         summary = self.model.batch_summary(self._batch_since)
-        percent = int(summary.fraction * 100)
-        self.overall.setValue(int(summary.fraction * 1000))
-        if summary.total == 0:
-            text = "No jobs: drop videos and audio to start"
-        else:
-            parts = [f"{summary.done} of {summary.total} done"]
-            if summary.failed:
-                parts.append(f"{summary.failed} failed/cancelled")
-            if summary.running:
-                parts.append(f"{summary.running} rendering at {summary.fps:.1f} fps")
-            eta, whole_batch = self._batch_eta()
-            if summary.running and eta is not None:
-                parts.append(
-                    f"about {format_duration(eta)} left"
-                    if whole_batch
-                    else f"this job {format_duration(eta)} left"
-                )
-            if self._paused and summary.active:
-                parts.append("paused" if summary.running else "press Start")
-            text = " · ".join(parts)
-        self.summary_label.setText(text)
-        if summary.active and summary.total:
-            self.setWindowTitle(f"{APP_TITLE} — {percent}%")
-        else:
-            self.setWindowTitle(APP_TITLE)
-            if not summary.running:
-                self._summary_timer.stop()
+        eta, whole = batch_eta(
+            self.model.jobs(), self._running_eta, self._batch_since, self.queue.slots()
+        )
+        self.summary_label.setText(
+            summary_text(
+                summary,
+                queue_running=self.queue.running,
+                owns_queue=self.queue.owns_queue,
+                eta=eta,
+                whole_batch=whole,
+            )
+        )
+        self.overall.setVisible(summary.active)
+        self.overall.setValue(int(summary.batch_fraction * 1000))
+        self.setWindowTitle(window_title(summary, APP_TITLE))
+        if not summary.running and not (summary.queued and self.queue.running):
+            self._summary_timer.stop()
         self.log_panel.job_counts = {
             state: n
-            for state in ("queued", "running", "done", "failed", "cancelled")
-            if (n := sum(1 for j in self.model.jobs() if j.state == state))
+            for state, n in (
+                ("queued", summary.queued),
+                ("running", summary.running),
+                ("done", summary.done),
+                ("failed", summary.failed),
+                ("cancelled", summary.cancelled),
+            )
+            if n
         }
 
-    def _batch_eta(self) -> tuple[float | None, bool]:
-        """(seconds left, whether that covers the whole batch): the running jobs' ETAs plus
-        the queued jobs at the average time a finished job of this batch took. Before any
-        job has finished, queued jobs are of unknown length: the running jobs' ETA only."""
-        running_left = []
-        took = []
-        queued = 0
-        for job in self.model.jobs():
-            if job.state == "running":
-                live = self.model.live(job.id)
-                if live is not None and live.fps > 0:
-                    running_left.append(live.eta_s)
-            elif job.state == "queued":
-                queued += 1
-            elif (
-                job.state == "done"
-                and job.started
-                and job.finished
-                and job.finished >= self._batch_since
-            ):
-                took.append(job.finished - job.started)
-        if not running_left:
-            return None, False
-        if queued and not took:
-            return max(running_left), False
-        slots = max(1, sum(self.settings.slots(self.devices).values()))
-        rest = queued * (sum(took) / len(took)) / slots if queued else 0.0
-        return max(running_left) + rest, True
+    def _running_eta(self, job_id: int) -> float | None:
+        live = self.model.live(job_id)
+        return live.eta_s if live is not None and live.fps > 0 else None
 
     # -- drag and drop -------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if _local_paths(event):
             event.acceptProposedAction()
+            self.drop_highlight.cover()
         else:
             event.ignore()
 
@@ -957,7 +869,11 @@ class MainWindow(QMainWindow):
         if _local_paths(event):
             event.acceptProposedAction()
 
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802
+        self.drop_highlight.hide()
+
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self.drop_highlight.hide()
         items = _local_paths(event)
         if not items:
             event.ignore()
@@ -968,13 +884,15 @@ class MainWindow(QMainWindow):
     # -- closing ---------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        running = self.scheduler.running_jobs() if self.scheduler is not None else []
+        running = self.queue.running_jobs()
         if running and not self._closed:
             answer = QMessageBox.question(
                 self,
-                "Quit while rendering?",
-                f"{len(running)} job(s) are rendering. Quit anyway?\n\nThey stop now and "
-                "start again from the beginning the next time you press Start.",
+                self.tr("Quit while rendering?"),
+                self.tr(
+                    "{n} job(s) are rendering. Quit anyway?\n\nThey stop now and start again "
+                    "from the beginning the next time you press Start."
+                ).format(n=len(running)),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )
@@ -985,23 +903,23 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the queue (running jobs are cancelled and go back to the queue), cancel the
-        workers and wait for them. Safe to call twice."""
+        """Stop the queue (running jobs go back to it), cancel the workers and wait for
+        them, then drop the dialogs. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         self._summary_timer.stop()
-        self.preview.shutdown()
         self._save_state()
-        if self.scheduler is not None:
-            self.setCursor(Qt.CursorShape.WaitCursor)
-            self.scheduler.stop(wait=True, timeout=SHUTDOWN_WAIT_S)
-            self.scheduler = None
+        # Widgets emit bool signals while C++ tears them down (the dock's visibilityChanged,
+        # the compare button's toggled); a Python slot reached then, with the interpreter
+        # half finalised, is where "bool_dealloc" came from. Cut those links first.
+        self.log_dock.visibilityChanged.disconnect(self._log_shown)
+        self.preview.shutdown()
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        self.queue.shutdown()
         if not self.tasks.shutdown(int(SHUTDOWN_WAIT_S * 1000)):
             log.warning("some background tasks did not stop in time")
-        if self._owns_queue:
-            self._queue_lock.release()
-            self._owns_queue = False
+        QApplication.processEvents()  # deliver the workers' last queued signals now
 
 
 def _local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[Path]:

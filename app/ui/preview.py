@@ -385,6 +385,14 @@ class PreviewPanel(QWidget):
         self.one_frame_button.setText("Rendering…" if busy else "Preview one frame")
 
     def shutdown(self) -> None:
+        self.compare_button.toggled.disconnect(self._on_compare_toggled)
         if self.player is not None:
+            for signal in (
+                self.player.positionChanged,
+                self.player.durationChanged,
+                self.player.playbackStateChanged,
+                self.player.errorOccurred,
+            ):
+                signal.disconnect()
             self.player.stop()
             self.player.setSource(QUrl())

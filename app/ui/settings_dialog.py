@@ -6,6 +6,7 @@ to new jobs at once and to the scheduler when it is idle.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,24 +26,41 @@ from PySide6.QtWidgets import (
 from app.engine.errors import InputError
 from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
+from app.ui.i18n import LANGUAGES, language_label
 
-LOOP_LABELS = {"pingpong": "Ping-pong (forward, backward …)", "repeat": "Repeat from the start"}
-DETECTOR_LABELS = {
-    "auto": "Automatic (YuNet if installed, else Haar)",
-    "yunet": "YuNet",
-    "haar": "OpenCV Haar (offline fallback)",
-}
-MASK_LABELS = {"mouth": "Mouth only", "lower-face": "Mouth, chin and jaw"}
+translate = QCoreApplication.translate
+
+
+def loop_labels() -> dict[str, str]:
+    return {
+        "pingpong": translate("SettingsDialog", "Ping-pong (forward, backward …)"),
+        "repeat": translate("SettingsDialog", "Repeat from the start"),
+    }
+
+
+def detector_labels() -> dict[str, str]:
+    return {
+        "auto": translate("SettingsDialog", "Automatic (YuNet if installed, else Haar)"),
+        "yunet": "YuNet",
+        "haar": translate("SettingsDialog", "OpenCV Haar (offline fallback)"),
+    }
+
+
+def mask_labels() -> dict[str, str]:
+    return {
+        "mouth": translate("SettingsDialog", "Mouth only"),
+        "lower-face": translate("SettingsDialog", "Mouth, chin and jaw"),
+    }
 
 
 def check_name_pattern(pattern: str) -> str | None:
     """None if the pattern makes valid .mp4 names, else why not."""
-    from app.cli.batch_cmd import check_name_template
+    from app.engine.queue.batch_plan import check_name_template
 
     try:
         check_name_template(pattern)
     except InputError as exc:
-        return str(exc).replace("--name ", "", 1)
+        return str(exc)
     return None
 
 
@@ -50,38 +68,56 @@ def device_choices() -> list[tuple[str, str]]:
     """(value, label): automatic first, then what ONNX Runtime offers here."""
     from app.engine.models.providers import list_devices
 
-    return [("auto", "Automatic (best GPU, else CPU)")] + [
+    return [("auto", translate("SettingsDialog", "Automatic (best GPU, else CPU)"))] + [
         (d.device, f"{d.label} — {d.provider}") for d in list_devices()
     ]
 
 
 def model_choices() -> list[tuple[str, str]]:
+    """(value, label) of the lip-sync models; one not installed says so in its label."""
     from app.engine.models import registry as models
 
     out = [
-        ("auto", "Automatic (best installed, else draft)"),
-        ("draft", "draft — built in, no download"),
+        ("auto", translate("SettingsDialog", "Automatic (best installed, else draft)")),
+        ("draft", translate("SettingsDialog", "draft — built in, no download")),
     ]
     for entry in models.load_registry():
         if entry.family in models.LIPSYNC_FAMILIES:
-            note = " — non-commercial licence" if entry.non_commercial else ""
-            out.append((entry.name, f"{entry.name}{note}"))
+            notes = []
+            if missing_models([entry.name]):
+                notes.append(translate("SettingsDialog", "not installed"))
+            if entry.non_commercial:
+                notes.append(translate("SettingsDialog", "non-commercial licence"))
+            out.append((entry.name, " — ".join([entry.name, *notes])))
     return out
+
+
+def missing_models(names: list[str]) -> list[str]:
+    """The registry models among `names` whose file is not there (a cheap check)."""
+    from app.engine.models import registry as models
+
+    return [
+        name
+        for name in names
+        if name not in models.RESERVED_NAMES and models.status(name) != "installed"
+    ]
 
 
 def enhancer_choices() -> list[tuple[str, str]]:
     from app.engine.models import registry as models
     from app.engine.models.enhance.runner import FAMILY
 
-    out = [("none", "None")]
+    out = [("none", translate("SettingsDialog", "None"))]
+    note = translate("SettingsDialog", " — non-commercial licence")
     for entry in models.load_registry():
         if entry.family == FAMILY:
-            note = " — non-commercial licence" if entry.non_commercial else ""
-            out.append((entry.name, f"{entry.name}{note}"))
+            out.append((entry.name, entry.name + (note if entry.non_commercial else "")))
     return out
 
 
 class SettingsDialog(QDialog):
+    open_models = Signal(str)  # "Open Models" next to a model that is not installed
+
     def __init__(
         self,
         settings: AppSettings,
@@ -90,74 +126,100 @@ class SettingsDialog(QDialog):
         models: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(self.tr("Settings"))
         self.setMinimumWidth(520)
         self._settings = settings
 
-        self.device = _combo(devices if devices is not None else device_choices(), settings.device)
-        self.model = _combo(models if models is not None else model_choices(), settings.model)
-        self.detector = _combo([(d, DETECTOR_LABELS[d]) for d in DETECTORS], settings.detector)
+        self.device = combo_box(
+            devices if devices is not None else device_choices(), settings.device
+        )
+        self.model = combo_box(models if models is not None else model_choices(), settings.model)
+        self.model.currentIndexChanged.connect(lambda _: self._check_model())
+        self.model_warning = QLabel("")
+        self.model_warning.setStyleSheet("color: #a15c00;")
+        self.model_warning.setWordWrap(True)
+        self.model_models = QPushButton(self.tr("Open Models…"))
+        self.model_models.clicked.connect(lambda: self.open_models.emit(self.model.currentData()))
+        labels = detector_labels()
+        self.detector = combo_box([(d, labels[d]) for d in DETECTORS], settings.detector)
+        self.language = combo_box(
+            [(code, language_label(code)) for code in LANGUAGES], settings.language
+        )
+        self.language.setToolTip(self.tr("Applied the next time Lipsync Studio starts"))
         self.output_dir = QLineEdit(settings.output_dir)
         self.output_dir.setPlaceholderText(default_output_dir())
-        browse = QPushButton("Browse…")
+        browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse)
         out_row = QHBoxLayout()
         out_row.addWidget(self.output_dir, 1)
         out_row.addWidget(browse)
         self.name_pattern = QLineEdit(settings.name_pattern)
         self.name_pattern.setToolTip(
-            "Fields: {video} {audio} (file names without extension), "
-            "{index}. An existing name gets _2, _3 …"
+            self.tr(
+                "Fields: {video} {audio} (file names without extension), "
+                "{index}. An existing name gets _2, _3 …"
+            )
         )
         self.name_pattern.textChanged.connect(self._validate)
         self.crf = QSpinBox()
         self.crf.setRange(0, 51)
         self.crf.setValue(settings.crf)
-        self.crf.setToolTip("H.264 quality: lower is better and bigger; 18 looks lossless")
-        self.preset = _combo([(p, p) for p in PRESETS], settings.preset)
-        self.loop = _combo([(m, LOOP_LABELS.get(m, m)) for m in LOOP_MODES], settings.loop)
+        self.crf.setToolTip(self.tr("H.264 quality: lower is better and bigger; 18 looks lossless"))
+        self.preset = combo_box([(p, p) for p in PRESETS], settings.preset)
+        loops = loop_labels()
+        self.loop = combo_box([(m, loops.get(m, m)) for m in LOOP_MODES], settings.loop)
         self.stall_timeout = QDoubleSpinBox()
         self.stall_timeout.setRange(5, 24 * 3600)
         self.stall_timeout.setDecimals(0)
-        self.stall_timeout.setSuffix(" s")
+        self.stall_timeout.setSuffix(self.tr(" s"))
         self.stall_timeout.setValue(settings.stall_timeout_s)
         self.stall_timeout.setToolTip(
-            "A job with no new frame for this long is stopped and "
-            "retried; loading a model on a cold GPU can take minutes"
+            self.tr(
+                "A job with no new frame for this long is stopped and "
+                "retried; loading a model on a cold GPU can take minutes"
+            )
         )
         self.max_parallel = QSpinBox()
         self.max_parallel.setRange(1, 8)
         self.max_parallel.setValue(settings.max_parallel)
-        self.max_parallel.setToolTip("Jobs rendering at once on each device (1 is best for a GPU)")
-        self.mask = _combo([(m, MASK_LABELS.get(m, m)) for m in MASK_PRESETS], settings.mask)
-        self.mask.setToolTip("Where the lip-sync result may change the face")
+        self.max_parallel.setToolTip(
+            self.tr("Jobs rendering at once on each device (1 is best for a GPU)")
+        )
+        self.mask = combo_box([(m, mask_labels().get(m, m)) for m in MASK_PRESETS], settings.mask)
+        self.mask.setToolTip(self.tr("Where the lip-sync result may change the face"))
         self.feather = QDoubleSpinBox()
         self.feather.setRange(0.0, 1.0)
         self.feather.setSingleStep(0.05)
         self.feather.setValue(settings.feather)
-        self.feather.setToolTip("How much of the mask fades out at its edge")
-        self.enhancer = _combo(enhancer_choices(), settings.enhancer)
+        self.feather.setToolTip(self.tr("How much of the mask fades out at its edge"))
+        self.enhancer = combo_box(enhancer_choices(), settings.enhancer)
         self.enhancer.setToolTip(
-            "Restore the face after lip sync (inside the lip-sync area); "
-            "download it in Tools → Models"
+            self.tr(
+                "Restore the face after lip sync (inside the lip-sync area); download it in Models"
+            )
         )
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #c62828;")
 
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.model_models)
         form = QFormLayout()
-        form.addRow("Device", self.device)
-        form.addRow("Default model", self.model)
-        form.addRow("Face detector", self.detector)
-        form.addRow("Output folder", out_row)
-        form.addRow("File name", self.name_pattern)
-        form.addRow("Quality (CRF)", self.crf)
-        form.addRow("Encoder preset", self.preset)
-        form.addRow("Short video", self.loop)
-        form.addRow("Lip-sync area", self.mask)
-        form.addRow("Soft edge", self.feather)
-        form.addRow("Face enhancer", self.enhancer)
-        form.addRow("Stall timeout", self.stall_timeout)
-        form.addRow("Jobs per device", self.max_parallel)
+        form.addRow(self.tr("Device"), self.device)
+        form.addRow(self.tr("Default model"), model_row)
+        form.addRow("", self.model_warning)
+        form.addRow(self.tr("Face detector"), self.detector)
+        form.addRow(self.tr("Output folder"), out_row)
+        form.addRow(self.tr("File name"), self.name_pattern)
+        form.addRow(self.tr("Quality (CRF)"), self.crf)
+        form.addRow(self.tr("Encoder preset"), self.preset)
+        form.addRow(self.tr("Short video"), self.loop)
+        form.addRow(self.tr("Lip-sync area"), self.mask)
+        form.addRow(self.tr("Soft edge"), self.feather)
+        form.addRow(self.tr("Face enhancer"), self.enhancer)
+        form.addRow(self.tr("Stall timeout"), self.stall_timeout)
+        form.addRow(self.tr("Jobs per device"), self.max_parallel)
+        form.addRow(self.tr("Language"), self.language)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -168,6 +230,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         self._validate()
+        self._check_model()
 
     def values(self) -> AppSettings:
         return AppSettings(
@@ -181,10 +244,26 @@ class SettingsDialog(QDialog):
             loop=self.loop.currentData(),
             stall_timeout_s=float(self.stall_timeout.value()),
             max_parallel=self.max_parallel.value(),
+            language=self.language.currentData(),
             mask=self.mask.currentData(),
             feather=round(self.feather.value(), 2),
             enhancer=self.enhancer.currentData(),
         )
+
+    def _check_model(self) -> None:
+        """Say so when the default model is one this machine has not installed."""
+        name = self.model.currentData()
+        missing = bool(missing_models([name])) if name else False
+        self.model_warning.setText(
+            self.tr(
+                "{model} is not installed: new jobs would fail. Download or import it in "
+                "Models first."
+            ).format(model=name)
+            if missing
+            else ""
+        )
+        self.model_warning.setVisible(missing)
+        self.model_models.setVisible(missing)
 
     def _validate(self) -> None:
         problem = check_name_pattern(self.name_pattern.text().strip())
@@ -193,13 +272,13 @@ class SettingsDialog(QDialog):
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self, "Output folder", self.output_dir.text() or default_output_dir()
+            self, self.tr("Output folder"), self.output_dir.text() or default_output_dir()
         )
         if folder:
             self.output_dir.setText(folder)
 
 
-def _combo(items: list[tuple[str, str]], current: str) -> QComboBox:
+def combo_box(items: list[tuple[str, str]], current: str) -> QComboBox:
     combo = QComboBox()
     for value, label in items:
         combo.addItem(label, value)

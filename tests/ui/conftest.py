@@ -7,22 +7,18 @@ runs in seconds on two shared cores.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
 from app.engine.queue.jobstore import JobStore
-from app.engine.render import media
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.main_window import MainWindow
 from tests.mediagen import make_audio, make_video
+from tests.support.media import talking_head_frames, write_clip
 
-FACE_SOURCE = "video/v04_sadtalker_hdtf_katiehill_en.mp4"  # 512x512, 25 fps, face fills it
 SIDE = 160
 
 
@@ -36,37 +32,10 @@ def isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
-    """BGR frames -> H.264 MP4 (no audio), with PyAV."""
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(
-            "libx264", rate=Fraction(fps), options={"crf": "18", "preset": "ultrafast"}
-        )
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for i, frame in enumerate(frames):
-            picture = av.VideoFrame.from_ndarray(frame, format="bgr24")
-            picture.pts = i
-            out.mux(stream.encode(picture))
-        out.mux(stream.encode())
-    return path
-
-
 @pytest.fixture(scope="session")
 def face_frames(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarray]:
     """The first second of a real talking-head clip at 160x160."""
-    from tests.conftest import SHARED_MEDIA
-
-    source = SHARED_MEDIA / FACE_SOURCE
-    if not source.is_file():
-        pytest.fail(f"shared media missing: {source}")
-    frames = []
-    with media.open_video(source) as reader:
-        for frame in reader.frames():
-            frames.append(cv2.resize(frame, (SIDE, SIDE), interpolation=cv2.INTER_AREA))
-            if len(frames) == 25:
-                break
-    return frames
+    return talking_head_frames(25, SIDE)
 
 
 @pytest.fixture

@@ -128,7 +128,7 @@ def test_run_gui_opens_the_window_and_returns_when_it_closes(qtbot, monkeypatch)
         assert run_gui([]) == 0
     finally:
         shutdown_logging()
-    assert len(seen) == 1 and seen[0].scheduler is None  # shut down on close
+    assert len(seen) == 1 and seen[0].queue.closed  # shut down on close
     assert (sys.excepthook, threading.excepthook) == hooks  # put back
 
 

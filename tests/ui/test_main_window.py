@@ -93,7 +93,7 @@ def test_drop_video_and_two_audios_then_start_renders_both(
         out_dir / "presenter_hello.mp4",
         out_dir / "presenter_world.mp4",
     ]
-    assert window.windowTitle() == "Lipsync Studio — 0%"
+    assert window.windowTitle() == "Lipsync Studio"  # queued, not rendering: no "0%"
 
     seen: list[tuple] = []
     window.bridge.job_event.connect(lambda job_id, state: seen.append((job_id, state)))
@@ -119,7 +119,7 @@ def test_drop_video_and_two_audios_then_start_renders_both(
     for job, frames in zip(jobs, (25, 35)):
         assert stream_facts(job.output) == (frames, 160, True)
     row = window.model.row_of(second)
-    assert window.model.data(window.model.index(row, COL_STATE)) == "Done"
+    assert window.model.data(window.model.index(row, COL_STATE)) == "Done · face in 100%"
     assert window.model.data(window.model.index(row, COL_PROGRESS)) == "35 / 35"
     assert window.model.data(window.model.index(row, COL_PROGRESS), FRACTION_ROLE) == 1.0
     assert window.model.data(window.model.index(row, COL_OUTPUT)) == "presenter_world.mp4"
@@ -182,23 +182,25 @@ def test_several_videos_and_audios_ask_and_pair_by_name(
         make_audio(tmp_path / f"{n}.wav", 1.0)
         for n in ("alice_take1", "alice_take2", "bob", "carol")
     ]
-    asked: list[tuple[int, int]] = []
+    asked: list[tuple[int, int, int, bool]] = []
 
-    def ask(parent, n_videos, n_audios):
-        asked.append((n_videos, n_audios))
+    def ask(parent, n_videos, n_audios, n_by_name, all_paired):
+        asked.append((n_videos, n_audios, n_by_name, all_paired))
         return intake.PAIR_BY_NAME
 
     monkeypatch.setattr(intake, "ask_pairing", ask)
     window = make_window()
     drop(window, [alice, bob, *audios])
     wait_jobs(qtbot, window, 3)
-    assert asked == [(2, 4)]
+    assert asked == [(2, 4, 3, False)]
     assert sorted((j.video.stem, j.audio.stem) for j in window.model.jobs()) == [
         ("alice", "alice_take1"),
         ("alice", "alice_take2"),
         ("bob", "bob"),
     ]
-    assert len(no_dialogs) == 1 and "carol.wav" in no_dialogs[0][2]  # the one left over
+    # The one left over waits in the pending bar instead of vanishing.
+    assert window.intake.pending_audios == [audios[3]] and not no_dialogs
+    assert "carol.wav" in window.pending_bar.label.text()
 
 
 def test_videos_wait_for_audio_dropped_later(
@@ -343,7 +345,7 @@ def test_closing_while_rendering_asks_then_stops_cleanly(
     assert window.close()
     questions = [d for d in no_dialogs if d[0] == "question"]
     assert len(questions) == 1 and "rendering" in questions[0][2]
-    assert window.scheduler is None  # stopped, its threads joined
+    assert window.queue.closed  # stopped, its threads joined
     stopped = window.store.get(job.id)
     assert stopped.state == "queued"  # back in the queue for next time
     assert not job.output.exists() and not part_path(job.output).exists()
@@ -441,7 +443,7 @@ def test_jobs_in_the_store_are_listed_when_the_window_opens(
     window = make_window()
     assert window.model.ids() == ids
     qtbot.waitUntil(lambda: window.model.has_thumbnail(pattern_clip), timeout=10_000)
-    assert window.summary_label.text() == "0 of 3 done · press Start"
+    assert window.summary_label.text() == "0 of 3 done · 3 queued · queue stopped: press Start"
 
 
 def test_without_qtmultimedia_a_finished_job_is_scrubbed_frame_by_frame(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -13,16 +12,14 @@ from PySide6.QtCore import QThreadPool
 
 from app.engine.progress import FrameProgress
 from app.engine.queue.jobstore import part_path
+from app.engine.render.one_frame import render_one_frame
 from app.engine.settings import RenderSettings
 from app.engine.workers import (
     CallWorker,
     RenderWorker,
     SchedulerBridge,
     Throttle,
-    probe_files,
-    render_one_frame,
 )
-from tests.mediagen import make_audio
 
 
 def decoded_frames(path: Path) -> tuple[int, float, bool]:
@@ -145,31 +142,6 @@ def test_bridge_throttles_a_flood_per_job_and_keeps_the_last_frame(qtbot) -> Non
         assert dones == sorted(dones) and dones[-1] == 2000
         assert len(dones) < 50  # throttled: 2000 reports in a fraction of a second
         assert 1 <= frames.count(job_id) < 20
-
-
-def test_probe_tells_videos_from_audios_by_streams_not_names(tmp_path, pattern_clip) -> None:
-    audio_named_mp4 = make_audio(tmp_path / "voice.m4a", 1.0)
-    audio_named_mp4 = audio_named_mp4.rename(tmp_path / "voice_really_audio.mp4")
-    video_named_wav = shutil.copy(pattern_clip, tmp_path / "clip_really_video.wav")
-    junk = tmp_path / "notes.mp4"
-    junk.write_text("not a video")
-    report = probe_files([audio_named_mp4, Path(video_named_wav), junk])
-    assert report.audios == (audio_named_mp4,)
-    assert report.videos == (Path(video_named_wav),)
-    assert [p for p, _ in report.unreadable] == [junk]
-    assert report.thumbnails[Path(video_named_wav)].shape[0] == 54
-
-
-def test_probe_expands_folders(tmp_path, pattern_clip) -> None:
-    folder = tmp_path / "batch"
-    (folder / "sub").mkdir(parents=True)
-    shutil.copy(pattern_clip, folder / "a.mp4")
-    make_audio(folder / "sub" / "b.wav", 1.0)
-    (folder / ".hidden.wav").write_text("skipped")
-    report = probe_files([folder])
-    assert [p.name for p in report.videos] == ["a.mp4"]
-    assert [p.name for p in report.audios] == ["b.wav"]
-    assert report.unreadable == ()
 
 
 def test_render_one_frame_changes_only_the_face(qtbot, pool, face_clip, speech, tmp_path) -> None:

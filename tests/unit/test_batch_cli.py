@@ -15,8 +15,14 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.cli.batch_cmd import pair_by_name, plan_outputs
+from app.engine.errors import InputError
 from app.engine.models.lipsync.draft import DraftModel
+from app.engine.queue.batch_plan import (
+    check_name_template,
+    expand_globs,
+    pair_by_name,
+    plan_outputs,
+)
 from app.engine.queue.joblog import read_events, shutdown_logging
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler, result_fields
@@ -121,6 +127,26 @@ def test_outputs_never_collide_and_existing_files_are_kept(inputs, tmp_path, cap
         "bob.mp4",
         "bob_2.mp4",
     }
+
+
+def test_a_job_without_a_face_is_done_with_a_warning(inputs, tmp_path, source_frames, capsys):
+    blank = [np.full_like(source_frames[0], 90) for _ in range(25)]
+    write_clip(inputs / "wall.mp4", blank)
+    code, err = cli(
+        capsys,
+        *("batch", "--videos", inputs / "alice.mp4", inputs / "wall.mp4"),
+        *("--audios", inputs / "hello.wav", "--out", tmp_path / "out", "--model", "draft"),
+    )
+    assert code == 0, err
+    jobs = {job.video.name: job for job in all_jobs()}
+    wall, alice = jobs["wall.mp4"], jobs["alice.mp4"]
+    assert wall.outcome == "done-with-warning" and wall.coverage is not None
+    assert wall.coverage.text == "face in 0 of 15 frames" and "no face" in (wall.warning or "")
+    assert alice.outcome == "done" and alice.warning is None
+    assert f"warning: wall.mp4: {wall.warning}" in err
+    assert "face in 0 of 15 frames" in err
+    assert main(["queue", "list"]) == 0
+    assert "done-with-warning" in capsys.readouterr().out
 
 
 def test_overwrite_replaces_an_existing_file_but_never_an_input(inputs, tmp_path, capsys):
@@ -585,3 +611,11 @@ def test_a_job_cancelled_elsewhere_just_as_it_finishes_leaves_no_output(inputs, 
         store.close()
     assert events == [(job_id, "running"), (job_id, "cancelled")]
     assert [p.name for p in tmp_path.iterdir() if p.suffix in (".mp4", ".part")] == []
+
+
+def test_the_engines_batch_messages_name_the_value_not_a_front_ends_option(tmp_path) -> None:
+    """The window shows these too: the CLI adds its option name, the engine never does."""
+    with pytest.raises(InputError, match=r"^\{speaker\}\.mp4: unknown field \{speaker\}"):
+        check_name_template("{speaker}.mp4")
+    with pytest.raises(InputError, match=r"^.*nothing-\*\.wav: matches no file$"):
+        expand_globs([str(tmp_path / "nothing-*.wav")])

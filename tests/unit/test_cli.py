@@ -137,8 +137,20 @@ def test_render_writes_a_playable_file_and_reports(clip, speech, tmp_path, capsy
     code, err = run_cli(capsys, *render_args(clip, speech, out))
     assert code == 0, err
     assert "ok.mp4" in err and "draft" in err
+    assert "face in 25 of 25 frames" in err and "warning" not in err
     facts = stream_facts(out)
     assert facts["frames"] == 25 and facts["size"] == (512, 512)
+
+
+def test_a_render_without_a_face_is_done_with_a_warning(speech, tmp_path, capsys):
+    blank = tmp_path / "in" / "blank.mp4"
+    with media.VideoWriter(blank, 160, 120, 25.0) as w:
+        for _ in range(25):
+            w.write(np.full((120, 160, 3), 90, np.uint8))
+    code, err = run_cli(capsys, *render_args(blank, speech, tmp_path / "blank_out.mp4"))
+    assert code == 0, err  # the output is written: done, but with a warning
+    assert "warning: blank.mp4: no face found in any frame" in err
+    assert "face in 0 of 25 frames" in err
 
 
 def test_probe_prints_json(shared_media, capsys):

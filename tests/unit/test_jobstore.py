@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import paths
+from app.engine.queue import jobstore
 from app.engine.queue.jobstore import JobSpec, JobStore, part_path
 from app.engine.settings import RenderSettings
 
@@ -286,3 +287,60 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         store.add(settings(tmp_path, "a"))
+
+
+def test_a_done_job_keeps_its_face_coverage_and_warning(store: JobStore, tmp_path: Path) -> None:
+    clean, warned = store.add_many(settings(tmp_path, n) for n in "ab")
+    for job_id, face_frames, warning in ((clean, 183, None), (warned, 0, "no face found")):
+        assert store.claim_next("cpu") is not None
+        store.update_progress(job_id, 200, 200, 10.0)
+        assert store.finish(job_id, face_frames, warning)
+    a, b = store.get(clean), store.get(warned)
+    assert a is not None and b is not None
+    assert a.coverage is not None and a.coverage.text == "face in 183 of 200 frames"
+    assert (a.outcome, a.done_with_warning) == ("done", False)
+    assert (b.outcome, b.warning, b.state) == ("done-with-warning", "no face found", "done")
+    assert store.requeue(warned)  # a retry starts clean
+    again = store.get(warned)
+    assert again is not None and again.warning is None and again.coverage is None
+
+
+def test_a_queue_written_before_face_coverage_opens_with_its_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the version 1 table, with one done job
+        conn.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER NOT NULL, "
+            "video TEXT NOT NULL, audio TEXT NOT NULL, output TEXT NOT NULL, model TEXT NOT NULL,"
+            " device TEXT NOT NULL, settings TEXT NOT NULL DEFAULT '{}', priority INTEGER NOT "
+            "NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'queued', done INTEGER NOT NULL DEFAULT"
+            " 0, total INTEGER NOT NULL DEFAULT 0, fps REAL NOT NULL DEFAULT 0, error TEXT, "
+            "attempts INTEGER NOT NULL DEFAULT 0, slot TEXT, created REAL NOT NULL, started "
+            "REAL, finished REAL)"
+        )
+        conn.execute(
+            "INSERT INTO jobs (seq, video, audio, output, model, device, state, done, total, "
+            "created) VALUES (1, 'v.mp4', 'a.wav', 'o.mp4', 'draft', 'cpu', 'done', 9, 9, 0)"
+        )
+        conn.execute("PRAGMA user_version=1")
+    with JobStore(path) as store:
+        job = store.get(1)
+        assert job is not None and job.state == "done" and job.coverage is None
+        assert job.outcome == "done" and job.error_kind is None
+        (version,) = store._query("PRAGMA user_version")[0]
+        assert version == jobstore.SCHEMA_VERSION
+        (new,) = store.add_many([JobSpec(settings(tmp_path, "new", "cpu"))])
+        claimed = store.claim_next("cpu")
+        assert claimed is not None and claimed.id == new
+        assert store.fail(new, "weights missing", "model_missing")
+        assert store.get(new).error_kind == "model_missing"  # type: ignore[union-attr]
+
+
+def test_outputs_lists_one_state_only(store: JobStore, tmp_path: Path) -> None:
+    ids = store.add_many([settings(tmp_path, name) for name in ("a", "b", "c", "d")])
+    store.claim_next("cpu")  # a -> running
+    store.cancel(ids[2])
+    assert store.outputs("queued") == [str(tmp_path / "out" / n) for n in ("b.mp4", "d.mp4")]
+    assert store.outputs("running") == [str(tmp_path / "out" / "a.mp4")]
+    assert store.outputs("done") == []
+    with pytest.raises(ValueError, match="unknown job state"):
+        store.outputs("sleeping")  # type: ignore[arg-type]

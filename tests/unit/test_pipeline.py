@@ -183,7 +183,7 @@ def test_no_face_anywhere_renders_unchanged_with_a_warning(tmp_path):
             video=clip, audio=audio, output=tmp_path / "o.mp4", model="draft", detector="haar"
         )
     )
-    assert result.frames_with_face == 0
+    assert result.frames_with_face == 0 and result.coverage.text == "face in 0 of 25 frames"
     assert any("noface.mp4" in w and "no face" in w for w in result.warnings)
 
 

@@ -23,8 +23,9 @@ from app.engine.errors import InputError, RenderCancelled
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import JsonFormatter, read_events, setup_logging, shutdown_logging
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
-from app.engine.queue.scheduler import Scheduler, accepted_devices
+from app.engine.queue.scheduler import Scheduler, accepted_devices, render_runner
 from app.engine.settings import RenderSettings
+from tests.mediagen import make_audio, make_video
 
 POLL = 0.02
 FRAMES = 4
@@ -259,6 +260,7 @@ def test_stalled_runner_is_failed_retried_and_the_queue_moves_on(
     job = store.get(stuck)
     assert job is not None
     assert (job.state, job.error, job.attempts) == ("failed", "stalled: no progress for 0.2 s", 3)
+    assert job.error_kind == "stalled"
     assert state(store, nxt) == "done"
     assert runner.seen == ["stuck", "next", "stuck", "stuck"]  # retries go to the back
     assert sched.abandoned_workers == 3  # each stuck thread was left behind, never reused
@@ -350,10 +352,11 @@ def test_failures_retry_except_bad_input_and_the_json_log_records_them(
     assert (store.get(ok).state, store.get(ok).attempts) == ("done", 1)  # type: ignore[union-attr]
     failed = store.get(bad)
     assert failed is not None and (failed.state, failed.attempts) == ("failed", 2)
-    assert failed.error == "ValueError: boom"
+    assert (failed.error, failed.error_kind) == ("ValueError: boom", "error")
     rejected = store.get(bad_input)
     assert rejected is not None and (rejected.state, rejected.attempts) == ("failed", 1)
-    assert rejected.error == "input.mp4: not a video"
+    assert (rejected.error, rejected.error_kind) == ("input.mp4: not a video", "bad_input")
+    assert store.get(ok).error_kind is None  # type: ignore[union-attr]
 
     lines = jsonlog.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]  # every line is one JSON object
@@ -492,3 +495,21 @@ def test_read_events_spans_rotated_files_newest_last(tmp_path: Path) -> None:
     got = read_events(job_id=1, limit=5, path=path)
     assert [e["i"] for e in got] == [31, 33, 35, 37, 39]
     assert [e["i"] for e in read_events(limit=3, path=path)] == [37, 38, 39]
+
+
+def test_a_job_whose_model_is_not_installed_fails_as_model_missing_without_retries(
+    store: JobStore, make_scheduler: Callable[..., Scheduler], tmp_path: Path
+) -> None:
+    """The real runner (pipeline.render): a front end can offer the download by the
+    job's error_kind, never by reading its message."""
+    video = make_video(tmp_path / "presenter.mp4", 64, 64, 25, 1.0, audio=False)
+    audio = make_audio(tmp_path / "speech.wav", 1.0, kind="speechlike")
+    settings = RenderSettings(video, audio, tmp_path / "out.mp4", model="wav2lip_96")
+    (job_id,) = store.add_many([JobSpec(settings)])
+    sched = make_scheduler(render_runner, max_retries=2)
+    sched.start()
+    assert sched.run_until_idle(timeout=30)
+    job = store.get(job_id)
+    assert job is not None and (job.state, job.attempts) == ("failed", 1)
+    assert job.error_kind == "model_missing" and "wav2lip_96" in (job.error or "")
+    assert not (tmp_path / "out.mp4").exists()

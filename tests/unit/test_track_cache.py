@@ -6,7 +6,6 @@ import os
 import shutil
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -17,7 +16,8 @@ from app.engine.render.pipeline import RenderResult, render
 from app.engine.render.track_cache import TrackSettings
 from app.engine.settings import RenderSettings
 from tests.conftest import SHARED_MEDIA
-from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, write_wav
+from tests.support.media import talking_head_frames
+from tests.unit.test_pipeline import SPEECH, write_wav
 
 SIZE = 192  # small renders: a real face that Haar finds at this size in every frame
 FPS = 25.0
@@ -25,14 +25,7 @@ FPS = 25.0
 
 def load_source_frames(n: int = 60) -> list[np.ndarray]:
     """The first n frames of a real talking-head clip, at SIZE x SIZE."""
-    path = SHARED_MEDIA / PORTRAIT_VIDEO
-    if not path.is_file():
-        pytest.fail(f"shared media missing at {path}")
-    with media.open_video(path) as reader:
-        return [
-            cv2.resize(f, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
-            for _, f in zip(range(n), reader.frames())
-        ]
+    return talking_head_frames(n, SIZE)
 
 
 def load_speech() -> np.ndarray:

@@ -6,9 +6,14 @@ millisecond), so a lock costs less than a connection per thread, and `close()` c
 close the one connection from whichever thread calls it.
 
 States: queued -> running -> done | failed | cancelled; requeue() puts a finished job
-back in the queue. The scheduler picks the next job by (priority desc, seq asc): `seq`
-is a counter separate from `id`, so a retried job can go to the back of its priority
-band while a job interrupted by a shutdown keeps its place.
+back in the queue. A done job also records its face coverage (`face_frames` of `total`
+frames) and, when the render needs a look (no face, or under half the frames), a
+`warning`: that job is done-with-warning (`Job.done_with_warning`), a state of its own
+for the user (`Job.outcome`), still "done" for the queue.
+
+The scheduler picks the next job by (priority desc, seq asc): `seq` is a counter
+separate from `id`, so a retried job can go to the back of its priority band while a
+job interrupted by a shutdown keeps its place.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from app.engine import paths
+from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -33,9 +39,14 @@ log = logging.getLogger(__name__)
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: tuple[str, ...] = ("done", "failed", "cancelled")
+PENDING_STATES: tuple[str, ...] = ("queued", "running")  # a job in these will still write
+DONE_WITH_WARNING = "done-with-warning"  # Job.outcome of a done job with a warning
+# Why a job failed, for a front end to act on (offer a download, say "check the file")
+# without reading the message: the message is for people.
+FailureKind = Literal["bad_input", "model_missing", "error", "stalled", "interrupted"]
 PageOrder = Literal["priority", "created"]
 DB_NAME = "jobs.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # 2: face_frames and warning; 3: error_kind
 BUSY_TIMEOUT_S = 5.0  # another process (CLI beside the GUI) holding the write lock
 
 # RenderSettings fields that have their own column; the rest go to the JSON `settings`.
@@ -58,11 +69,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     total     INTEGER NOT NULL DEFAULT 0,
     fps       REAL    NOT NULL DEFAULT 0,
     error     TEXT,
+    error_kind TEXT,  -- a FailureKind; NULL unless failed (or failed once and requeued)
     attempts  INTEGER NOT NULL DEFAULT 0,
     slot      TEXT,
     created   REAL    NOT NULL,
     started   REAL,
-    finished  REAL
+    finished  REAL,
+    face_frames INTEGER,  -- frames the face was animated in; NULL until done
+    warning   TEXT        -- done-with-warning: why the output needs a look
 );
 -- Scheduler: next queued job for one device. Partial, so it holds only the queue
 -- (small once most of a batch is done); claim_next asks once per accepted device.
@@ -78,8 +92,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
 
 _COLUMNS = (
     "id, seq, video, audio, output, model, device, settings, priority, state, done, total, "
-    "fps, error, attempts, slot, created, started, finished"
+    "fps, error, attempts, slot, created, started, finished, face_frames, warning, error_kind"
 )
+# Columns added after version 1, with their declarations: an older file gains them.
+_ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"), ("error_kind", "TEXT"))
 
 
 def part_path(output: Path | str) -> Path:
@@ -129,6 +145,25 @@ class Job:
     created: float  # epoch seconds
     started: float | None
     finished: float | None
+    face_frames: int | None = None  # frames with an animated face; None until done
+    warning: str | None = None  # set on a done job whose output needs a look
+    error_kind: FailureKind | None = None  # why it failed; None unless `error` is set
+
+    @property
+    def done_with_warning(self) -> bool:
+        return self.state == "done" and self.warning is not None
+
+    @property
+    def outcome(self) -> str:
+        """The state as the user sees it: `state`, or "done-with-warning"."""
+        return DONE_WITH_WARNING if self.done_with_warning else self.state
+
+    @property
+    def coverage(self) -> FaceCoverage | None:
+        """'face in 183 of 200 frames' once done; None before (or for an old record)."""
+        if self.face_frames is None:
+            return None
+        return FaceCoverage(self.face_frames, self.total)
 
     @property
     def fraction(self) -> float:
@@ -176,6 +211,9 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         created,
         started,
         finished,
+        face_frames,
+        warning,
+        error_kind,
     ) = row
     return Job(
         id=id_,
@@ -197,6 +235,9 @@ def _row_to_job(row: sqlite3.Row | tuple) -> Job:
         created=created,
         started=started,
         finished=finished,
+        face_frames=face_frames,
+        warning=warning,
+        error_kind=error_kind,
     )
 
 
@@ -243,14 +284,22 @@ class JobStore:
             # crash-safe; a power cut can only lose the last few commits.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             with self._lock:
-                self._conn.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                )
+                self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+                self._add_missing_columns()
         except BaseException:
             self.close()
             raise
 
     # -- plumbing ---------------------------------------------------------------------
+
+    def _add_missing_columns(self) -> None:
+        """Bring a queue written by an older version up to this schema (jobs kept)."""
+        with self._tx() as conn:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            for name, decl in _ADDED_COLUMNS:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -361,6 +410,13 @@ class JobStore:
         ((n,),) = self._query(f"SELECT COUNT(*) FROM jobs {where}", params)
         return int(n)
 
+    def outputs(self, state: JobState) -> list[str]:
+        """The output paths of every job in `state`: one column, no Job objects (a new job
+        checks its name against the queue's, at 1000s of queued jobs)."""
+        where, params = self._state_filter(state)
+        rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
+        return [row[0] for row in rows]
+
     # -- the scheduler's transitions --------------------------------------------------
 
     def claim_next(self, device_slot: str, accept: Sequence[str] | None = None) -> Job | None:
@@ -389,7 +445,8 @@ class JobStore:
                 return None
             conn.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, slot = ?, "
-                "started = ?, finished = NULL, done = 0, fps = 0, error = NULL WHERE id = ?",
+                "started = ?, finished = NULL, done = 0, fps = 0, error = NULL, "
+                "face_frames = NULL, warning = NULL, error_kind = NULL WHERE id = ?",
                 (device_slot, time.time(), best[2]),
             )
             row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (best[2],)).fetchone()
@@ -404,23 +461,26 @@ class JobStore:
             )
         )
 
-    def finish(self, job_id: int) -> bool:
-        """running -> done. False if the job is not running (e.g. cancelled meanwhile)."""
+    def finish(
+        self, job_id: int, face_frames: int | None = None, warning: str | None = None
+    ) -> bool:
+        """running -> done, with the render's face coverage and its warning if any
+        (done-with-warning). False if the job is not running (e.g. cancelled meanwhile)."""
         return bool(
             self._execute(
-                "UPDATE jobs SET state = 'done', finished = ?, done = MAX(done, total) "
-                "WHERE id = ? AND state = 'running'",
-                (time.time(), job_id),
+                "UPDATE jobs SET state = 'done', finished = ?, done = MAX(done, total), "
+                "face_frames = ?, warning = ? WHERE id = ? AND state = 'running'",
+                (time.time(), face_frames, warning, job_id),
             )
         )
 
-    def fail(self, job_id: int, error: str) -> bool:
-        """running -> failed with an error message."""
+    def fail(self, job_id: int, error: str, kind: FailureKind = "error") -> bool:
+        """running -> failed with an error message and why, as a FailureKind."""
         return bool(
             self._execute(
-                "UPDATE jobs SET state = 'failed', finished = ?, error = ? "
+                "UPDATE jobs SET state = 'failed', finished = ?, error = ?, error_kind = ? "
                 "WHERE id = ? AND state = 'running'",
-                (time.time(), error, job_id),
+                (time.time(), error, kind, job_id),
             )
         )
 
@@ -455,7 +515,8 @@ class JobStore:
                 return False
             conn.execute(
                 "UPDATE jobs SET state = 'queued', seq = ?, done = 0, fps = 0, started = NULL, "
-                "finished = NULL, attempts = CASE WHEN ? THEN 0 ELSE attempts END WHERE id = ?",
+                "finished = NULL, face_frames = NULL, warning = NULL, "
+                "attempts = CASE WHEN ? THEN 0 ELSE attempts END WHERE id = ?",
                 (self._take_seq(conn), reset_attempts, job_id),
             )
         return True
@@ -476,6 +537,16 @@ class JobStore:
     def set_priority(self, job_id: int, priority: int) -> bool:
         return bool(
             self._execute("UPDATE jobs SET priority = ? WHERE id = ?", (int(priority), job_id))
+        )
+
+    def set_model(self, job_id: int, model: str, device: str) -> bool:
+        """Change the model and device of a job that is not running (a failed job fixed
+        before it is retried)."""
+        return bool(
+            self._execute(
+                "UPDATE jobs SET model = ?, device = ? WHERE id = ? AND state != 'running'",
+                (model, device, job_id),
+            )
         )
 
     def remove(self, job_id: int) -> bool:
@@ -507,7 +578,8 @@ class JobStore:
                     log.warning("job %d: cannot delete %s: %s", job.id, job.part_path, exc)
                 if max_attempts is not None and job.attempts >= max_attempts:
                     conn.execute(
-                        "UPDATE jobs SET state = 'failed', finished = ?, error = ? WHERE id = ?",
+                        "UPDATE jobs SET state = 'failed', finished = ?, error = ?, "
+                        "error_kind = 'interrupted' WHERE id = ?",
                         (
                             now,
                             f"interrupted {job.attempts} times (app crashed or was killed)",

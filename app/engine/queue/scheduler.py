@@ -39,10 +39,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine.errors import InputError, RenderCancelled
+from app.engine.errors import InputError, ModelNotInstalled, RenderCancelled
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import log_event
-from app.engine.queue.jobstore import Job, JobSpec, JobStore, device_family, part_path
+from app.engine.queue.jobstore import (
+    FailureKind,
+    Job,
+    JobSpec,
+    JobStore,
+    device_family,
+    part_path,
+)
+from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -82,6 +90,15 @@ def result_fields(result: object) -> dict[str, Any]:
         for f in dataclasses.fields(result)
         if f.repr  # repr=False marks the bulky ones (the face track)
     }
+
+
+def _coverage_of(result: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """(frames with a face, coverage warning) of a render result's fields; (None, None)
+    for a runner that reports no faces."""
+    face_frames, frames = result.get("frames_with_face"), result.get("frames")
+    if not isinstance(face_frames, int) or not isinstance(frames, int):
+        return None, None
+    return face_frames, FaceCoverage(face_frames, frames).warning
 
 
 def accepted_devices(slot: str, all_slots: Iterable[str]) -> tuple[str, ...]:
@@ -418,14 +435,17 @@ class Scheduler:
             device=job.device,
         )
         outcome, error, retry = "done", None, False
+        kind: FailureKind = "error"
         result: Mapping[str, Any] = {}
         try:
             returned = self._runner(job, lambda p: self._report(run, p), run.cancel)
             result = returned if isinstance(returned, Mapping) else result_fields(returned)
         except RenderCancelled:
             outcome = "cancelled"
+        except ModelNotInstalled as exc:
+            outcome, error, kind = "failed", str(exc), "model_missing"
         except InputError as exc:
-            outcome, error = "failed", str(exc)
+            outcome, error, kind = "failed", str(exc), "bad_input"
         except Exception as exc:
             outcome, error, retry = "failed", f"{type(exc).__name__}: {exc}", True
             log.error(
@@ -434,7 +454,7 @@ class Scheduler:
                 exc_info=True,
                 extra={"job_id": job.id, "event": "runner_error"},
             )
-        self._complete(run, outcome, error, retry, result)
+        self._complete(run, outcome, error, retry, result, kind)
 
     def _report(self, run: _Run, progress: FrameProgress) -> None:
         """The runner's progress callback, on the runner's thread."""
@@ -473,6 +493,7 @@ class Scheduler:
         error: str | None,
         retry: bool,
         result: Mapping[str, Any],
+        kind: FailureKind = "error",
     ) -> None:
         job = run.job
         events: list[tuple[int, str]] = []
@@ -512,7 +533,7 @@ class Scheduler:
                 if self.store.release(job.id):
                     events.append((job.id, "queued"))
                 log_event("job_interrupted", logger=log, **fields)
-            elif outcome == "done" and not self.store.finish(job.id):
+            elif outcome == "done" and not self.store.finish(job.id, *_coverage_of(result)):
                 # Cancelled in the store after its last progress report: no output.
                 _remove_outputs(job, output_too=True)
                 events.append((job.id, "cancelled"))
@@ -527,7 +548,7 @@ class Scheduler:
                 log_event("job_cancelled", logger=log, **fields)
             else:
                 _remove_outputs(job, output_too=False)
-                if self.store.fail(job.id, error or "failed"):
+                if self.store.fail(job.id, error or "failed", kind):
                     events.append((job.id, "failed"))
                 will_retry = retry and job.attempts <= self.max_retries
                 log_event(
@@ -561,7 +582,7 @@ class Scheduler:
                     run.stop_reason, run.stop_time = "stalled", now
                     run.cancel.set()
                     error = f"stalled: no progress for {self.stall_timeout:g} s"
-                    if self.store.fail(run.job.id, error):
+                    if self.store.fail(run.job.id, error, "stalled"):
                         events.append((run.job.id, "failed"))
                     log_event(
                         "job_failed",

@@ -5,7 +5,9 @@ stages.py); the encoder runs in the caller's thread, which is also where progres
 is yielded, so the generator is the job (STYLE.md 2). Frames in flight are capped
 by the queue sizes, so memory does not grow with the video's length.
 
-Output length follows the audio; a shorter video is extended (frame_plan.py).
+What a render does to each frame is recipe.py (shared with the one-frame preview and
+the benchmarks); this module runs it in threads. Output length follows the audio; a
+shorter video is extended (frame_plan.py).
 A frame with no face passes through untouched. A cancelled or failed render
 leaves nothing at the output path: the writer works on NAME.mp4.part.
 """
@@ -25,16 +27,13 @@ import numpy as np
 
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
-from app.engine.models.lipsync.loader import load_model
-from app.engine.models.registry import find_detector_model
 from app.engine.progress import FrameProgress
-from app.engine.render import media, track_cache
-from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import PasteOptions, paste_face
-from app.engine.render.crop import estimate_alignment, warp_to_crop
-from app.engine.render.enhance import EnhanceItem, FaceEnhancer, enhance_faces
-from app.engine.render.faces import FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render import media
+from app.engine.render.coverage import FaceCoverage
+from app.engine.render.enhance import FaceEnhancer
+from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.recipe import Generated, JobPlan, plan_job, probe_inputs
 from app.engine.render.stages import (
     END,
     Channel,
@@ -44,12 +43,10 @@ from app.engine.render.stages import (
     Timer,
     timed_iter,
 )
-from app.engine.settings import MASK_PRESETS, RenderSettings
+from app.engine.settings import RenderSettings
 
 log = logging.getLogger(__name__)
 
-MIN_AUDIO_S = 0.5  # shorter than this is not speech worth a video
-ANALYSIS_RATE = 16_000
 PREVIEW_EVERY_S = 0.3
 PREVIEW_MAX_SIDE = 480
 QUEUE_FRAMES = 8  # frames waiting between two stages
@@ -74,6 +71,10 @@ class RenderResult:
     @property
     def duration_s(self) -> float:
         return self.frames / self.fps
+
+    @property
+    def coverage(self) -> FaceCoverage:
+        return FaceCoverage(self.frames_with_face, self.frames)
 
 
 def render(
@@ -111,49 +112,35 @@ def iter_render(
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
-    video_info = check_inputs(settings)
-    wav = media.load_audio(settings.audio, ANALYSIS_RATE)
-    audio_s = len(wav) / ANALYSIS_RATE
-    if audio_s < MIN_AUDIO_S:
-        raise InputError(
-            f"{settings.audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
-        )
-    fps = video_info.fps
-    n_out = max(1, round(audio_s * fps))
-    mels = mel_chunks(mel_spectrogram(wav), fps, n_out)
-    del wav
-    model = model or load_model(settings.model, settings.device, settings.batch_size)
-    model.prepare(mels)
-    if enhancer is None and settings.enhancer != "none":
-        enhancer = _load_enhancer(settings)
-    detector = detector or create_detector(settings.detector, detector_path(settings))
-    cached = None  # this video's entry in the face-track cache
-    if face_track is None and settings.track_cache:
-        cached = track_cache.entry(
-            settings.video, track_cache.TrackSettings.of(detector, settings.detect_interval, fps)
-        )
-        face_track = cached.load() if cached is not None else None
+    plan = plan_job(
+        settings,
+        check_inputs(settings),
+        model=model,
+        detector=detector,
+        face_track=face_track,
+        enhancer=enhancer,
+    )
     log.info(
         "render %s + %s -> %s: %d frames at %.3f fps, model %s, detector %s",
         settings.video.name,
         settings.audio.name,
         settings.output.name,
-        n_out,
-        fps,
-        model.name,
-        detector.name,
+        plan.frames,
+        plan.fps,
+        plan.model.name,
+        plan.detector.name,
     )
 
-    run = _Run(settings, model, enhancer, detector, face_track, mels, n_out, cancel)
+    run = _Run(plan, cancel)
     writer = media.VideoWriter(
         settings.output,
-        video_info.width,
-        video_info.height,
-        fps,
+        plan.video.width,
+        plan.video.height,
+        plan.fps,
         crf=settings.crf,
         preset=settings.preset,
         audio_path=settings.audio,
-        duration=n_out / fps,
+        duration=plan.frames / plan.fps,
     )
     try:
         yield from run.encode_into(writer)
@@ -165,24 +152,23 @@ def iter_render(
         raise
     finally:
         run.shutdown()
-    if cached is not None:
-        cached.save(run.builder.track)
+    if plan.track_entry is not None:
+        plan.track_entry.save(run.builder.track)
 
     warnings: list[str] = []
-    if run.frames_with_face == 0:
-        warnings.append(
-            f"{settings.video.name}: no face found in any frame; the video was rendered unchanged"
-        )
+    coverage_warning = FaceCoverage(run.frames_with_face, plan.frames).warning
+    if coverage_warning is not None:
+        warnings.append(f"{settings.video.name}: {coverage_warning}")
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
         output=output,
-        frames=n_out,
-        fps=fps,
-        width=video_info.width // 2 * 2,
-        height=video_info.height // 2 * 2,
-        model=model.name,
-        detector=detector.name,
+        frames=plan.frames,
+        fps=plan.fps,
+        width=plan.video.width // 2 * 2,
+        height=plan.video.height // 2 * 2,
+        model=plan.model.name,
+        detector=plan.detector.name,
         frames_with_face=run.frames_with_face,
         detections=run.builder.detections,
         elapsed_s=time.perf_counter() - started,
@@ -193,25 +179,11 @@ def iter_render(
 
 
 def check_inputs(settings: RenderSettings) -> media.VideoInfo:
-    """Every check that can fail before any work starts; raises InputError."""
-    video = media.probe(settings.video)
-    if video.video is None:
-        raise InputError(f"{settings.video.name}: has no video stream")
-    audio = media.probe(settings.audio)
-    if audio.audio is None:
-        raise InputError(f"{settings.audio.name}: has no audio stream")
+    """The checks of the inputs and the output path that can fail before any work
+    starts; raises InputError."""
+    video = probe_inputs(settings)
     check_output_path(settings.output, (settings.video, settings.audio))
-    check_look(settings)
-    return video.video
-
-
-def check_look(settings: RenderSettings) -> None:
-    """The mask, feather and enhancer blend are in range (a hand-edited job may not be)."""
-    if settings.mask not in MASK_PRESETS:
-        raise InputError(f"mask '{settings.mask}': must be one of {', '.join(MASK_PRESETS)}")
-    for name, value in (("feather", settings.feather), ("enhancer blend", settings.enhancer_blend)):
-        if not 0.0 <= value <= 1.0:
-            raise InputError(f"{name} {value:g}: must be between 0 and 1")
+    return video
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
@@ -231,46 +203,16 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
-def _load_enhancer(settings: RenderSettings) -> FaceEnhancer | None:
-    """The settings' face enhancer on the lip-sync model's device, sharing its session
-    cache (imported here: ONNX Runtime is not needed for a draft render)."""
-    from app.engine.models.enhance.loader import load_enhancer
-    from app.engine.models.lipsync.factory import SESSIONS
-
-    return load_enhancer(settings.enhancer, settings.device, settings.batch_size, SESSIONS)
-
-
-def paste_options(settings: RenderSettings) -> PasteOptions:
-    """How this render pastes lip-sync results (blend.py)."""
-    return PasteOptions(settings.mask, settings.feather, settings.restore_detail)
-
-
-def detector_path(settings: RenderSettings) -> Path | None:
-    """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
-    if settings.detector_model is not None:
-        return settings.detector_model
-    return find_detector_model()
-
-
 class _Run:
     """The threads of one render and the state they share."""
 
-    def __init__(
-        self,
-        settings: RenderSettings,
-        model: LipSyncModel,
-        enhancer: FaceEnhancer | None,
-        detector: FaceDetector,
-        face_track: FaceTrack | None,
-        mels: np.ndarray,
-        n_out: int,
-        cancel: threading.Event,
-    ) -> None:
-        self.settings, self.model, self.mels, self.n_out = settings, model, mels, n_out
-        self.enhancer = enhancer
-        self.cancel = cancel
+    def __init__(self, plan: JobPlan, cancel: threading.Event) -> None:
+        settings = plan.settings
+        self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
+        self.lipsync = plan.lipsync()
+        self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
-        self.builder = FaceTrackBuilder(detector, settings.detect_interval, track=face_track)
+        self.builder = FaceTrackBuilder(plan.detector, settings.detect_interval, plan.face_track)
         self.frames_with_face = 0
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)
@@ -321,37 +263,28 @@ class _Run:
             self.with_faces.put(item)
 
     def _model(self, clock: StageClock) -> None:
-        batch: list = []
+        batch: list[tuple[int, np.ndarray, Face | None]] = []
         for item in self.with_faces:
             batch.append(item)
-            if len(batch) >= self.model.batch_size:  # counts faceless frames too: bounded
+            if len(batch) >= self.batch_size:  # counts faceless frames too: bounded
                 self._run_batch(batch, clock)
                 batch = []
         self._run_batch(batch, clock)
         self.generated.put(END)
 
-    def _run_batch(self, batch: list, clock: StageClock) -> None:
-        model, size = self.model, self.model.crop_size
+    def _run_batch(
+        self, batch: list[tuple[int, np.ndarray, Face | None]], clock: StageClock
+    ) -> None:
         with Timer(clock, len(batch)):
-            todo = [(i, frame, face) for i, frame, face in batch if face is not None]
-            results: dict[int, tuple[np.ndarray, ...]] = {}
-            if todo:
-                matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
-                crops = np.stack(
-                    [warp_to_crop(frame, m, size) for (_, frame, _), m in zip(todo, matrices)]
-                )
-                indices = np.array([i for i, _, _ in todo], dtype=np.int64)
-                mouths = model.infer(crops, self.mels[indices], indices)
-                for k, (index, _, face) in enumerate(todo):
-                    results[index] = (mouths[k], crops[k], matrices[k], face.landmarks)
-        self.frames_with_face += len(todo)
-        for index, frame, _ in batch:
-            self.generated.put((index, frame, results.get(index)))
+            generated = self.lipsync.infer(batch)
+        self.frames_with_face += sum(face is not None for *_, face in batch)
+        for item in generated:
+            self.generated.put(item)
 
     def _blend(self, clock: StageClock) -> None:
-        # Batches as the enhancer wants them (or one frame at a time without one).
-        size = self.enhancer.batch_size if self.enhancer is not None else 1
-        batch: list = []
+        # In the batches the face enhancer wants (one frame at a time without one).
+        size = self.lipsync.paste_batch_size
+        batch: list[Generated] = []
         for item in self.generated:
             batch.append(item)
             if len(batch) >= size:
@@ -360,25 +293,12 @@ class _Run:
         self._blend_batch(batch, clock)
         self.blended.put(END)
 
-    def _blend_batch(self, batch: list, clock: StageClock) -> None:
-        options, enhancer = paste_options(self.settings), self.enhancer
-        to_enhance: list[EnhanceItem] = []
-        with Timer(clock, len(batch)):
-            for _, frame, result in batch:
-                if result is None:
-                    continue
-                mouth, crop, matrix, landmarks = result
-                # An unchanged crop (identity model, draft in silence) leaves the frame
-                # bit-exact; only an enhancer still wants to know where the face is.
-                if enhancer is None and np.array_equal(mouth, crop):
-                    continue
-                pasted = paste_face(frame, mouth, crop, matrix, landmarks, options)
-                if pasted is not None:
-                    to_enhance.append(EnhanceItem(frame, landmarks, pasted))
-            if enhancer is not None:
-                enhance_faces(enhancer, to_enhance, self.settings.enhancer_blend)
-        for index, frame, _ in batch:
-            self.blended.put((index, frame))
+    def _blend_batch(self, batch: list[Generated], clock: StageClock) -> None:
+        if any(item.mouth is not None for item in batch):
+            with Timer(clock, len(batch)):
+                self.lipsync.paste_batch(batch)
+        for item in batch:
+            self.blended.put((item.index, item.frame))
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:

@@ -1,0 +1,292 @@
+"""The render recipe, written once: plan a job, settle a frame's face, lip-sync a batch.
+
+- `plan_job`: everything a render decides before its first frame: the inputs' facts,
+  the output frame count (it follows the audio), the mel chunk of every frame, the
+  model, the face detector and the video's cached face track.
+- `LipSync`: one batch of frames through crop -> infer -> paste (only what the model
+  changed, blend.py) -> the optional face enhancer (enhance.py).
+- `settle_face`: the source frame an output frame shows and its face, settled the way
+  the render's forward pass settles it (tracked and smoothed, not a raw detection).
+
+The pipeline's threads (pipeline.py), the one-frame preview (one_frame.py) and the
+benchmarks (bench/stages.py, bench/sequential.py, bench/child.py) all call these, so a
+change to the recipe changes every one of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.engine.errors import InputError
+from app.engine.models.lipsync.base import LipSyncModel
+from app.engine.models.lipsync.loader import load_model
+from app.engine.models.registry import find_detector_model
+from app.engine.render import media, track_cache
+from app.engine.render.audio import mel_chunks, mel_spectrogram
+from app.engine.render.blend import PasteOptions, paste_face
+from app.engine.render.crop import estimate_alignment, warp_to_crop
+from app.engine.render.enhance import EnhanceItem, FaceEnhancer, enhance_faces
+from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.frame_plan import FrameSource, source_index
+from app.engine.settings import MASK_PRESETS, RenderSettings
+
+log = logging.getLogger(__name__)
+
+MIN_AUDIO_S = 0.5  # shorter than this is not speech worth a video
+ANALYSIS_RATE = 16_000  # the mel spectrogram's sample rate
+
+
+@dataclass
+class JobPlan:
+    """What one render works from, decided before its first frame."""
+
+    settings: RenderSettings
+    video: media.VideoInfo
+    frames: int  # output frames: the audio's length at the video's rate
+    mels: np.ndarray = field(repr=False)  # (frames, 80, 16): the speech under each frame
+    model: LipSyncModel
+    detector: FaceDetector
+    face_track: FaceTrack | None  # this video's track so far (cached or given), or None
+    track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
+    enhancer: FaceEnhancer | None = None  # the face enhancer after lip sync, if any
+
+    def lipsync(self) -> LipSync:
+        """The recipe's crop -> infer -> paste -> enhance for this plan."""
+        settings = self.settings
+        return LipSync(
+            self.model, self.mels, paste_options(settings), self.enhancer, settings.enhancer_blend
+        )
+
+    @property
+    def fps(self) -> float:
+        return self.video.fps
+
+
+def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
+    """The presenter's video facts; InputError when either input lacks its stream."""
+    video = media.probe(settings.video)
+    if video.video is None:
+        raise InputError(f"{settings.video.name}: has no video stream")
+    audio = media.probe(settings.audio)
+    if audio.audio is None:
+        raise InputError(f"{settings.audio.name}: has no audio stream")
+    return video.video
+
+
+def check_look(settings: RenderSettings) -> None:
+    """The mask, feather and enhancer blend are in range (a hand-edited job may not be)."""
+    if settings.mask not in MASK_PRESETS:
+        raise InputError(f"mask '{settings.mask}': must be one of {', '.join(MASK_PRESETS)}")
+    for name, value in (("feather", settings.feather), ("enhancer blend", settings.enhancer_blend)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name} {value:g}: must be between 0 and 1")
+
+
+def paste_options(settings: RenderSettings) -> PasteOptions:
+    """How a render pastes lip-sync results (blend.py)."""
+    return PasteOptions(settings.mask, settings.feather, settings.restore_detail)
+
+
+def load_enhancer(settings: RenderSettings) -> FaceEnhancer | None:
+    """The settings' face enhancer on the lip-sync model's device, sharing its session
+    cache; None for "none" (then ONNX Runtime need not load at all)."""
+    if settings.enhancer == "none":
+        return None
+    from app.engine.models.enhance.loader import load_enhancer as load
+    from app.engine.models.lipsync.factory import SESSIONS
+
+    return load(settings.enhancer, settings.device, settings.batch_size, SESSIONS)
+
+
+def speech_mels(audio: Path, fps: float, frames: int | None = None) -> np.ndarray:
+    """The mel chunk of each output frame: as many frames as the audio lasts at `fps`
+    (or `frames`). InputError when the audio is too short to be speech."""
+    wav = media.load_audio(audio, ANALYSIS_RATE)
+    audio_s = len(wav) / ANALYSIS_RATE
+    if audio_s < MIN_AUDIO_S:
+        raise InputError(
+            f"{audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
+        )
+    n_out = frames if frames is not None else max(1, round(audio_s * fps))
+    return mel_chunks(mel_spectrogram(wav), fps, n_out)
+
+
+def detector_path(settings: RenderSettings) -> Path | None:
+    """The YuNet file a render uses: the settings' own, else the installed one (or None)."""
+    if settings.detector_model is not None:
+        return settings.detector_model
+    return find_detector_model()
+
+
+def plan_job(
+    settings: RenderSettings,
+    video: media.VideoInfo | None = None,
+    *,
+    model: LipSyncModel | None = None,
+    detector: FaceDetector | None = None,
+    face_track: FaceTrack | None = None,
+    enhancer: FaceEnhancer | None = None,
+) -> JobPlan:
+    """Plan one render of `settings` (`video`: its probed facts, when already known).
+
+    `model`, `detector`, `face_track` and `enhancer` replace what the settings would load. Without a
+    `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
+    (track_cache.py); `track_entry` is where the caller stores it back.
+    """
+    check_look(settings)
+    video = video or probe_inputs(settings)
+    mels = speech_mels(settings.audio, video.fps)
+    model = model or load_model(settings.model, settings.device, settings.batch_size)
+    model.prepare(mels)
+    enhancer = enhancer or load_enhancer(settings)
+    detector = detector or create_detector(settings.detector, detector_path(settings))
+    entry = None
+    if face_track is None and settings.track_cache:
+        entry = track_cache.entry(
+            settings.video,
+            track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
+        )
+        face_track = entry.load() if entry is not None else None
+    return JobPlan(settings, video, len(mels), mels, model, detector, face_track, entry, enhancer)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One frame after the model: its result to paste (None: leave the frame as it is)."""
+
+    index: int  # output frame number
+    frame: np.ndarray = field(repr=False)
+    mouth: np.ndarray | None = field(default=None, repr=False)  # the model's output crop
+    crop: np.ndarray | None = field(default=None, repr=False)  # the model's input crop
+    matrix: np.ndarray | None = field(default=None, repr=False)  # frame -> crop affine
+    landmarks: np.ndarray | None = field(default=None, repr=False)  # the face's 5 points
+
+
+class LipSync:
+    """crop -> infer -> paste (-> enhance) for one job's model and mel chunks.
+
+    `infer` and `paste_batch` are separate so the pipeline can run them in two threads;
+    `run` does both for callers with one batch in hand.
+    """
+
+    def __init__(
+        self,
+        model: LipSyncModel,
+        mels: np.ndarray,
+        options: PasteOptions | None = None,
+        enhancer: FaceEnhancer | None = None,
+        enhancer_blend: float = 0.8,
+    ) -> None:
+        self.model = model
+        self.mels = mels
+        self.options = options or PasteOptions()
+        self.enhancer = enhancer
+        self.enhancer_blend = enhancer_blend
+
+    @property
+    def paste_batch_size(self) -> int:
+        """Frames `paste_batch` wants at once: the enhancer's batch, else one."""
+        return self.enhancer.batch_size if self.enhancer is not None else 1
+
+    def infer(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[Generated]:
+        """(output index, frame, face or None) in -> the same frames with their mouths."""
+        model, size = self.model, self.model.crop_size
+        todo = [(i, frame, face) for i, frame, face in batch if face is not None]
+        results: dict[int, Generated] = {}
+        if todo:
+            matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
+            crops = np.stack(
+                [warp_to_crop(frame, m, size) for (_, frame, _), m in zip(todo, matrices)]
+            )
+            indices = np.array([i for i, _, _ in todo], dtype=np.int64)
+            mouths = model.infer(crops, self.mels[indices], indices)
+            for k, (index, frame, face) in enumerate(todo):
+                # An unchanged crop (identity model, draft in silence) leaves the frame
+                # bit-exact: nothing to paste, unless an enhancer still works on the face.
+                if self.enhancer is None and np.array_equal(mouths[k], crops[k]):
+                    continue
+                results[index] = Generated(
+                    index, frame, mouths[k], crops[k], matrices[k], face.landmarks
+                )
+        return [results.get(index) or Generated(index, frame) for index, frame, _ in batch]
+
+    def paste(self, item: Generated) -> np.ndarray:
+        """The frame with its result pasted in (in place); untouched when there is none."""
+        return self.paste_batch([item])[0]
+
+    def paste_batch(self, items: Sequence[Generated]) -> list[np.ndarray]:
+        """The frames with their results pasted in (in place), then the face enhancer
+        over the pasted regions, in one batch; frames without a result are untouched."""
+        to_enhance: list[EnhanceItem] = []
+        for item in items:
+            if item.mouth is None:
+                continue
+            assert item.crop is not None and item.matrix is not None
+            assert item.landmarks is not None
+            pasted = paste_face(
+                item.frame, item.mouth, item.crop, item.matrix, item.landmarks, self.options
+            )
+            if pasted is not None:
+                to_enhance.append(EnhanceItem(item.frame, item.landmarks, pasted))
+        if self.enhancer is not None:
+            enhance_faces(self.enhancer, to_enhance, self.enhancer_blend)
+        return [item.frame for item in items]
+
+    def run(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[np.ndarray]:
+        return self.paste_batch(self.infer(batch))
+
+
+@dataclass(frozen=True)
+class SettledFrame:
+    """An output frame's source frame and its face, as the render settles them."""
+
+    index: int  # output frame number
+    src_index: int  # the source frame it shows
+    frame: np.ndarray = field(repr=False)
+    face: Face | None
+
+
+def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
+    """Output frame `index` of `plan` with its face, without rendering the other frames.
+
+    The face comes from a FaceTrackBuilder fed the video's forward pass, exactly as the
+    render feeds it, stopped as soon as the frame is settled (at most 2 detect intervals
+    later); frames the plan's cached track already knows cost a decode, no detection.
+    A frame the audio reaches only by looping the video needs the whole forward pass
+    (the source frame count is known only once it is decoded).
+    """
+    index = min(max(0, int(index)), plan.frames - 1)
+    builder = FaceTrackBuilder(plan.detector, plan.settings.detect_interval, plan.face_track)
+    wanted: np.ndarray | None = None
+    n_src = 0
+    settled = False
+    with closing(source.frames(0)) as forward:
+        for frame in forward:
+            if n_src >= plan.frames:  # the render stops its forward pass here too
+                break
+            builder.push(n_src, frame)
+            if n_src == index:
+                wanted = frame
+            n_src += 1
+            if wanted is not None and index in builder.track:
+                settled = True
+                break
+    if n_src == 0:
+        raise InputError(f"{plan.settings.video.name}: no video frame could be decoded")
+    if not settled:
+        builder.finish()  # the end of the forward pass, as the render's faces stage does
+    if plan.track_entry is not None:
+        plan.track_entry.save(builder.track)
+    src = index if wanted is not None else source_index(index, n_src, plan.settings.loop)
+    if wanted is None:
+        with closing(source.frames(src)) as again:
+            wanted = next(again, None)
+        if wanted is None:
+            raise InputError(f"{plan.settings.video.name}: frame {src} could not be decoded")
+    return SettledFrame(index, src, wanted, builder.track.get(src))
