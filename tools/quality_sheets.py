@@ -10,7 +10,7 @@ commit unpacked in /tmp/old):
 `tiles` renders the draft model on a still (i01) and a turned-head clip (h02) with
 speech, and an identity Wav2Lip stand-in on the 1080x1920 presenter (v05), through the
 engine found on sys.path, and saves the mouth region of chosen frames (loud speech,
-and 1 and 3 frames after speech ends). `sheet` puts source | old | new in rows.
+and the 1st and 3rd frame after speech ends). `sheet` puts source | old | new in rows.
 Needs ../shared/media and ../shared/models (not in the repository).
 """
 
@@ -85,6 +85,7 @@ def _tile(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 def tiles(out: Path) -> None:
     from app.engine.models import registry as models
+    from app.engine.render import media
     from app.engine.render.pipeline import render
     from app.engine.settings import RenderSettings
     from tests.support import standins
@@ -93,9 +94,8 @@ def tiles(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         speech, rms = _speech(work)
-        loud = sorted(np.argsort(rms[: int(SPEECH_S * 25)])[-3:].tolist())
-        end = int(np.flatnonzero(rms > 0.01).max())
-        picks = [*loud, end + 1, end + 3]
+        loud_s = sorted((np.argsort(rms[: int(SPEECH_S * 25)])[-3:] / 25).tolist())
+        end_s = (int(np.flatnonzero(rms > 0.01).max()) + 1) / 25  # when speech stops
         identity = standins.build_wav2lip_identity(work / "w2l_identity.onnx")
         models.import_model(identity, as_name="w2l_identity", family="wav2lip")
         for clip, rel in CLIPS.items():
@@ -107,6 +107,9 @@ def tiles(out: Path) -> None:
                     video=video, audio=speech, output=result, model=model, detector_model=YUNET
                 )
             )
+            fps = media.probe(result).video.fps
+            end = int(np.ceil(end_s * fps)) - 1  # the last frame with speech
+            picks = [int(t * fps) for t in loud_s] + [end + 1, end + 3]
             rendered = _frames(result)
             source = _frames(video)
             src = [source[min(i, len(source) - 1)] for i in range(len(rendered))]

@@ -24,13 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.engine.render.masks import (
-    DEFAULT_FEATHER,
-    change_map,
-    crop_points,
-    face_mask,
-    lips_mask,
-)
+from app.engine.render.masks import DEFAULT_FEATHER, change_map, crop_points, face_masks
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +57,7 @@ def paste_region(matrix: np.ndarray, mask: np.ndarray, frame_shape: tuple[int, .
     The bounding box of the support's outline mapped into the frame (not of its
     bounding square, which a rotated face would inflate)."""
     support = mask > 0
-    rows = np.flatnonzero(support.any(axis=1))
+    rows = np.flatnonzero(cv2.reduce(support.view(np.uint8), 1, cv2.REDUCE_MAX)[:, 0])
     if rows.size == 0:
         return None
     # Each row's first and last support pixel: the outline the bounding box depends on.
@@ -128,7 +122,7 @@ def paste_face(
         raise ValueError(f"output {output.shape} and crop {crop.shape} shapes differ")
     size = crop.shape[0]
     points = crop_points(landmarks, matrix)
-    region = face_mask(points, size, options.mask, options.feather)
+    region, lips = face_masks(points, size, options.mask, options.feather)
     rect = paste_region(matrix, region, frame.shape)
     if rect is None:
         return None
@@ -142,7 +136,7 @@ def paste_face(
     out = warp_back(output, matrix, rect, image_data=True)
     if options.detail:
         # Everywhere: add the change. On changed lips: take the output outright.
-        replace = warp_back(lips_mask(points, size) * change, matrix, rect, image_data=False)
+        replace = warp_back(lips * change, matrix, rect, image_data=False)
         source = warp_back(crop, matrix, rect, image_data=True)
         add = out - source
     else:
