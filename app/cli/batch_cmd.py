@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
+from app.cli import arg_types
 from app.cli.render_cmd import add_render_options, settings_from_args
 from app.engine.errors import InputError
 from app.engine.queue import batch_plan
@@ -71,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"output file name; fields {{video}} {{audio}} {{index}} "
         f"(default: {DEFAULT_NAME.replace('%', '%%')})",
     )
-    batch.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    batch.add_argument(
+        "--priority", type=arg_types.priority, default=0, help="higher runs first (default 0)"
+    )
     batch.add_argument(
         "--overwrite",
         action="store_true",
@@ -95,8 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    from app.cli.queue_cmd import open_store
     from app.engine import paths
-    from app.engine.queue.jobstore import JobStore
 
     if args.resume:
         given = [
@@ -111,7 +114,7 @@ def run_batch(args: argparse.Namespace) -> int:
     elif not (args.videos and args.audios and args.out):
         raise InputError("batch needs --videos, --audios and --out (or --resume)")
 
-    with JobStore() as store:
+    with open_store() as store:
         if not args.resume:
             ids = _enqueue(args, store)
             span = f"id {ids[0]}" if len(ids) == 1 else f"ids {ids[0]}-{ids[-1]}"
@@ -133,7 +136,6 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _enqueue(args: argparse.Namespace, store: JobStore) -> list[int]:
-    from app.engine.models.providers import resolve_device
 
     videos = _option("--videos", batch_plan.expand_globs, args.videos)
     audios = _option("--audios", batch_plan.expand_globs, args.audios)
@@ -154,8 +156,8 @@ def _enqueue(args: argparse.Namespace, store: JobStore) -> list[int]:
     out = Path(os.path.abspath(args.out))
     # Check the options once (crf, detect interval …) before anything is queued.
     first = _option("--name", batch_plan.format_name, args.name, *pairs[0], 1)
+    # (a device this machine lacks included: say so now, not 100 times)
     settings_from_args(_with_output(args, out / first), *pairs[0])
-    resolve_device(args.device)  # a device this machine lacks: say so now, not 100 times
     return _option(
         "--out",
         batch_plan.queue_pairs,

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+from app.cli import arg_types
 from app.engine.models import registry as models
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument(
         "--retries",
-        type=int,
+        type=arg_types.int_between(0, 100),
         default=4,
         metavar="N",
         help="extra attempts per URL, resuming each time (default 4)",

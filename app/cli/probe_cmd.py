@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+RATE = 16_000  # enough to count seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,7 +17,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_probe(args: argparse.Namespace) -> int:
-    from app.engine.render.media import probe
+    from app.engine.render.media import cut_short, load_audio, probe
 
-    print(json.dumps(probe(args.file).to_dict(), indent=2))
+    info = probe(args.file)
+    facts = info.to_dict()
+    if info.audio is not None:
+        # The header's duration can lie (a file cut short): say what really decodes.
+        decoded = len(load_audio(args.file, RATE)) / RATE
+        facts["audio"]["decoded_duration"] = decoded
+        warning = cut_short(args.file, info.audio, decoded)
+        facts["audio"]["cut_short"] = warning is not None
+        if warning is not None:
+            print(f"warning: {warning}", file=sys.stderr)
+    print(json.dumps(facts, indent=2))
     return 0

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from app.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from app.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, arg_types
 
 if TYPE_CHECKING:
     from app.engine.queue.jobstore import Job, JobStore
@@ -31,19 +31,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--state", choices=STATES, help="only jobs in this state")
     listing.set_defaults(handler=run_list)
     cancel = actions.add_parser("cancel", help="cancel queued or running jobs")
-    cancel.add_argument("ids", nargs="+", type=int, metavar="ID")
+    cancel.add_argument("ids", nargs="+", type=arg_types.job_id, metavar="ID")
     cancel.set_defaults(handler=run_cancel)
     retry = actions.add_parser("retry", help="queue finished, failed or cancelled jobs again")
-    retry.add_argument("ids", nargs="+", type=int, metavar="ID")
+    retry.add_argument("ids", nargs="+", type=arg_types.job_id, metavar="ID")
     retry.set_defaults(handler=run_retry)
     clear = actions.add_parser("clear-done", help="remove the done jobs from the list")
     clear.set_defaults(handler=run_clear_done)
 
 
-def _store() -> JobStore:
+def open_store() -> JobStore:
+    """The job queue; if its file was damaged, say that it was set aside."""
     from app.engine.queue.jobstore import JobStore
 
-    return JobStore()
+    store = JobStore()
+    if store.set_aside is not None:
+        print(
+            f"lipsync-studio: warning: {store.path} was damaged; moved it to "
+            f"{store.set_aside} and started an empty queue",
+            file=sys.stderr,
+        )
+    return store
 
 
 def _progress(job: Job) -> str:
@@ -75,7 +83,7 @@ def format_table(jobs: Sequence[Job]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with _store() as store:
+    with open_store() as store:
         jobs: list[Job] = []
         while page := store.page(offset=len(jobs), limit=PAGE, state=args.state):
             jobs += page
@@ -90,7 +98,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_cancel(args: argparse.Namespace) -> int:
     code = EXIT_OK
-    with _store() as store:
+    with open_store() as store:
         for job_id in args.ids:
             job = store.get(job_id)
             if job is None:
@@ -107,7 +115,7 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 def run_retry(args: argparse.Namespace) -> int:
     code = EXIT_OK
-    with _store() as store:
+    with open_store() as store:
         for job_id in args.ids:
             job = store.get(job_id)
             if job is None:
@@ -129,7 +137,7 @@ def run_retry(args: argparse.Namespace) -> int:
 
 
 def run_clear_done(args: argparse.Namespace) -> int:
-    with _store() as store:
+    with open_store() as store:
         removed = store.clear_done()
     print(f"removed {removed} done job(s) from the queue", file=sys.stderr)
     return EXIT_OK

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli import arg_types
 from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
@@ -43,7 +44,9 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         default=default_model,
         help=f"auto (best installed, else draft) | draft | a model name (default: {default_model})",
     )
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | dml[:N]")
+    parser.add_argument(
+        "--device", default="auto", type=arg_types.device, help="auto | cpu | cuda[:N] | dml[:N]"
+    )
     parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
     parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
     parser.add_argument(
@@ -52,7 +55,9 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         choices=LOOP_MODES,
         help="how a video shorter than the audio is extended",
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    parser.add_argument(
+        "--batch-size", type=arg_types.batch_size, default=None, help="frames per model call"
+    )
     parser.add_argument(
         "--detect-every",
         type=int,
@@ -103,6 +108,7 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
     from app.engine.errors import InputError
+    from app.engine.models.lipsync.loader import check_device
 
     if not 0 <= args.crf <= 51:
         raise InputError(f"--crf {args.crf}: must be between 0 and 51")
@@ -111,6 +117,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
     for flag, value in (("--feather", args.feather), ("--enhancer-blend", args.enhancer_blend)):
         if not 0.0 <= value <= 1.0:
             raise InputError(f"{flag} {value:g}: must be between 0 and 1")
+    check_device(args.model, args.device)
     return RenderSettings(
         video=video,
         audio=audio,
@@ -129,6 +136,11 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         restore_detail=args.restore_detail,
         enhancer=args.enhancer,
         enhancer_blend=args.enhancer_blend,
+        # A file already at -o is replaced (the user named it; batch only with --overwrite);
+        # one that appears while rendering is kept and the render takes NAME_2.mp4.
+        if_exists="replace"
+        if getattr(args, "overwrite", False) or args.output.is_file()
+        else "rename",
     )
 
 

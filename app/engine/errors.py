@@ -15,3 +15,7 @@ class ModelNotInstalled(InputError):
 
 class RenderCancelled(Exception):
     """The render was cancelled through its cancel flag; nothing was written."""
+
+
+class ModelOutputError(InputError):
+    """A model returned NaN or infinite values: a damaged file, or fp16 overflow."""

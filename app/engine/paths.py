@@ -11,6 +11,8 @@ from pathlib import Path
 
 import platformdirs
 
+from app.engine.errors import InputError
+
 APP_NAME = "lipsync-studio"
 REPO_RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -21,7 +23,13 @@ def _home() -> Path | None:
 
 
 def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot create this app folder ({exc.strerror or exc}); make it writable, "
+            "or set LIPSYNC_STUDIO_HOME to a folder you can write"
+        ) from None
     return path
 
 

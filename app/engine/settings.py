@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from app.engine.outputs import IfExists
+
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
 MASK_PRESETS: tuple[str, ...] = ("mouth", "lower-face")  # see render/masks.py
@@ -43,6 +45,9 @@ class RenderSettings:
     restore_detail: bool = True  # keep the frame's skin/beard detail under the change
     enhancer: str = "none"  # none | a face-enhancer model name (gfpgan_1.4, ...)
     enhancer_blend: float = 0.8  # 0..1: how much of the enhanced face is kept
+    # A file at `output`: "replace" it (atomically), or "rename" = never replace a file,
+    # take the next free NAME_2.mp4 … (checked at the start and at the final rename).
+    if_exists: IfExists = "rename"
 
     def __post_init__(self) -> None:
         self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)

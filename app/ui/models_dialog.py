@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.engine.outputs import download_part
 from app.engine.workers import CallWorker, DownloadWorker
 from app.ui.tasks import Tasks
 
@@ -71,7 +72,7 @@ def list_models() -> list[ModelRow]:
                 size=entry.size,
                 size_exact=entry.size_exact,
                 downloadable=bool(entry.urls) and not entry.custom,
-                partial=path.with_name(path.name + ".part").exists(),
+                partial=download_part(path).exists(),
             )
         )
     return rows

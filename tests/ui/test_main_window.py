@@ -12,12 +12,13 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.engine.queue.jobstore import part_path
+from app.engine import outputs
 from app.ui import intake
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.batch_model import COL_OUTPUT, COL_PROGRESS, COL_STATE, FRACTION_ROLE
 from app.ui.settings_dialog import SettingsDialog
 from tests.mediagen import make_audio
+from tests.support.leftovers import any_temp
 
 
 def drop(window, paths: list[Path]) -> None:
@@ -134,7 +135,7 @@ def test_output_names_never_collide(
     qtbot, make_window, pattern_clip, speech, out_dir, no_dialogs
 ) -> None:
     (out_dir / "pattern_a.mp4").write_bytes(b"an earlier render")
-    (out_dir / "pattern_b.mp4.part").write_bytes(b"a render in progress elsewhere")
+    outputs.create_temp(out_dir / "pattern_b.mp4")  # a render in progress elsewhere
     window = make_window()
     drop(window, [pattern_clip, speech("a.wav"), speech("b.wav")])
     wait_jobs(qtbot, window, 2)
@@ -236,7 +237,7 @@ def test_cancel_mid_job_leaves_no_output(
     qtbot.waitUntil(lambda: not window.scheduler.running_jobs(), timeout=30_000)
     cancelled = window.store.get(job.id)
     assert cancelled.state == "cancelled" and 0 < cancelled.done < 500
-    assert not job.output.exists() and not part_path(job.output).exists()
+    assert not job.output.exists() and not any_temp(job.output)
     row = window.model.row_of(job.id)
     assert window.model.data(window.model.index(row, COL_STATE)) == "Cancelled"
     window.act_pause.trigger()  # no new job starts …
@@ -348,7 +349,7 @@ def test_closing_while_rendering_asks_then_stops_cleanly(
     assert window.queue.closed  # stopped, its threads joined
     stopped = window.store.get(job.id)
     assert stopped.state == "queued"  # back in the queue for next time
-    assert not job.output.exists() and not part_path(job.output).exists()
+    assert not job.output.exists() and not any_temp(job.output)
 
 
 def test_finished_job_plays_and_compares_one_frame(

@@ -11,7 +11,6 @@ import pytest
 from PySide6.QtCore import QThreadPool
 
 from app.engine.progress import FrameProgress
-from app.engine.queue.jobstore import part_path
 from app.engine.render.one_frame import render_one_frame
 from app.engine.settings import RenderSettings
 from app.engine.workers import (
@@ -20,6 +19,7 @@ from app.engine.workers import (
     SchedulerBridge,
     Throttle,
 )
+from tests.support.leftovers import any_temp
 
 
 def decoded_frames(path: Path) -> tuple[int, float, bool]:
@@ -107,7 +107,7 @@ def test_render_worker_cancel_leaves_no_file(qtbot, pool, pattern_clip, speech, 
     ):
         pool.start(worker)
     assert not finished
-    assert not out.exists() and not part_path(out).exists()
+    assert not out.exists() and not any_temp(out)
 
 
 def test_render_worker_reports_bad_input_as_errored(qtbot, pool, tmp_path, speech) -> None:

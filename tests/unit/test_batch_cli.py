@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.engine import outputs
 from app.engine.errors import InputError
 from app.engine.models.lipsync.draft import DraftModel
 from app.engine.queue.batch_plan import (
@@ -28,6 +29,7 @@ from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler, result_fields
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
+from tests.support.leftovers import any_temp
 from tests.unit.test_pipeline import stream_facts
 from tests.unit.test_track_cache import load_source_frames, load_speech, write_clip, write_speech
 
@@ -211,7 +213,7 @@ def test_names_queued_but_not_yet_rendered_are_taken_too(inputs, tmp_path, capsy
 
 def test_plan_outputs_rules(tmp_path):
     (tmp_path / "a.mp4").write_bytes(b"")
-    (tmp_path / "b.mp4.part").write_bytes(b"")  # being written by someone
+    outputs.create_temp(tmp_path / "b.mp4")  # being written by someone
     planned = plan_outputs(
         ["a.mp4", "A.mp4", "b.mp4", "c.mp4", "c.mp4", "d.mp4"], tmp_path, taken=[tmp_path / "d.mp4"]
     )
@@ -463,7 +465,7 @@ def test_a_killed_batch_resumes_and_keeps_what_was_finished(tmp_path, source_fra
             mid_render = [
                 j
                 for j in jobs
-                if j.state == "running" and j.part_path.exists() and j.done < j.total // 2
+                if j.state == "running" and any_temp(j.output) and j.done < j.total // 2
             ]
             if finished and mid_render:
                 break
@@ -478,7 +480,7 @@ def test_a_killed_batch_resumes_and_keeps_what_was_finished(tmp_path, source_fra
         stderr.close()
 
     killed_mid = mid_render[0]
-    assert killed_mid.part_path.exists()  # the crash left a half-written file …
+    assert any_temp(killed_mid.output)  # the crash left a half-written file …
     assert [j.state for j in all_jobs() if j.id == killed_mid.id] == ["running"]  # … and a job
     kept = {p: p.read_bytes() for p in out.glob("*.mp4")}
     assert {j.output for j in finished} <= set(kept)
@@ -563,13 +565,15 @@ def test_a_stalled_job_is_failed_and_the_next_job_still_renders(inputs, tmp_path
         assert hung.state == "failed" and "stalled" in hung.error
         assert nxt.state == "done" and stream_facts(nxt.output)["frames"] == 15
         assert scheduler.abandoned_workers == 1  # it ignored its cancel while hung: a fresh worker
-        assert sorted(p.name for p in out.iterdir()) == ["hung.mp4.part", "next.mp4"]
+        assert [p.name for p in out.iterdir() if p.name != "next.mp4"] == [
+            p.name for p in outputs.temps_of(out / "hung.mp4")
+        ]
     finally:
         release.set()
         assert let_go.wait(30)
         scheduler.stop()
         store.close()
-    assert sorted(p.name for p in out.iterdir()) == ["next.mp4"]  # its .part went with it
+    assert sorted(p.name for p in out.iterdir()) == ["next.mp4"]  # its temporary went with it
 
 
 def test_a_job_cancelled_elsewhere_just_as_it_finishes_leaves_no_output(inputs, tmp_path):

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import paths
+from app.engine import outputs, paths
 from app.engine.queue import jobstore
-from app.engine.queue.jobstore import JobSpec, JobStore, part_path
+from app.engine.queue.jobstore import JobSpec, JobStore
 from app.engine.settings import RenderSettings
+from tests.support.leftovers import any_temp, crashed_temp
 
 
 def settings(tmp_path: Path, name: str, device: str = "auto", **kw: object) -> RenderSettings:
@@ -64,7 +65,6 @@ def test_add_get_roundtrip_keeps_every_setting(store: JobStore, tmp_path: Path) 
     assert job.video == rs.video and job.output == rs.output and job.device == "cuda:1"
     assert job.settings["crf"] == 23 and job.settings["detector_model"] == str(tmp_path / "y.onnx")
     assert job.to_settings() == rs
-    assert job.part_path == tmp_path / "out" / "a.mp4.part" == part_path(rs.output)
     assert store.get(job_id + 1000) is None
     with pytest.raises(TypeError):  # frozen, and the settings mapping is read-only
         job.settings["crf"] = 1  # type: ignore[index]
@@ -230,17 +230,19 @@ def test_recover_after_crash_requeues_running_jobs_and_deletes_part_files(
         store.claim_next("cpu")
     store.update_progress(a, 40, 100, 12.0)
     store.finish(c)
-    for job_id in (a, b, c):
-        part_path(store.get(job_id).output).write_bytes(b"partial")  # type: ignore[union-attr]
+    out = tmp_path / "out"
+    for name in "abc":
+        crashed_temp(out / f"{name}.mp4")
+    live = outputs.create_temp(out / "a.mp4")  # another process still rendering a.mp4
     store.get(c).output.write_bytes(b"finished video")  # type: ignore[union-attr]
     store.close()  # the "crash": the process ends with a and b running
 
     with JobStore() as store:
         recovered = store.recover_after_crash()
         assert [(j.id, j.state, j.done) for j in recovered] == [(a, "queued", 0), (b, "queued", 0)]
-        assert not (tmp_path / "out" / "a.mp4.part").exists()
-        assert not (tmp_path / "out" / "b.mp4.part").exists()
-        assert (tmp_path / "out" / "c.mp4.part").exists()  # not a running job: left alone
+        assert outputs.temps_of(out / "a.mp4") == [live]  # a live process's temp stays
+        assert not any_temp(out / "b.mp4")
+        assert any_temp(out / "c.mp4")  # not a running job: left alone
         assert (tmp_path / "out" / "c.mp4").read_bytes() == b"finished video"
         assert [j.id for j in store.page(0, 10, state="queued")] == [a, b]  # same places
         assert store.recover_after_crash() == []

@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from app.engine.errors import InputError
+from app.engine.errors import InputError, ModelOutputError
 from app.engine.models.lipsync import wav2lip
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.edtalk import EdTalkModel
@@ -231,7 +231,8 @@ def test_io_binding_path_runs_and_pads_the_tail(tmp_path):
     assert runner.uses_io_binding  # it worked; no fallback to plain run
 
 
-def test_nan_output_becomes_black_without_a_warning(tmp_path):
+def test_nan_output_fails_naming_the_model(tmp_path):
+    """Issue 11 item 7: cast to uint8, NaN painted a black box on every frame, exit 0."""
     spec = [
         helper.make_tensor_value_info("source", TensorProto.FLOAT, ["N", 1, 80, 16]),
         helper.make_tensor_value_info("target", TensorProto.FLOAT, ["N", 6, 96, 96]),
@@ -252,8 +253,9 @@ def test_nan_output_becomes_black_without_a_warning(tmp_path):
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8
     onnx.save(proto, tmp_path / "nan.onnx")
-    model = Wav2LipModel(_session(tmp_path / "nan.onnx"))
-    assert not model.infer(_crops(2, 96), _mels(2), np.arange(2)).any()
+    model = Wav2LipModel(_session(tmp_path / "nan.onnx"), model_path=tmp_path / "nan.onnx")
+    with pytest.raises(ModelOutputError, match=r"nan\.onnx: the model returned NaN"):
+        model.infer(_crops(2, 96), _mels(2), np.arange(2))
 
 
 def test_default_batch_sizes():

@@ -12,6 +12,7 @@ from app.engine.render.one_frame import render_one_frame
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.mediagen import make_audio
+from tests.support.leftovers import any_temp
 from tests.support.media import talking_head_frames, write_clip
 
 SOURCE_FRAMES = 30
@@ -67,7 +68,7 @@ def test_the_preview_of_frame_n_is_frame_n_of_the_render(
             rendered[n],
             err_msg=f"frame {n}",
         )
-    assert not any(tmp_path.glob("out.mp4.part"))
+    assert not any_temp(settings.output)
 
 
 def test_a_preview_past_the_end_shows_the_last_frame_and_no_face_is_no_change(tmp_path) -> None:

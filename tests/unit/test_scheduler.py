@@ -1,8 +1,8 @@
 """Scheduler over a real JobStore, with a runner that writes real output files; joblog.
 
 The runner stands in for pipeline.render (wired in by the default runner): it writes
-OUTPUT.part frame by frame, reports a FrameProgress per frame, checks its cancel Event
-between frames and renames the .part at the end. Timeouts are ~0.2 s.
+a temporary file frame by frame, reports a FrameProgress per frame, checks its cancel Event
+between frames and renames the temporary at the end. Timeouts are ~0.2 s.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import JsonFormatter, read_events, setup_logging, shutdown_logging
@@ -26,6 +27,7 @@ from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler, accepted_devices, render_runner
 from app.engine.settings import RenderSettings
 from tests.mediagen import make_audio, make_video
+from tests.support.leftovers import any_temp, crashed_temp
 
 POLL = 0.02
 FRAMES = 4
@@ -94,18 +96,19 @@ class FakeRender:
         if name.startswith("meet"):
             self.meet.wait()  # both slots must be running at the same moment
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        with open(job.part_path, "wb") as part:
+        temp = outputs.create_temp(job.output)
+        with open(temp, "wb") as part:
             frame = 0
             while frame < FRAMES or (name.startswith("hold") and not self.gate(name).is_set()):
                 if cancel.is_set():
-                    raise RenderCancelled(f"{job.output.name}: render cancelled")  # .part stays
+                    raise RenderCancelled(f"{job.output.name}: render cancelled")  # temp stays
                 part.write(f"frame {frame}\n".encode())
                 frame = min(frame + 1, FRAMES)
                 on_progress(FrameProgress(frame, FRAMES, fps=100.0, eta_s=0.0))
                 self.started_event(name).set()
                 if name.startswith("hold"):
                     cancel.wait(0.005)
-        job.part_path.rename(job.output)
+        outputs.publish(temp, job.output, "replace")
         return {"stages": {"fake": {"wall_s": 0.001}}}
 
 
@@ -193,7 +196,7 @@ def test_runs_every_job_with_events_progress_and_outputs(
         assert job is not None
         assert (job.state, job.done, job.total, job.attempts, job.error) == ("done", 4, 4, 1, None)
         assert job.output.read_text().splitlines() == [f"frame {k}" for k in range(FRAMES)]
-        assert not job.part_path.exists()
+        assert not any_temp(job.output)
         assert [s for j, s in events if j == job_id] == ["running", "done"]
         assert progress[job_id].done == FRAMES
     assert sorted(runner.seen) == sorted(f"job{i}" for i in range(6))
@@ -230,7 +233,7 @@ def test_cancel_a_queued_and_a_running_job(
     assert sched.run_until_idle(timeout=10)
     assert state(store, hold) == "cancelled"
     held = store.get(hold)
-    assert held is not None and not held.output.exists() and not held.part_path.exists()
+    assert held is not None and not held.output.exists() and not any_temp(held.output)
     assert runner.seen == ["hold", "after"]  # the cancelled queued job never ran
     assert state(store, after) == "done"
     assert [s for j, s in events if j == hold] == ["running", "cancelled"]
@@ -386,14 +389,14 @@ def test_start_recovers_jobs_a_crash_left_running(
     claimed = store.claim_next("cpu")
     assert claimed is not None
     claimed.output.parent.mkdir(parents=True)
-    claimed.part_path.write_bytes(b"half a video")
+    crashed_temp(claimed.output)
     events: list[tuple[int, str]] = []
     sched = make_scheduler(runner, on_job_event=lambda j, s: events.append((j, s)))
     sched.start()
     assert sched.run_until_idle(timeout=5)
     job = store.get(job_id)
     assert job is not None and job.state == "done" and job.attempts == 2
-    assert job.output.exists() and not job.part_path.exists()
+    assert job.output.exists() and not any_temp(job.output)
     assert events == [(job_id, "queued"), (job_id, "running"), (job_id, "done")]
 
 
@@ -407,7 +410,7 @@ def test_stop_puts_the_running_job_back_in_the_queue(
     sched.stop(wait=True, timeout=5)
     job = store.get(hold)
     assert job is not None and (job.state, job.attempts) == ("queued", 0)
-    assert not job.part_path.exists() and not job.output.exists()
+    assert not any_temp(job.output) and not job.output.exists()
     assert [j.id for j in store.page(0, 10, state="queued")] == [hold, later]  # same place
     assert store.count("running") == 0
     t = time.monotonic()

@@ -34,7 +34,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,6 +44,7 @@ from typing import Any, Literal, TypeVar
 from app import __version__
 from app.engine import paths
 from app.engine.errors import InputError, ModelNotInstalled
+from app.engine.outputs import create_temp, download_part
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -307,10 +307,6 @@ def _record_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _part_path(path: Path) -> Path:
-    return path.with_name(path.name + ".part")
-
-
 def _read_record(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(_record_path(path).read_text(encoding="utf-8"))
@@ -347,7 +343,7 @@ def _write_record(
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = create_temp(path)
     try:
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
@@ -457,7 +453,7 @@ def delete(name: str) -> None:
     entry = load_registry().get(name)
     path = _entry_path(entry)
     found = False
-    for leftover in (path, _record_path(path), _part_path(path)):
+    for leftover in (path, _record_path(path), download_part(path)):
         if leftover.exists():
             leftover.unlink()
             found = True
@@ -558,7 +554,7 @@ def download(
 
     failures: list[str] = []
     mismatch: ChecksumMismatch | None = None
-    part = _part_path(target)
+    part = download_part(target)
     for url, hash_url in sources:
         try:
             crc32 = (
@@ -761,6 +757,8 @@ def import_model(
     and becomes a custom model, usable by name everywhere.
     """
     src = Path(path)
+    if src.is_dir():
+        raise InputError(f"{src}: is a folder; give the model's .onnx file")
     if not src.is_file():
         raise InputError(f"{src}: no such file")
     registry = load_registry()
@@ -778,7 +776,12 @@ def import_model(
                 f"{' or --family '.join(LIPSYNC_FAMILIES)}"
             )
 
-    staged = paths.models_dir() / f".import-{uuid.uuid4().hex}.part"
+    try:
+        staged = create_temp(paths.models_dir() / src.name)
+    except OSError as exc:
+        raise InputError(
+            f"{src}: cannot copy it into {paths.models_dir()} ({exc.strerror or exc})"
+        ) from None
     try:
         sha256 = _copy_hashing(src, staged)
         entry = _choose_entry(registry, src, sha256, as_name, family)
@@ -804,7 +807,7 @@ def import_model(
             }
         )
         _write_custom_items(items)
-    _part_path(target).unlink(missing_ok=True)  # a half download of it is moot now
+    download_part(target).unlink(missing_ok=True)  # a half download of it is moot now
     log.info("imported %s as %s (%s) at %s", src, entry.name, entry.family, target)
     return InstalledModel(entry.name, entry.family, target, inputs, outputs)
 

@@ -2,7 +2,7 @@
 drops): pairing videos with audios, output names from a pattern, and adding the jobs.
 
 Output names come from a pattern with {video}, {audio} (file stems) and {index}; a name
-that an existing file (or its .part), an input or another queued job's output already
+that an existing file (or one being rendered), an input or another queued job's output already
 has gets "_2", "_3" …, so nothing is overwritten unless `overwrite` (which still never
 lets two jobs of the queue write one file). Choosing the names and adding the jobs
 happens under one file lock (ADD_LOCK), so two processes adding at once never pick the
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from app.engine import paths
 from app.engine.errors import InputError
+from app.engine.outputs import name_key, output_name_of
 from app.engine.queue.filelock import FileLock
 from app.engine.queue.jobstore import PENDING_STATES, JobSpec, JobStore
 from app.engine.settings import RenderSettings
@@ -115,29 +116,31 @@ def plan_outputs(
     taken: Iterable[Path] = (),
 ) -> list[Path]:
     """An output path per name in `folder`: never one in `taken` (inputs, outputs of queued
-    jobs) or another of these; never an existing file (or its .part) unless `overwrite`.
+    jobs) or another of these; never an existing file (or one being rendered) unless `overwrite`.
     A clash adds "_2", "_3" … before the suffix. Names compare case-insensitively (as
     Windows and macOS file systems do)."""
-    used = {_name_key(p) for p in taken}
+    used = {name_key(p) for p in taken}
     on_disk = (
         set()
         if overwrite or not folder.is_dir()
-        else {_name_key(folder / name.removesuffix(".part")) for name in os.listdir(folder)}
+        else {name_key(folder / _claimed_name(name)) for name in os.listdir(folder)}
     )
     planned: list[Path] = []
     for name in names:
         stem, suffix = os.path.splitext(name)
         candidate, n = folder / name, 1
-        while _name_key(candidate) in used or _name_key(candidate) in on_disk:
+        while name_key(candidate) in used or name_key(candidate) in on_disk:
             n += 1
             candidate = folder / f"{stem}_{n}{suffix}"
-        used.add(_name_key(candidate))
+        used.add(name_key(candidate))
         planned.append(candidate)
     return planned
 
 
-def _name_key(path: Path) -> str:
-    return os.path.normcase(os.path.abspath(path)).casefold()
+def _claimed_name(name: str) -> str:
+    """The output name a file in the folder takes: a render's temporary file takes its
+    output's (it is being written), an old-style `NAME.mp4.part` NAME.mp4's."""
+    return output_name_of(name) or name.removesuffix(".part")
 
 
 def pending_outputs(store: JobStore) -> list[Path]:

@@ -30,7 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from app.engine import paths
+from app.engine import outputs, paths
+from app.engine.errors import InputError
 from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
 
@@ -98,12 +99,6 @@ _COLUMNS = (
 _ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"), ("error_kind", "TEXT"))
 
 
-def part_path(output: Path | str) -> Path:
-    """The file the pipeline writes before renaming it to `output` (NAME.mp4.part)."""
-    output = Path(output)
-    return output.with_name(output.name + ".part")
-
-
 def device_family(device: str) -> str:
     """'cuda:1' -> 'cuda'; 'cpu' -> 'cpu'."""
     return device.split(":", 1)[0]
@@ -168,10 +163,6 @@ class Job:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
-
-    @property
-    def part_path(self) -> Path:
-        return part_path(self.output)
 
     def to_settings(self) -> RenderSettings:
         """The RenderSettings to render with; `device` is the claimed slot when left open."""
@@ -266,6 +257,25 @@ def _spec_row(spec: JobSpec | RenderSettings, seq: int, now: float) -> tuple:
     )
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Damage (not a database, malformed), as opposed to a folder we may not write."""
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
+
+
+def _move_aside(db: Path) -> Path:
+    """Rename a damaged queue file (and its WAL files) to DB.damaged-N; return the path."""
+    n = 1
+    while (aside := db.with_name(f"{db.name}.damaged-{n}")).exists():
+        n += 1
+    for suffix in ("-wal", "-shm"):
+        companion = db.with_name(db.name + suffix)
+        if companion.exists():
+            companion.rename(aside.with_name(aside.name + suffix))
+    db.rename(aside)
+    return aside
+
+
 class JobStore:
     """The persistent job queue. Thread-safe; close() when done (or use `with`)."""
 
@@ -273,9 +283,32 @@ class JobStore:
         self.path = Path(path) if path is not None else paths.data_dir() / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self.set_aside: Path | None = None  # where a damaged queue file was moved
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            if not _is_damage(exc):
+                raise InputError(
+                    f"{self.path}: cannot open the job queue ({exc}); make its folder "
+                    "writable, or set LIPSYNC_STUDIO_HOME to a folder you can write"
+                ) from None
+            # A damaged file must not stop every command: keep it aside, start afresh.
+            self.set_aside = _move_aside(self.path)
+            log.info(
+                "%s: the job queue file was damaged (%s); moved it to %s and started an "
+                "empty queue",
+                self.path,
+                exc,
+                self.set_aside,
+            )
+            self._open()
+
+    def _open(self) -> None:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a claim takes the
         # write lock before it reads (atomic across processes too, not just threads).
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
+        self._conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         try:
@@ -286,6 +319,10 @@ class JobStore:
             with self._lock:
                 self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
                 self._add_missing_columns()
+                # A file cut short reads fine until a query reaches a missing page.
+                ((check,),) = self._conn.execute("PRAGMA quick_check(1)").fetchall()
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
         except BaseException:
             self.close()
             raise
@@ -534,6 +571,18 @@ class JobStore:
             )
         )
 
+    def set_output(self, job_id: int, output: Path) -> bool:
+        """Move a job's output path (a file took its name; see outputs.next_free)."""
+        return bool(self._execute("UPDATE jobs SET output = ? WHERE id = ?", (str(output), job_id)))
+
+    def pending_outputs(self, exclude: int | None = None) -> list[Path]:
+        """The output paths of queued and running jobs (other than `exclude`)."""
+        rows = self._query(
+            "SELECT output FROM jobs WHERE state IN ('queued', 'running') AND id != ?",
+            (-1 if exclude is None else exclude,),
+        )
+        return [Path(output) for (output,) in rows]
+
     def set_priority(self, job_id: int, priority: int) -> bool:
         return bool(
             self._execute("UPDATE jobs SET priority = ? WHERE id = ?", (int(priority), job_id))
@@ -560,7 +609,7 @@ class JobStore:
         return self._execute("DELETE FROM jobs WHERE state = 'done'")
 
     def recover_after_crash(self, max_attempts: int | None = None) -> list[Job]:
-        """Put jobs a dead process left 'running' back in the queue; delete their .part files.
+        """Put jobs a dead process left 'running' back in the queue; delete their temporaries.
 
         They keep their place. With `max_attempts`, a job already claimed that many times
         is failed instead: a job that takes the whole app down must not do so forever.
@@ -572,10 +621,7 @@ class JobStore:
             ).fetchall()
             now = time.time()
             for job in map(_row_to_job, rows):
-                try:
-                    job.part_path.unlink(missing_ok=True)
-                except OSError as exc:  # a locked file on Windows must not stop recovery
-                    log.warning("job %d: cannot delete %s: %s", job.id, job.part_path, exc)
+                outputs.remove_temps(job.output)  # those of processes that are gone
                 if max_attempts is not None and job.attempts >= max_attempts:
                     conn.execute(
                         "UPDATE jobs SET state = 'failed', finished = ?, error = ?, "

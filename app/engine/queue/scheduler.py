@@ -37,18 +37,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from app.engine import outputs
 from app.engine.errors import InputError, ModelNotInstalled, RenderCancelled
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import log_event
 from app.engine.queue.jobstore import (
+    PENDING_STATES,
     FailureKind,
     Job,
     JobSpec,
     JobStore,
     device_family,
-    part_path,
 )
 from app.engine.render.coverage import FaceCoverage
 from app.engine.settings import RenderSettings
@@ -419,7 +421,7 @@ class Scheduler:
                 return
 
     def _execute(self, run: _Run) -> None:
-        job = run.job
+        job = run.job = self._claim_output(run.job)
         self._emit([(job.id, "running")])
         log_event(
             "job_start",
@@ -455,6 +457,19 @@ class Scheduler:
                 extra={"job_id": job.id, "event": "runner_error"},
             )
         self._complete(run, outcome, error, retry, result, kind)
+
+    def _claim_output(self, job: Job) -> Job:
+        """A file that took the job's output name since it was queued (a retried done job,
+        a copy) is kept: the job moves to the next free NAME_N.mp4, as at queue time."""
+        if job.to_settings().if_exists != "rename":
+            return job
+        taken = [Path(o) for state in PENDING_STATES for o in self.store.outputs(state)]
+        taken.remove(job.output)  # its own entry (running now)
+        free = outputs.next_free(job.output, taken=taken)
+        if free == job.output or not self.store.set_output(job.id, free):
+            return job
+        log.info("job %d: %s is taken; rendering to %s", job.id, job.output, free)
+        return self.store.get(job.id) or job
 
     def _report(self, run: _Run, progress: FrameProgress) -> None:
         """The runner's progress callback, on the runner's thread."""
@@ -496,6 +511,7 @@ class Scheduler:
         kind: FailureKind = "error",
     ) -> None:
         job = run.job
+        written = Path(result.get("output", job.output))
         events: list[tuple[int, str]] = []
         with self._cv:
             run.ended = True
@@ -522,32 +538,34 @@ class Scheduler:
             reason = run.stop_reason
             if reason == "stalled":
                 # Failed by the watchdog already; the runner let go, so a retry is safe now.
-                _remove_outputs(job, output_too=outcome == "done")
+                _remove_outputs(job, written if outcome == "done" else None)
                 events += self._settle_stalled(run)
             elif reason == "cancelled":
                 # A runner that finished anyway wrote the output: a cancelled job has none.
-                _remove_outputs(job, output_too=outcome == "done")
+                _remove_outputs(job, written if outcome == "done" else None)
                 log_event("job_cancelled", logger=log, **fields)
             elif reason == "shutdown" and outcome != "done":
-                _remove_outputs(job, output_too=False)
+                _remove_outputs(job, None)
                 if self.store.release(job.id):
                     events.append((job.id, "queued"))
                 log_event("job_interrupted", logger=log, **fields)
             elif outcome == "done" and not self.store.finish(job.id, *_coverage_of(result)):
                 # Cancelled in the store after its last progress report: no output.
-                _remove_outputs(job, output_too=True)
+                _remove_outputs(job, written)
                 events.append((job.id, "cancelled"))
                 log_event("job_cancelled", logger=log, **fields)
             elif outcome == "done":
+                if written != job.output:  # a file appeared there while rendering
+                    self.store.set_output(job.id, written)
                 events.append((job.id, "done"))
                 log_event("job_finish", logger=log, **fields, result=dict(result))
             elif outcome == "cancelled":  # the runner cancelled itself
-                _remove_outputs(job, output_too=False)
+                _remove_outputs(job, None)
                 if self.store.cancel(job.id):
                     events.append((job.id, "cancelled"))
                 log_event("job_cancelled", logger=log, **fields)
             else:
-                _remove_outputs(job, output_too=False)
+                _remove_outputs(job, None)
                 if self.store.fail(job.id, error or "failed", kind):
                     events.append((job.id, "failed"))
                 will_retry = retry and job.attempts <= self.max_retries
@@ -661,10 +679,12 @@ class Scheduler:
                 log.exception("on_job_event hook raised")
 
 
-def _remove_outputs(job: Job, output_too: bool) -> None:
-    """A job that did not finish leaves no file at its output path (nor a .part)."""
-    for path in (part_path(job.output), job.output) if output_too else (part_path(job.output),):
+def _remove_outputs(job: Job, written: Path | None) -> None:
+    """A job that did not finish leaves no temporary file, and no output: `written` is
+    the file a runner that finished anyway wrote."""
+    outputs.remove_temps(job.output, own=True)
+    if written is not None:
         try:
-            path.unlink(missing_ok=True)
+            written.unlink(missing_ok=True)
         except OSError as exc:
-            log.warning("job %d: cannot delete %s: %s", job.id, path, exc)
+            log.warning("job %d: cannot delete %s: %s", job.id, written, exc)

@@ -238,7 +238,11 @@ def create_detector(kind: str = "auto", yunet_path: Path | None = None) -> FaceD
         return HaarDetector()
     if kind == "yunet":
         if yunet_path is None:
-            raise InputError("the YuNet face detector was asked for but no model file was given")
+            raise InputError(
+                "the YuNet face detector is not installed: run `lipsync-studio models pull "
+                "yunet_2026may` (or `models import FILE --as yunet_2026may` offline), "
+                "or use --detector haar"
+            )
         return YuNetDetector(yunet_path)
     if kind != "auto":
         raise InputError(f"unknown face detector {kind!r}: use auto, yunet or haar")

@@ -9,13 +9,13 @@ What a render does to each frame is recipe.py (shared with the one-frame preview
 the benchmarks); this module runs it in threads. Output length follows the audio; a
 shorter video is extended (frame_plan.py).
 A frame with no face passes through untouched. A cancelled or failed render
-leaves nothing at the output path: the writer works on NAME.mp4.part.
+leaves nothing at the output path: the writer works on a temporary file
+(app/engine/outputs.py) and renames it when complete.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
@@ -131,9 +132,9 @@ def iter_render(
         plan.detector.name,
     )
 
-    run = _Run(plan, cancel)
+    # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
-        settings.output,
+        output_now(settings),
         plan.video.width,
         plan.video.height,
         plan.fps,
@@ -141,24 +142,35 @@ def iter_render(
         preset=settings.preset,
         audio_path=settings.audio,
         duration=plan.frames / plan.fps,
+        if_exists=settings.if_exists,
     )
+    run: _Run | None = None
     try:
+        run = _Run(plan, cancel)
+        run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
-            raise RenderCancelled(f"{settings.output.name}: render cancelled")
+            raise RenderCancelled(f"{settings.output}: render cancelled")
         output = writer.close()
     except BaseException:
         writer.abort()
         raise
     finally:
-        run.shutdown()
+        if run is not None:
+            run.shutdown()
+    assert run is not None  # the try above either set it or raised
     if plan.track_entry is not None:
         plan.track_entry.save(run.builder.track)
 
-    warnings: list[str] = []
+    warnings = list(plan.warnings)
+    if output != settings.output:
+        warnings.append(
+            f"{settings.output}: a file is there (or appeared while rendering) and was kept; "
+            f"this render is {output}"
+        )
     coverage_warning = FaceCoverage(run.frames_with_face, plan.frames).warning
     if coverage_warning is not None:
-        warnings.append(f"{settings.video.name}: {coverage_warning}")
+        warnings.append(f"{settings.video}: {coverage_warning}")
         log.warning(warnings[-1])
     return RenderResult(
         # yuv420p needs even sizes: the writer drops an odd last column/row.
@@ -187,6 +199,8 @@ def check_inputs(settings: RenderSettings) -> media.VideoInfo:
 
 
 def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; give a file name such as {output / 'out.mp4'}")
     if output.suffix.lower() != ".mp4":
         raise InputError(f"{output}: the output must be an .mp4 file")
     for source in inputs:
@@ -195,12 +209,18 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
     folder = output.parent
     if not folder.is_dir():
         raise InputError(f"{output}: folder {folder} does not exist")
-    probe = folder / f".lipsync-write-test-{os.getpid()}-{threading.get_ident()}"
-    try:
-        probe.open("wb").close()
-        probe.unlink()
+    try:  # the temporary file the writer will make: a new file, never an existing one
+        outputs.create_temp(output).unlink()
     except OSError as exc:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
+
+
+def output_now(settings: RenderSettings) -> Path:
+    """Where this render goes: with if_exists="rename", a file that is already at the
+    output path keeps it and the render takes the next free NAME_N.mp4."""
+    if settings.if_exists == "rename":
+        return outputs.next_free(settings.output)
+    return settings.output
 
 
 class _Run:
@@ -226,6 +246,8 @@ class _Run:
             Stage("model", self._model, self.stop),
             Stage("blend", self._blend, self.stop),
         ]
+
+    def start(self) -> None:
         for stage in self.stages:
             stage.start()
 
@@ -334,7 +356,8 @@ class _Run:
     def shutdown(self) -> None:
         self.stop.set()
         for stage in self.stages:
-            stage.join()
+            if stage.ident is not None:  # started
+                stage.join()
         self.reader.close()
 
     def clocks(self) -> dict[str, StageClock]:

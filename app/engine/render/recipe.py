@@ -54,6 +54,7 @@ class JobPlan:
     detector: FaceDetector
     face_track: FaceTrack | None  # this video's track so far (cached or given), or None
     track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
+    warnings: tuple[str, ...] = ()  # found while planning (an audio file cut short)
     enhancer: FaceEnhancer | None = None  # the face enhancer after lip sync, if any
 
     def lipsync(self) -> LipSync:
@@ -72,11 +73,21 @@ def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
     """The presenter's video facts; InputError when either input lacks its stream."""
     video = media.probe(settings.video)
     if video.video is None:
-        raise InputError(f"{settings.video.name}: has no video stream")
+        raise InputError(f"{settings.video}: has no video stream")
     audio = media.probe(settings.audio)
     if audio.audio is None:
-        raise InputError(f"{settings.audio.name}: has no audio stream")
+        raise InputError(f"{settings.audio}: has no audio stream")
     return video.video
+
+
+def audio_warnings(audio: Path, decoded_s: float) -> tuple[str, ...]:
+    """A warning when the audio decodes to clearly less than its header says: the
+    render would silently be shorter than the speech the user meant."""
+    info = media.probe(audio).audio
+    cut = media.cut_short(audio, info, decoded_s) if info is not None else None
+    if cut is not None:
+        log.warning(cut)
+    return () if cut is None else (cut,)
 
 
 def check_look(settings: RenderSettings) -> None:
@@ -107,13 +118,20 @@ def load_enhancer(settings: RenderSettings) -> FaceEnhancer | None:
 def speech_mels(audio: Path, fps: float, frames: int | None = None) -> np.ndarray:
     """The mel chunk of each output frame: as many frames as the audio lasts at `fps`
     (or `frames`). InputError when the audio is too short to be speech."""
+    return mels_of(load_speech(audio), fps, frames)
+
+
+def load_speech(audio: Path) -> np.ndarray:
+    """The audio at the analysis rate; InputError when it is too short to be speech."""
     wav = media.load_audio(audio, ANALYSIS_RATE)
     audio_s = len(wav) / ANALYSIS_RATE
     if audio_s < MIN_AUDIO_S:
-        raise InputError(
-            f"{audio.name}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)"
-        )
-    n_out = frames if frames is not None else max(1, round(audio_s * fps))
+        raise InputError(f"{audio}: audio too short ({audio_s:.2f} s; at least {MIN_AUDIO_S} s)")
+    return wav
+
+
+def mels_of(wav: np.ndarray, fps: float, frames: int | None = None) -> np.ndarray:
+    n_out = frames if frames is not None else max(1, round(len(wav) / ANALYSIS_RATE * fps))
     return mel_chunks(mel_spectrogram(wav), fps, n_out)
 
 
@@ -141,7 +159,10 @@ def plan_job(
     """
     check_look(settings)
     video = video or probe_inputs(settings)
-    mels = speech_mels(settings.audio, video.fps)
+    wav = load_speech(settings.audio)
+    warnings = audio_warnings(settings.audio, len(wav) / ANALYSIS_RATE)
+    mels = mels_of(wav, video.fps)
+    del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
     enhancer = enhancer or load_enhancer(settings)
@@ -153,7 +174,9 @@ def plan_job(
             track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
         )
         face_track = entry.load() if entry is not None else None
-    return JobPlan(settings, video, len(mels), mels, model, detector, face_track, entry, enhancer)
+    return JobPlan(
+        settings, video, len(mels), mels, model, detector, face_track, entry, warnings, enhancer
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from app.engine.errors import InputError
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.draft import DraftModel
 
@@ -22,6 +23,24 @@ def load_model(name: str, device: str = "auto", batch_size: int | None = None) -
             model.batch_size = batch_size
         return model
     return _load_onnx_model(name, device, batch_size)
+
+
+def check_device(name: str, device: str) -> None:
+    """A device the user typed is one this machine has and `name` runs on: never a silent
+    CPU fallback (the draft model has no GPU code). Raises InputError."""
+    from app.engine.models.providers import parse_device, resolve_device
+
+    kind, _ = parse_device(device)
+    if kind == "auto":
+        return
+    resolve_device(device)  # a provider this onnxruntime lacks: InputError with the fix
+    resolved = _best_installed() if name == "auto" else name
+    if resolved == "draft" and kind != "cpu":
+        installed = " (no neural model is installed)" if name == "auto" else ""
+        raise InputError(
+            f"device {device}: the draft model runs on the CPU only{installed}; "
+            "choose cpu or auto, or a neural model"
+        )
 
 
 def _best_installed() -> str:

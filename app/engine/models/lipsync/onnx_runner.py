@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from app.engine.errors import InputError
+from app.engine.errors import InputError, ModelOutputError
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +319,15 @@ class OnnxRunner:
                 f"{self.label}: the model returned {result.shape}, expected {want} "
                 f"({self.contract.output.describe()})"
             )
-        return result[:rows].astype(np.float32, copy=False)
+        result = result[:rows].astype(np.float32, copy=False)
+        if not np.isfinite(result).all():
+            # Cast to uint8 these would paint a black box on every frame, and exit 0.
+            raise ModelOutputError(
+                f"{self.label}: the model returned NaN or infinite values; the file may be "
+                f"damaged (verify it: `lipsync-studio models verify`), or its float16 maths "
+                f"overflowed on {self.provider} (try --device cpu or another model)"
+            )
+        return result
 
     def _run_io_binding(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         try:
@@ -357,8 +365,7 @@ def to_uint8_hwc(result: np.ndarray, out: np.ndarray, *, reverse_channels: bool)
     reversed for RGB models. Works in place on `result` (a fresh ORT output)."""
     if not result.flags.writeable:
         result = result.copy()
-    # NaN (an fp16 file that overflowed) would make the uint8 cast undefined: black.
-    np.nan_to_num(result, copy=False, nan=0.0)
+    # run() let only finite values through: no NaN reaches the uint8 cast.
     np.clip(result, 0.0, 1.0, out=result)
     result *= 255.0
     # Round, not truncate (FaceFusion truncates): an identity model then returns

@@ -19,7 +19,14 @@ Modules: `container` (opening and checking inputs), `probe`, `video_reader`, `au
 
 from app.engine.render.media.audio_reader import load_audio
 from app.engine.render.media.container import IMAGE_SUFFIXES, OUT_AUDIO_BITRATE, OUT_AUDIO_RATE
-from app.engine.render.media.probe import AudioInfo, MediaInfo, VideoInfo, choose_rate, probe
+from app.engine.render.media.probe import (
+    AudioInfo,
+    MediaInfo,
+    VideoInfo,
+    choose_rate,
+    cut_short,
+    probe,
+)
 from app.engine.render.media.video_reader import VideoReader, open_video, resample
 from app.engine.render.media.writer import VideoWriter
 
@@ -33,6 +40,7 @@ __all__ = [
     "VideoReader",
     "VideoWriter",
     "choose_rate",
+    "cut_short",
     "load_audio",
     "open_video",
     "probe",

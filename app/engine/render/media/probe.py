@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +51,9 @@ class AudioInfo:
     channels: int
     codec: str
     duration: float  # seconds
+    # What the header claims when it claims more than FFmpeg reports (a WAV cut short:
+    # FFmpeg clamps to the file's size, the RIFF header still says the whole length).
+    declared_duration: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             raise InputError(f"{name}: has no audio or video stream")
         first_video = first_frames(container, name, [vstream, astream])
         video = _video_info(container, path, vstream, first_video) if vstream is not None else None
-        audio = _audio_info(container, astream) if astream is not None else None
+        audio = _audio_info(container, astream, path) if astream is not None else None
         duration = container_duration(container)
         if duration is None:
             duration = max(video.duration if video else 0.0, audio.duration if audio else 0.0)
@@ -113,11 +117,47 @@ def _video_info(
     return VideoInfo(width, height, float(fps), frame_count, rotation, codec, False, duration)
 
 
-def _audio_info(container: InputContainer, stream: AudioStream) -> AudioInfo:
+def _audio_info(container: InputContainer, stream: AudioStream, path: Path) -> AudioInfo:
     duration = stream_duration(stream)
     if duration is None:
         duration = container_duration(container) or 0.0
-    return AudioInfo(stream.rate, stream.channels, stream.codec_context.name, duration)
+    declared = _wav_declared_seconds(path) if container.format.name == "wav" else None
+    if declared is not None and declared <= duration:
+        declared = None
+    return AudioInfo(stream.rate, stream.channels, stream.codec_context.name, duration, declared)
+
+
+def _wav_declared_seconds(path: Path) -> float | None:
+    """data chunk size / byte rate, from a RIFF WAVE header (None if it has none)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], struct.unpack("<I", head[pos + 4 : pos + 8])[0]
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            byte_rate = struct.unpack("<I", head[pos + 16 : pos + 20])[0]
+        elif chunk == b"data":
+            streaming = size in (0, 0xFFFFFFFF)  # written before the length was known
+            return None if streaming or not byte_rate else size / byte_rate
+        pos += 8 + size + size % 2
+    return None
+
+
+def cut_short(path: Path, audio: AudioInfo, decoded_s: float) -> str | None:
+    """A warning when a file decodes to clearly less than its header says (a copy cut
+    short, half a download): the render would silently be shorter."""
+    header_s = max(audio.duration, audio.declared_duration or 0.0)
+    if header_s - decoded_s <= max(0.1, 0.02 * header_s):
+        return None
+    return (
+        f"{path}: the file says it lasts {header_s:.2f} s but only {decoded_s:.2f} s "
+        "decode (cut short or damaged?); using the decodable part"
+    )
 
 
 def choose_rate(average: Fraction | None, guessed: Fraction | None) -> Fraction:

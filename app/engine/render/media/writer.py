@@ -1,9 +1,9 @@
-"""Encoding: H.264 + AAC MP4 via a temporary file renamed on close()."""
+"""Encoding: H.264 + AAC MP4 via a temporary file renamed on close() (app/engine/outputs.py)."""
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +18,7 @@ from av.video.frame import VideoFrame
 from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
 from av.video.stream import VideoStream
 
+from app.engine import outputs
 from app.engine.errors import InputError
 from app.engine.render.media.audio_reader import AudioSource
 from app.engine.render.media.container import (
@@ -40,6 +41,11 @@ class VideoWriter:
     audio, re-encoded at 48 kHz and encoded progressively alongside the video, so the
     muxer never holds more than a few frames' worth; it is cut or padded with silence to
     `duration` seconds (default: the video's length).
+
+    The frames go to a unique temporary file beside `output` (outputs.create_temp);
+    close() renames it into place under `if_exists` (outputs.publish: "replace", or
+    "rename" = never replace a file, take the next free NAME_N.mp4) and returns the path
+    it went to. A full disk is an InputError naming the output.
     """
 
     def __init__(
@@ -53,9 +59,10 @@ class VideoWriter:
         preset: str = "veryfast",
         audio_path: Path | None = None,
         duration: float | None = None,
+        if_exists: outputs.IfExists = "replace",
     ) -> None:
         self.output = Path(output)
-        self.part = self.output.with_name(self.output.name + ".part")
+        self.if_exists: outputs.IfExists = if_exists
         if width < 2 or height < 2:
             raise ValueError(f"frame size {width}x{height} is too small to encode")
         if not fps or fps <= 0:
@@ -79,11 +86,9 @@ class VideoWriter:
         self._container: OutputContainer | None = None
         try:
             # FFmpeg opens the file only at the first packet: find a bad folder now.
-            self.part.open("wb").close()
+            self.part = outputs.create_temp(self.output)
         except OSError as exc:
-            raise InputError(
-                f"{self.output.name}: cannot write to {self.part.parent} ({exc.strerror or exc})"
-            ) from None
+            raise self._write_error(exc) from None
         try:
             if audio_path is not None:
                 self._audio = AudioSource(Path(audio_path))
@@ -170,7 +175,7 @@ class VideoWriter:
             self._encode_audio(until, final=False)
 
     def close(self) -> Path:
-        """Flush, finish the audio, close and rename NAME.mp4.part -> NAME.mp4."""
+        """Flush, finish the audio, close and rename the temporary file into place."""
         if self._state == "closed":
             return self.output
         if self._state != "open":
@@ -186,7 +191,10 @@ class VideoWriter:
             self._container.close()
             self._container = None
             self._close_audio()
-            os.replace(self.part, self.output)
+            self.output = outputs.publish(self.part, self.output, self.if_exists)
+        except OSError as exc:
+            self.abort()
+            raise self._write_error(exc) from None
         except BaseException:
             self.abort()
             raise
@@ -236,7 +244,25 @@ class VideoWriter:
     def _mux(self, packets: list[av.Packet]) -> None:
         assert self._container is not None
         if packets:
-            self._container.mux(packets)
+            try:
+                self._container.mux(packets)
+            except OSError as exc:
+                raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> Exception:
+        """A problem writing the output as one line naming it (InputError when the
+        user can fix it: a full disk, a read-only or missing folder)."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return InputError(f"{self.output}: no space left on the device; free some and retry")
+        if exc.errno == errno.EFBIG:
+            return InputError(
+                f"{self.output}: file too large for this disk or the process's size limit"
+            )
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR):
+            return InputError(
+                f"{self.output}: cannot write to {self.output.parent} ({exc.strerror or exc})"
+            )
+        return exc
 
 
 # -- opening and checking inputs ---------------------------------------------------------
