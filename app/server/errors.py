@@ -32,6 +32,7 @@ RANGE_NOT_SATISFIABLE = "range_not_satisfiable"  # 416
 INTERNAL = "internal"  # 500
 
 _CODE_BY_STATUS = {
+    400: "bad_request",  # e.g. a multipart body that does not parse
     404: NOT_FOUND,
     405: METHOD_NOT_ALLOWED,
     413: TOO_LARGE,

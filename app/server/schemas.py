@@ -13,7 +13,7 @@ from app.engine.queue.jobstore import Job
 from app.engine.settings import DETECTORS, LOOP_MODES, PRESETS, RenderSettings
 
 PairMode = Literal["each-video-each-audio", "by-name"]
-_DEFAULTS = {f.name: f.default for f in fields(RenderSettings)}
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(RenderSettings)}
 
 
 class RenderOptions(BaseModel):

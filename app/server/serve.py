@@ -18,7 +18,7 @@ from app.server.app import create_app
 from app.server.bearer import load_or_create_token, token_path
 from app.server.config import ServerConfig
 
-GRACEFUL_S = 3.0  # open connections (a progress stream) get this long after a signal
+GRACEFUL_S = 3  # open connections (a progress stream) get this long after a signal
 
 
 class _Server(uvicorn.Server):

@@ -75,6 +75,7 @@ from app.ui.preview import PreviewPanel
 from app.ui.preview_presenter import PreviewPresenter
 from app.ui.queue_controller import QueueController
 from app.ui.settings_dialog import SettingsDialog, missing_models
+from app.ui.store_watch import StoreWatch
 from app.ui.tasks import Tasks
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
         self.bridge = self.queue.bridge
         self.model = BatchModel(store, self, results=self.queue.result)
         self.model.priority_changed = lambda _job_id: self.queue.wake()  # type: ignore[method-assign]
+        self.store_watch = StoreWatch(store, self.model, self)  # jobs other processes add
         self.table = BatchTable(self.model)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.pending_bar = PendingBar()
@@ -909,6 +911,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._summary_timer.stop()
+        self.store_watch.stop()
         self._save_state()
         # Widgets emit bool signals while C++ tears them down (the dock's visibilityChanged,
         # the compare button's toggled); a Python slot reached then, with the interpreter

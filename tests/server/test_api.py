@@ -217,6 +217,18 @@ def test_an_upload_over_the_limit_is_refused(server, media, tmp_path):
     reply = server.upload({"video": media / "presenter.mp4", "audio": big})
     assert reply.status == 413
     assert reply.json()["code"] == "too_large" and "limit" in reply.json()["message"]
+    # Sent in chunks, with no Content-Length to refuse it by: stopped once past the limit.
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n'
+        b"Content-Type: video/mp4\r\n\r\n"
+    )
+    chunked = server.request(
+        "POST",
+        "/v1/jobs/upload",
+        body=iter([head, *[b"x" * 65536] * 32, b"\r\n--b--\r\n"]),
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Transfer-Encoding": "chunked"},
+    )
+    assert chunked.status == 413 and chunked.json()["code"] == "too_large"
     assert server.get("/v1/jobs").json()["total"] == before
 
 

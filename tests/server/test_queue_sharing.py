@@ -171,3 +171,24 @@ def test_a_non_loopback_host_needs_allow_remote(capsys):
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "--host 0.0.0.0: not a loopback address" in err and "--allow-remote" in err
+
+
+def test_bad_options_are_422_with_the_clis_words(queue_only, media):
+    pair = {"video": str(media / "alice.mp4"), "audio": str(media / "bob.wav")}
+    cases = [
+        ({"name": "{speaker}.mp4"}, "name {speaker}.mp4: unknown field {speaker}"),
+        ({"name": "{video}.mov"}, "name {video}.mov: the output must be an .mp4 file"),
+        ({"model": "wav2lip_96"}, "model wav2lip_96 is not installed"),
+        ({"model": "nosuchmodel"}, "unknown model 'nosuchmodel'"),
+    ]
+    for options, message in cases:
+        reply = queue_only.post_json("/v1/jobs", {**pair, **options})
+        assert reply.status == 422, reply.body
+        assert reply.json()["code"] == "bad_input"
+        assert reply.json()["message"].startswith(message), reply.json()
+    reply = queue_only.post_json("/v1/jobs", {**pair, "preset": "warp9"})
+    assert reply.json() == {
+        "code": "invalid_request",
+        "message": "preset: Value error, 'warp9' is not one of ultrafast, superfast, "
+        "veryfast, faster, fast, medium, slow, slower, veryslow",
+    }

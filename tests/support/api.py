@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ class Server:
         self,
         method: str,
         path: str,
-        body: bytes | None = None,
+        body: bytes | Iterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = "",
     ) -> Reply:
@@ -59,7 +59,8 @@ class Server:
             sent["Authorization"] = f"Bearer {token or self.token}"
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            conn.request(method, path, body=body, headers=sent)
+            chunked = body is not None and not isinstance(body, bytes)
+            conn.request(method, path, body=body, headers=sent, encode_chunked=chunked)
             response = conn.getresponse()
             return Reply(response.status, dict(response.getheaders()), response.read())
         finally:

@@ -346,3 +346,18 @@ def test_outputs_lists_one_state_only(store: JobStore, tmp_path: Path) -> None:
     assert store.outputs("done") == []
     with pytest.raises(ValueError, match="unknown job state"):
         store.outputs("sleeping")  # type: ignore[arg-type]
+
+
+def test_changes_by_another_connection_are_seen(store: JobStore, tmp_path: Path) -> None:
+    first = store.add(settings(tmp_path, "a"))
+    version = store.data_version()
+    store.add(settings(tmp_path, "own"))  # this connection's own write: no change seen
+    assert store.data_version() == version
+    with JobStore() as other:  # as the API server or a `batch` in another process
+        new = other.add_many([settings(tmp_path, "b"), settings(tmp_path, "c")])
+        other.claim_next("cpu")  # a -> running
+    assert store.data_version() != version
+    assert store.ids_after(first + 1) == new and store.max_id() == new[-1]
+    assert store.pending() == {first: ("running", 0), first + 1: ("queued", 0)} | {
+        i: ("queued", 0) for i in new
+    }

@@ -454,6 +454,29 @@ class JobStore:
         rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
         return [row[0] for row in rows]
 
+    # -- what other processes changed ---------------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever ANOTHER connection (the API server, `batch`, `queue cancel` in
+        another process) commits to the database; not for this connection's own writes."""
+        ((version,),) = self._query("PRAGMA data_version")
+        return int(version)
+
+    def max_id(self) -> int:
+        ((top,),) = self._query("SELECT COALESCE(MAX(id), 0) FROM jobs")
+        return int(top)
+
+    def ids_after(self, job_id: int) -> list[int]:
+        """Ids of the jobs added after `job_id`, oldest first."""
+        return [
+            row[0] for row in self._query("SELECT id FROM jobs WHERE id > ? ORDER BY id", (job_id,))
+        ]
+
+    def pending(self) -> dict[int, tuple[str, int]]:
+        """id -> (state, frames done) of every queued and running job, in one query."""
+        rows = self._query("SELECT id, state, done FROM jobs WHERE state IN ('queued', 'running')")
+        return {job_id: (state, done) for job_id, state, done in rows}
+
     # -- the scheduler's transitions --------------------------------------------------
 
     def claim_next(self, device_slot: str, accept: Sequence[str] | None = None) -> Job | None:

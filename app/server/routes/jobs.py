@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.engine.queue.jobstore import STATES
+from app.engine.queue.jobstore import JobState
 from app.server import uploads
 from app.server.errors import INVALID_REQUEST, MALFORMED_JSON, ApiError, validation_message
 from app.server.jobs import JobService
@@ -26,8 +26,6 @@ from app.server.schemas import (
 
 router = APIRouter(tags=["jobs"])
 Service = Annotated[JobService, Depends(service)]
-StateFilter = Literal["queued", "running", "done", "failed", "cancelled"]
-assert set(StateFilter.__args__) == set(STATES)  # type: ignore[attr-defined]
 MAX_PAGE = 1000
 
 
@@ -79,7 +77,7 @@ def submit_batch(request: BatchRequest, jobs: Service) -> BatchOut:
 @router.get("/jobs", response_model=JobPage)
 def list_jobs(
     jobs: Service,
-    state: StateFilter | None = None,
+    state: JobState | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     order: Literal["priority", "created"] = "priority",
@@ -98,7 +96,8 @@ def list_jobs(
 def queue_status(jobs: Service) -> QueueStatus:
     """Who renders the queue, and how many jobs are in each state."""
     return QueueStatus(
-        runs_queue=jobs.runner.runs_queue, counts={s: jobs.store.count(s) for s in STATES}
+        runs_queue=jobs.runner.runs_queue,
+        counts={s: jobs.store.count(s) for s in get_args(JobState)},
     )
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.engine.queue.jobstore import FINISHED_STATES
+from app.engine.queue.jobstore import FINISHED_STATES, Job
 from app.server.jobs import JobService
 from app.server.routes import service
 from app.server.schemas import JobOut, eta_s
@@ -41,7 +41,8 @@ async def events(job_id: int, request: Request, jobs: Annotated[JobService, Depe
     stopping = request.app.state.stopping
 
     async def stream() -> AsyncIterator[bytes]:
-        job, state, progress, quiet = first, None, None, 0.0
+        job: Job | None = first
+        state, progress, quiet = "", (0, 0, 0.0), 0.0
         while True:
             if job is None:
                 yield sse("state", {"id": job_id, "state": "removed"})
@@ -51,7 +52,7 @@ async def events(job_id: int, request: Request, jobs: Annotated[JobService, Depe
                 yield sse("state", JobOut.of(job).model_dump())
                 quiet = 0.0
             now = (job.done, job.total, round(job.fps, 1))
-            if job.state == "running" and now != progress:
+            if job.state == "running" and job.total and now != progress:
                 progress = now
                 yield sse(
                     "progress",
