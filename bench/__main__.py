@@ -180,14 +180,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
-        help=f"folder for results.json and RESULTS.md (default {DEFAULT_OUT})",
+        default=None,
+        help=f"folder for results.json and RESULTS.md (default {DEFAULT_OUT}; "
+        "bench/gpu with --device)",
+    )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (the full benchmark) | cuda[:N] | dml[:N]: the GPU sections (bench/gpu.py)",
     )
     args = parser.parse_args(argv)
-    plan = Plan.of(args.quick)
     command = "python -m bench" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )
+    if args.device != "cpu":
+        from bench import gpu
+
+        return gpu.main(args.device, args.quick, args.out, command)
+    args.out = args.out or DEFAULT_OUT
+    plan = Plan.of(args.quick)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lipsync-bench-") as tmp:
         work = Path(tmp)

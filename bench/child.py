@@ -33,17 +33,18 @@ def make_model(job: dict):  # -> LipSyncModel
     if job.get("ort_threads") is None:  # the app's session: SessionCache, providers.py
         from app.engine.models.providers import SessionCache
 
-        session = SessionCache().get(job["model_path"], "cpu")
-    else:  # ONNX Runtime's own defaults (threads: all cores), as a plain script gets
+        session = SessionCache().get(job["model_path"], job.get("device", "cpu"))
+    else:  # ONNX Runtime's own defaults (0: every core, spinning on), as a plain script gets
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        options.intra_op_num_threads = int(job["ort_threads"])
+        if int(job["ort_threads"]) > 0:
+            options.intra_op_num_threads = int(job["ort_threads"])
         session = ort.InferenceSession(
             job["model_path"], sess_options=options, providers=["CPUExecutionProvider"]
         )
-    return Wav2LipModel(session, batch_size=int(job["batch"]))
+    return Wav2LipModel(session, batch_size=int(job["batch"]) if job.get("batch") else None)
 
 
 def make_detector(job: dict):  # -> FaceDetector
@@ -61,7 +62,8 @@ def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> Re
         audio=Path(audio),
         output=Path(output),
         model="draft" if job["model"] == "draft" else "wav2lip_96",
-        device="cpu",
+        device=job.get("device", "cpu"),
+        encoder=job.get("encoder", "libx264"),
         detector=job["detector"],
         detector_model=job.get("yunet_path"),
         detect_interval=int(job.get("interval", 5)),
@@ -90,6 +92,7 @@ def run_render(job: dict) -> dict:
         "frames": result.frames,
         "elapsed_s": result.elapsed_s,
         "batch": model.batch_size,
+        "encoder": result.encoder,
         "fps": result.frames / result.elapsed_s,
         "cpu_s": cpu,
         "first_frame_s": ticks[0] - start if ticks else None,
@@ -154,17 +157,26 @@ def run_batch(job: dict) -> dict:
 
     series: dict[str, dict] = {}
     for on in (False, True):
-        series["cache" if on else "no_cache"] = {"elapsed_s": 0.0, "detections": 0, "renders": []}
+        series["cache" if on else "no_cache"] = {
+            "elapsed_s": 0.0,
+            "cpu_s": 0.0,
+            "detections": 0,
+            "renders": [],
+        }
+    stage_cpu: dict[str, dict[str, float]] = {"cache": {}, "no_cache": {}}
     track_cache.reset_stats()
     for k, audio in enumerate(job["audios"]):
         for on in (False, True):
             name = "cache" if on else "no_cache"
             output = Path(job["out_dir"]) / f"{name}-{k:02d}.mp4"
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             result = render(settings_of(job, audio, str(output), on))
             elapsed = time.perf_counter() - start
             s = series[name]
             s["elapsed_s"] += elapsed
+            s["cpu_s"] += time.process_time() - cpu
+            for stage, clock in result.stages.items():
+                stage_cpu[name][stage] = stage_cpu[name].get(stage, 0.0) + clock.cpu_s
             s["detections"] += result.detections
             s["renders"].append(
                 {"elapsed_s": elapsed, "detections": result.detections, "frames": result.frames}
@@ -172,6 +184,7 @@ def run_batch(job: dict) -> dict:
     stats = track_cache.stats()
     return {
         "series": series,
+        "stage_cpu_s": {k: {s: round(v, 3) for s, v in d.items()} for k, d in stage_cpu.items()},
         "cache_hits": stats.hits,
         "cache_misses": stats.misses,
         "hashes_computed": stats.hashes_computed,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
-from bench import efficiency, probe_cost, stage_costs
+from app.engine.threads import thread_plan
+from bench import efficiency, encoder_quality, probe_cost, stage_costs, stages
 from bench.inputs import FPS, SIZES
 from bench.measure import cores, disturbed, least_disturbed, run_child
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 CPU_DEFAULT_BATCH = 8  # onnx_runner._DEFAULT_BATCH["cpu"]; also pipeline.QUEUE_FRAMES
 MEMORY_TARGET = 1.2
+BATCH_TARGET = 0.75  # issue 15: one presenter x 10 audios, reuse on / off, draft
 
 
 def run_all(run: Run) -> None:
@@ -23,6 +25,7 @@ def run_all(run: Run) -> None:
     stages_pipeline_baseline(run)
     memory(run)
     batch(run)
+    encoder_table(run)
 
 
 def probe(run: Run) -> None:
@@ -82,26 +85,27 @@ def stages_pipeline_baseline(run: Run) -> None:
                 ours = least_disturbed(runs, lambda x: x["elapsed_s"], lambda x: x["others_cores"])
                 alone = efficiency.alone_costs(costs, model, batch_size)
                 floor = efficiency.floor_of(alone, cores())
+                machine = efficiency.machine_floor(costs, model, cores())
                 row = {
                     "resolution": res,
                     "model": model,
                     "batch": ours["batch"],
                     "seconds": ours["frames"] / FPS,
                     "floor": floor,
-                    **efficiency.analyse(ours, alone, floor),
+                    **efficiency.analyse(ours, alone, floor, machine),
                     "runs_fps": [round(x["fps"], 2) for x in runs],
                     "others_cores": _rounded(ours["others_cores"]),
                     "render": ours,
                 }
                 results["efficiency"].append(row)
                 if res == "720p" and (model == "draft" or batch_size == best):
-                    sessions: list[int | None] = [None]  # the app's session (cores - 1 threads)
+                    sessions: list[int | None] = [None]  # the app's session (threads.py)
                     if model == "wav2lip" and not plan.quick:
-                        sessions.append(cores())  # ONNX Runtime's default: every core
+                        sessions.append(0)  # ONNX Runtime's defaults, as a plain script has
                     for threads in sessions:
                         run.log(
                             f"  sequential baseline {name}"
-                            + (f", ONNX Runtime on {threads} threads" if threads else "")
+                            + (", ONNX Runtime's default threads" if threads == 0 else "")
                         )
                         baseline = dict(
                             job,
@@ -133,8 +137,17 @@ def sequential_row(name: str, ours: dict, theirs: dict, model: str, threads: int
         "memory_ratio": round(ours["peak_rss_mb"] / theirs["peak_rss_mb"], 3),
         "sequential_phases_s": {k: round(v, 3) for k, v in theirs["phases_s"].items()},
         "others_cores": [_rounded(ours["others_cores"]), _rounded(theirs["others_cores"])],
-        "ours_ort_threads": max(1, cores() - 1) if model == "wav2lip" else None,
-        "sequential_ort_threads": (threads or max(1, cores() - 1)) if model == "wav2lip" else None,
+        "ours_ort_threads": (
+            f"{thread_plan('cpu').model_workers} x {thread_plan('cpu').model_intra_op}"
+            if model == "wav2lip"
+            else None
+        ),
+        "sequential_ort_threads": (
+            ("ORT default" if threads == 0 else str(thread_plan("cpu").model_intra_op))
+            if model == "wav2lip"
+            else None
+        ),
+        "sequential_ort_default": threads == 0,
     }
 
 
@@ -176,6 +189,15 @@ def memory(run: Run) -> None:
         }
 
 
+def encoder_table(run: Run) -> None:
+    with run.section("7 encoders"):
+        frames, _ = stages.decode(run.clip["720p"], run.plan.stage_frames)
+        run.quiet()
+        run.results["encoders"] = encoder_quality.run(frames, run.work, "720p")
+        del frames
+        gc.collect()
+
+
 def batch(run: Run) -> None:
     plan = run.plan
     with run.section("6 batch"):
@@ -197,6 +219,10 @@ def batch(run: Run) -> None:
             "with_cache_s": round(cached["elapsed_s"], 3),
             "without_cache_s": round(uncached["elapsed_s"], 3),
             "time_ratio": round(cached["elapsed_s"] / uncached["elapsed_s"], 3),
+            "target": BATCH_TARGET,
+            "with_cache_cpu_s": round(cached.get("cpu_s", 0.0), 3),
+            "without_cache_cpu_s": round(uncached.get("cpu_s", 0.0), 3),
+            "stage_cpu_s": result.get("stage_cpu_s"),
             "with_cache_detections": cached["detections"],
             "without_cache_detections": uncached["detections"],
             "cache_hits": result["cache_hits"],

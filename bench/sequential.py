@@ -22,7 +22,8 @@ from av.audio.resampler import AudioResampler
 
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.render import media
-from app.engine.render.faces import FaceDetector, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrackBuilder
+from app.engine.render.faces import FaceDetector
 from app.engine.render.frame_plan import plan_frames
 from app.engine.render.recipe import LipSync, speech_mels
 

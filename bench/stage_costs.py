@@ -2,7 +2,9 @@
 
 Faces: YuNet (when ../shared has it) and Haar, on every frame and every 5th (tracked
 between). Model: draft, and the full-size Wav2Lip stand-in on the app's CPU session
-(providers.SessionCache: intra-op threads = cores - 1) at the best of batch 1/8/32.
+(providers.SessionCache: one intra-op thread, spinning off) run by one worker per core
+as the pipeline runs it (model_workers.py), at the best of batch 1/8/32. Then every
+stage again at one thread (thread_costs.py), for the machine floor.
 Blend: each model's own crops pasted back. Encode: libx264 veryfast crf 18 + AAC.
 """
 
@@ -19,11 +21,13 @@ from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.models.providers import SessionCache
 from app.engine.render.faces import Face, FaceDetector, HaarDetector, YuNetDetector
 from app.engine.render.recipe import LipSync
-from bench import stages
+from app.engine.threads import thread_plan
+from bench import stages, thread_costs
 from bench.inputs import FPS
 from bench.measure import Cost, disturbed, least_disturbed
 
 BATCHES = (1, 8, 32)
+WORKERS = thread_plan("cpu").model_workers  # the app's model workers on the CPU
 INTERVALS = (1, 5)
 DEFAULT_INTERVAL = 5  # RenderSettings.detect_interval
 
@@ -67,9 +71,9 @@ def sweep_batches(
     costs: dict[str, dict] = {}
     for batch in BATCHES:
         step = LipSync(Wav2LipModel(session, batch_size=batch), mels)
-        stages.model(step, frames, track, limit=min(batch, limit))  # warm-up
+        stages.model(step, frames, track, limit=min(batch, limit), workers=WORKERS)  # warm-up
         quiet()
-        _, cost = stages.model(step, frames, track, limit=limit)
+        _, cost = stages.model(step, frames, track, limit=limit, workers=WORKERS)
         costs[str(batch)] = {**cost.to_dict(), "batch": batch}
     best = max(BATCHES, key=lambda b: costs[str(b)]["fps"])
     return {"fps": {k: c["fps"] for k, c in costs.items()}, "best": best, "costs": costs}
@@ -144,9 +148,9 @@ def run(
         out["wav2lip_batches"] = sweep_batches(session, frames, track, mels, sweep_frames, quiet)
         batch = out["wav2lip_batches"]["best"]
     step = LipSync(Wav2LipModel(session, batch_size=batch), mels)
-    stages.model(step, frames, track, limit=min(batch, wav2lip_frames))  # warm-up
+    stages.model(step, frames, track, limit=min(batch, wav2lip_frames), workers=WORKERS)
     quiet()
-    pasted, cost = stages.model(step, frames, track, limit=wav2lip_frames)
+    pasted, cost = stages.model(step, frames, track, limit=wav2lip_frames, workers=WORKERS)
     out["model"]["wav2lip"] = {
         **cost.to_dict(),
         "batch": batch,
@@ -158,6 +162,24 @@ def run(
     output = work / f"encode-{video.stem}.mp4"
     cost = _best(repeats, quiet, lambda: stages.encode(frames, output, FPS, audio=audio), retry)
     out["encode"] = cost.to_dict()
+
+    track_name, track_interval = out["track_from"].split("/")
+    out["threads"] = thread_costs.measure(
+        out,
+        best=lambda run: _best(repeats, quiet, run, retry),
+        video=video,
+        audio=audio,
+        work=work,
+        frames=frames,
+        detector=dict(detectors)[track_name],
+        interval=int(track_interval),
+        track=track,
+        mels=mels,
+        draft=LipSync(draft, mels),
+        wav2lip=wav2lip,
+        batch=batch,
+        wav2lip_frames=wav2lip_frames,
+    )
     return out
 
 

@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from app.engine.render import media
-from app.engine.render.faces import Face, FaceDetector, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import plan_frames
+from app.engine.render.model_workers import ModelWorkers
 from app.engine.render.recipe import Generated, LipSync, speech_mels
+from app.engine.render.stages import StageClock
 from bench.measure import Cost, Meter
 
 
@@ -25,9 +28,10 @@ def mels_for(audio: Path, fps: float, frames: int) -> np.ndarray:
     return speech_mels(audio, fps, frames)
 
 
-def decode(video: Path, frames: int) -> tuple[list[np.ndarray], Cost]:
+def decode(video: Path, frames: int, threads: int = 0) -> tuple[list[np.ndarray], Cost]:
+    """plan_frames over the clip; `threads`: FFmpeg's decoder threads (0: its choice)."""
     cost = Cost()
-    with media.open_video(video) as reader, Meter(cost, frames):
+    with media.open_video(video, threads=threads) as reader, Meter(cost, frames):
         out = [p.frame for p in plan_frames(reader, frames, "pingpong", video.name)]
     assert len(out) == frames, f"{video.name}: {len(out)} of {frames} frames"
     return out, cost
@@ -51,17 +55,23 @@ def model(
     frames: list[np.ndarray],
     track: list[Face | None],
     limit: int | None = None,
+    workers: int = 1,
 ) -> tuple[list[Generated | None], Cost]:
     """The model stage (LipSync.infer: crop + infer) over the clip in the model's batch
-    size (the first `limit` frames only, when given): per frame, what to paste or None."""
+    size (the first `limit` frames only, when given), by `workers` model workers as the
+    pipeline runs them (model_workers.py): per frame, what to paste or None."""
     n = len(frames) if limit is None else min(limit, len(frames))
     batch = step.model.batch_size
     pasted: list[Generated | None] = [None] * n
+    runner = ModelWorkers(step, workers)
+    batches = (
+        [(i, frames[i], track[i]) for i in range(start, min(start + batch, n))]
+        for start in range(0, n, batch)
+    )
     cost = Cost()
     with Meter(cost, n):
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            for item in step.infer([(i, frames[i], track[i]) for i in range(start, stop)]):
+        for _, generated in runner.run(batches, StageClock()):
+            for item in generated:
                 if item.mouth is not None:
                     pasted[item.index] = item
     return pasted, cost
@@ -85,8 +95,11 @@ def encode(
     audio: Path | None,
     crf: int = 18,
     preset: str = "veryfast",
+    encoder: str = "libx264",
+    threads: int = 0,
 ) -> Cost:
-    """VideoWriter as the pipeline opens it (libx264 + AAC from `audio`), close included."""
+    """VideoWriter as the pipeline opens it (libx264 + AAC from `audio`), close included;
+    `threads`: the encoder's threads (0: its choice)."""
     h, w = frames[0].shape[:2]
     cost = Cost()
     with Meter(cost, len(frames)):
@@ -97,6 +110,8 @@ def encode(
             fps,
             crf=crf,
             preset=preset,
+            encoder=encoder,
+            encoder_threads=threads,
             audio_path=audio,
             duration=len(frames) / fps if audio else None,
         )

@@ -4,7 +4,9 @@ never a traceback from deep inside (SQLite, NumPy) after minutes of work."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from app.engine.errors import InputError
 
@@ -32,6 +34,22 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
 job_id = int_between(1, SQLITE_MAX)
 priority = int_between(-MAX_PRIORITY, MAX_PRIORITY)
 batch_size = int_between(1, MAX_BATCH)
+
+
+def path(text: str) -> Path:
+    """A file or folder path; `~` is the home folder even when the shell left it (quoted)."""
+    return Path(os.path.expanduser(text))
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 86400 seconds")
+    return value
 
 
 def device(text: str) -> str:

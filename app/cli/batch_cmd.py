@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="every video with every audio (default), or by-name: "
         "alice.mp4 with alice.wav, alice_take2.wav …",
     )
-    batch.add_argument("--out", type=Path, metavar="DIR", help="folder for the outputs")
+    batch.add_argument("--out", type=arg_types.path, metavar="DIR", help="folder for the outputs")
     batch.add_argument(
         "--name",
         default=DEFAULT_NAME,

@@ -38,10 +38,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="extra attempts per URL, resuming each time (default 4)",
     )
+    p.add_argument(
+        "--timeout",
+        type=arg_types.seconds,
+        default=models.DEFAULT_TIMEOUT_S,
+        metavar="S",
+        help=f"seconds to wait to connect and for each read (default {models.DEFAULT_TIMEOUT_S:g})",
+    )
     p.set_defaults(handler=_pull)
 
     p = sub.add_parser("import", help="install a model file you already have")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", type=arg_types.path)
     p.add_argument(
         "--as",
         dest="as_name",
@@ -93,7 +100,13 @@ def _pull(args: argparse.Namespace) -> int:
         print(f"{entry.name}: licence {entry.licence}. {entry.licence_note}", file=sys.stderr)
     bar = ProgressBar(sys.stderr, entry.name)
     try:
-        path = models.download(entry.name, progress=bar, retries=max(0, args.retries))
+        path = models.download(
+            entry.name,
+            progress=bar,
+            retries=args.retries,
+            timeout=args.timeout,
+            on_retry=lambda message: bar.note(f"{entry.name}: {message}"),
+        )
     finally:
         bar.close()
     print(f"installed {entry.name} at {path}")
@@ -170,7 +183,14 @@ class ProgressBar:
         self._stream.flush()
         self._drawn = True
 
+    def note(self, line: str) -> None:
+        """A line of its own (a retry), below the bar if one is drawn."""
+        self.close()
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
     def close(self) -> None:
         if self._drawn:
             self._stream.write("\n")
             self._stream.flush()
+            self._drawn = False

@@ -1,4 +1,9 @@
-"""`lipsync-studio probe FILE`: what the engine sees in a media file, as JSON."""
+"""`lipsync-studio probe FILE`: what the engine sees in a media file, as JSON.
+
+`--faces` adds the face track a render of the video would use (per frame: shot, the
+chosen face's box and 5 landmarks, detected or interpolated, the other faces seen);
+its frames are the output frames of a render whose audio is as long as the video.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,30 @@ import json
 import sys
 from pathlib import Path
 
+from app.cli import arg_types
+
 RATE = 16_000  # enough to count seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     probe = subparsers.add_parser("probe", help="print a media file's streams as JSON")
-    probe.add_argument("file", type=Path)
+    probe.add_argument("file", type=arg_types.path)
+    probe.add_argument(
+        "--faces", action="store_true", help="also the face track a render would use"
+    )
+    probe.add_argument(
+        "-o", "--output", type=arg_types.path, help="write the JSON to this file instead of stdout"
+    )
+    probe.add_argument("--face", default="auto", help="as render's --face (with --faces)")
+    probe.add_argument(
+        "--detector", default="auto", choices=("auto", "yunet", "haar"), help="as render's"
+    )
+    probe.add_argument("--detect-every", type=int, default=None, dest="detect_interval")
     probe.set_defaults(handler=run_probe)
 
 
 def run_probe(args: argparse.Namespace) -> int:
+    from app.engine.errors import InputError
     from app.engine.render.media import cut_short, load_audio, probe
 
     info = probe(args.file)
@@ -29,5 +48,54 @@ def run_probe(args: argparse.Namespace) -> int:
         facts["audio"]["cut_short"] = warning is not None
         if warning is not None:
             print(f"warning: {warning}", file=sys.stderr)
-    print(json.dumps(facts, indent=2))
+    if args.faces:
+        if info.video is None:
+            raise InputError(f"{args.file}: has no video stream, so no faces")
+        facts["faces"] = _faces(args, info.video.fps)
+    text = json.dumps(facts, indent=2)
+    if args.output is None:
+        print(text)
+        return 0
+    _write_atomically(args.output, text)
+    frames = len(facts.get("faces", {}).get("frames", []))
+    print(f"{args.output}: {frames} frames", file=sys.stderr)
     return 0
+
+
+def _faces(args: argparse.Namespace, fps: float) -> dict:
+    from app.engine.render import tracking
+    from app.engine.render.face_choice import FaceSpec
+    from app.engine.render.faces import create_detector
+    from app.engine.render.recipe import detector_path
+    from app.engine.settings import RenderSettings
+
+    interval = args.detect_interval or RenderSettings.detect_interval
+    if interval < 1:
+        from app.engine.errors import InputError
+
+        raise InputError(f"--detect-every {interval}: must be at least 1")
+    # Only the video and the track settings matter here: nothing is rendered or written.
+    settings = RenderSettings(
+        args.file, args.file, args.file, detect_interval=interval, detector=args.detector
+    )
+    settings.face = str(FaceSpec.parse(args.face))
+    detector = create_detector(settings.detector, detector_path(settings))
+    track = tracking.track_until(settings, detector)
+    return tracking.report(track, fps, settings.face)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    from app.engine import outputs
+    from app.engine.errors import InputError
+
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
+    part: Path | None = None
+    try:
+        part = outputs.create_temp(path)
+        part.write_text(text + "\n", encoding="utf-8")
+        outputs.publish(part, path, "replace")
+    except OSError as exc:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None

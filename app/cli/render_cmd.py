@@ -10,18 +10,30 @@ from app.cli import arg_types
 from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
-from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS, RenderSettings
+from app.engine.settings import (
+    ENCODERS,
+    HW_DECODERS,
+    LOOP_MODES,
+    MASK_PRESETS,
+    PRESETS,
+    RenderSettings,
+)
 
 DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     render = subparsers.add_parser("render", help="render one lip-synced video")
-    render.add_argument("--video", required=True, type=Path, help="presenter video or still image")
     render.add_argument(
-        "--audio", required=True, type=Path, help="speech audio (or a video's audio track)"
+        "--video", required=True, type=arg_types.path, help="presenter video or still image"
     )
-    render.add_argument("-o", "--output", required=True, type=Path, help="output .mp4")
+    render.add_argument(
+        "--audio",
+        required=True,
+        type=arg_types.path,
+        help="speech audio (or a video's audio track)",
+    )
+    render.add_argument("-o", "--output", required=True, type=arg_types.path, help="output .mp4")
     add_render_options(render)
     render.set_defaults(handler=run_render)
 
@@ -29,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=arg_types.path,
         default=DEFAULT_DEMO_OUTPUT,
         help=f"output .mp4 (default: {DEFAULT_DEMO_OUTPUT})",
     )
@@ -50,6 +62,19 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
     parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
     parser.add_argument(
+        "--encoder",
+        default="auto",
+        choices=ENCODERS,
+        help="video encoder: auto = the first hardware encoder that opens here, else libx264; "
+        "one that cannot open falls back to libx264 (default: auto)",
+    )
+    parser.add_argument(
+        "--hw-decode",
+        default="none",
+        choices=HW_DECODERS,
+        help="decode the video on a GPU (opt-in; falls back to the CPU; default: none)",
+    )
+    parser.add_argument(
         "--loop",
         default="pingpong",
         choices=LOOP_MODES,
@@ -61,9 +86,17 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     parser.add_argument(
         "--detect-every",
         type=int,
-        default=5,
+        default=RenderSettings.detect_interval,
         dest="detect_interval",
-        help="run the face detector every N frames, track in between",
+        help="run the face detector at least every N frames (more often where the face "
+        f"moves, and at every shot cut; default {RenderSettings.detect_interval})",
+    )
+    parser.add_argument(
+        "--face",
+        default="auto",
+        help="which face speaks: auto (the presenter; small or turned-away faces are left "
+        "alone) | largest | center | left | right | X,Y@SECONDS (the face under that point "
+        "of the video at that time, followed from there)",
     )
     parser.add_argument(
         "--detector",
@@ -109,6 +142,7 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
     from app.engine.errors import InputError
     from app.engine.models.lipsync.loader import check_device
+    from app.engine.render.face_choice import FaceSpec
 
     if not 0 <= args.crf <= 51:
         raise InputError(f"--crf {args.crf}: must be between 0 and 51")
@@ -126,9 +160,12 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         device=args.device,
         crf=args.crf,
         preset=args.preset,
+        encoder=args.encoder,
+        hw_decode=args.hw_decode,
         loop=args.loop,
         batch_size=args.batch_size,
         detect_interval=args.detect_interval,
+        face=str(FaceSpec.parse(args.face)),
         detector=args.detector,
         track_cache=args.track_cache,
         mask=args.mask,

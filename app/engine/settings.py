@@ -24,6 +24,20 @@ PRESETS: tuple[str, ...] = (
     "veryslow",
 )
 
+# Video encoders (media/encoders.py): auto = the first hardware one that opens, else libx264.
+ENCODERS: tuple[str, ...] = (
+    "auto",
+    "libx264",
+    "h264_nvenc",
+    "hevc_nvenc",
+    "h264_qsv",
+    "h264_amf",
+    "h264_mf",
+    "h264_videotoolbox",
+)
+# Hardware decoding (media/hw_decode.py), opt-in: none = FFmpeg's CPU decoder.
+HW_DECODERS: tuple[str, ...] = ("none", "auto", "cuda", "d3d11va", "videotoolbox", "vaapi", "qsv")
+
 
 @dataclass
 class RenderSettings:
@@ -34,9 +48,15 @@ class RenderSettings:
     device: str = "auto"  # auto | cpu | cuda[:N] | dml[:N]
     crf: int = 18
     preset: str = "veryfast"
+    encoder: str = "auto"  # one of ENCODERS; one that cannot open here falls back to libx264
+    hw_decode: str = "none"  # one of HW_DECODERS; opt-in, falls back to the CPU decoder
     loop: LoopMode = "pingpong"
     batch_size: int | None = None  # None: the model's default for the device
-    detect_interval: int = 5  # run the face detector every k-th source frame
+    # The face detector runs at least every k-th source frame, more often where the face
+    # moves (face_track.py); adaptive_detection=False: exactly every k-th (and at cuts).
+    detect_interval: int = 10
+    adaptive_detection: bool = True
+    face: str = "auto"  # which face speaks: auto | largest | center | left | right | X,Y@SECONDS
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)

@@ -18,13 +18,14 @@ from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 from app.engine.settings import RenderSettings
 from app.server import uploads
 from app.server.config import ServerConfig
-from app.server.errors import NO_JOB, WRONG_STATE, ApiError
+from app.server.errors import NO_JOB, OUTSIDE_ALLOWED_DIRS, WRONG_STATE, ApiError
 from app.server.queue_runner import QueueRunner
 from app.server.roots import inside, resolve_allowed
 from app.server.schemas import BatchRequest, JobRequest, RenderOptions
 
 Pair = tuple[Path, Path]
 T = TypeVar("T")
+CHECKED_MAX = 10_000  # file pairs remembered as probed
 _FileKey = tuple[str, int, int]  # (real path, size, mtime_ns): a file not changed since
 
 
@@ -57,7 +58,7 @@ class JobService:
         if not any(inside(real, root) for root in self.config.allow_dirs):
             raise ApiError(
                 403,
-                "outside_allowed_dirs",
+                OUTSIDE_ALLOWED_DIRS,
                 f"job {job_id}: its output {job.output} is outside the server's folders",
             )
         if not real.is_file():
@@ -87,6 +88,17 @@ class JobService:
         self.runner.set_priority(job_id, priority)
         return self.job(job_id)
 
+    def remove(self, job_id: int) -> None:
+        """Forget a job that is not running, and delete its uploaded inputs (not its
+        output: that is the user's file now)."""
+        job = self.job(job_id)
+        if not self.runner.remove(job_id):
+            raise ApiError(409, WRONG_STATE, f"job {job_id}: is {job.state}; cancel it first")
+        uploads_dir = Path(os.path.realpath(self.config.uploads_dir))
+        folder = Path(os.path.realpath(job.video.parent))
+        if folder.parent == uploads_dir and inside(Path(os.path.realpath(job.audio)), folder):
+            uploads.remove(folder)
+
     # -- submitting ---------------------------------------------------------------------
 
     def submit(self, request: JobRequest) -> Job:
@@ -99,6 +111,13 @@ class JobService:
         """Files the server wrote itself (uploads/): no root check; removed if refused."""
         try:
             return self.submit_pairs([(video, audio)], options).jobs[0]
+        except InputError as exc:
+            uploads.remove(video.parent)
+            # Messages name files by the path given; the client gave a file, not our path.
+            message = str(exc)
+            for path in (video, audio):
+                message = message.replace(str(path), path.name)
+            raise InputError(message) from None
         except BaseException:
             uploads.remove(video.parent)
             raise
@@ -157,6 +176,8 @@ class JobService:
         if key in self._checked:
             return
         check_inputs(_settings(*pair, output, options))
+        if len(self._checked) >= CHECKED_MAX:  # a long-running server: start over
+            self._checked.clear()
         self._checked.add(key)
 
 

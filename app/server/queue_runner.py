@@ -109,6 +109,10 @@ class QueueRunner:
             return scheduler.set_priority(job_id, priority)
         return self.store.set_priority(job_id, priority)
 
+    def remove(self, job_id: int) -> bool:
+        scheduler = self._scheduler
+        return scheduler.remove(job_id) if scheduler else self.store.remove(job_id)
+
     def submit_many(self, specs: list[JobSpec]) -> list[int]:
         scheduler = self._scheduler
         return scheduler.submit_many(specs) if scheduler else self.store.add_many(specs)

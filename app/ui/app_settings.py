@@ -13,7 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS, RenderSettings
+from app.engine.settings import (
+    ENCODERS,
+    HW_DECODERS,
+    LOOP_MODES,
+    MASK_PRESETS,
+    PRESETS,
+    RenderSettings,
+)
 
 ORGANISATION = "LipsyncStudio"
 APPLICATION = "lipsync-studio"
@@ -46,6 +53,8 @@ class AppSettings:
     name_pattern: str = DEFAULT_NAME_PATTERN
     crf: int = 18
     preset: str = "veryfast"
+    encoder: str = "auto"  # settings.ENCODERS
+    hw_decode: str = "none"  # settings.HW_DECODERS
     loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
@@ -82,6 +91,10 @@ class AppSettings:
         defaults = AppSettings()
         if self.preset not in PRESETS:
             self.preset = defaults.preset
+        if self.encoder not in ENCODERS:
+            self.encoder = defaults.encoder
+        if self.hw_decode not in HW_DECODERS:
+            self.hw_decode = defaults.hw_decode
         if self.loop not in LOOP_MODES:
             self.loop = defaults.loop
         if self.language not in LANGUAGES:
@@ -109,6 +122,8 @@ class AppSettings:
             device=self.device,
             crf=self.crf,
             preset=self.preset,
+            encoder=self.encoder,
+            hw_decode=self.hw_decode,
             loop=self.loop,  # type: ignore[arg-type]
             detector=self.detector,
             mask=self.mask,

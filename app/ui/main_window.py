@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 from app.engine.progress import FrameProgress
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobStore
 from app.engine.queue.scheduler import Runner
+from app.engine.render.face_pick import FramePick, faces_at
 from app.engine.render.file_probe import ProbeReport, thumbnails
 from app.engine.workers import CallWorker
 from app.ui.about_dialog import AboutDialog
@@ -63,6 +64,7 @@ from app.ui.batch_eta import batch_eta
 from app.ui.batch_model import COL_VIDEO, BatchModel
 from app.ui.batch_status import summary_text, window_title
 from app.ui.batch_table import BatchTable
+from app.ui.face_picker import FacePickerDialog
 from app.ui.images import bgr_to_pixmap
 from app.ui.intake import Intake
 from app.ui.job_edit_dialog import JobEditDialog
@@ -314,6 +316,14 @@ class MainWindow(QMainWindow):
             "Ctrl+R",
             self.tr("Queue the selected finished jobs again"),
         )
+        self.act_choose_face = self._action(
+            self.tr("Choose face…"),
+            self.choose_face,
+            None,
+            "Ctrl+F",
+            self.tr("Click the face that should speak, in the frame the preview shows"),
+        )
+        self.addAction(self.act_choose_face)  # its shortcut works wherever the focus is
         self.act_clear = self._action(
             self.tr("Clear finished"),
             self.clear_finished,
@@ -397,6 +407,7 @@ class MainWindow(QMainWindow):
             self.act_retry,
             self.act_remove,
             self.act_clear,
+            self.act_choose_face,
             None,
             self.act_open_file,
             self.act_reveal,
@@ -555,6 +566,38 @@ class MainWindow(QMainWindow):
             fresh = self.model.job(job_id)
             if fresh is not None:
                 self.queue.retry(fresh)
+
+    def choose_face(self) -> None:
+        """Show the selected job's frame at the preview's time with its faces boxed; the
+        face clicked is stored with the job (FacePickerDialog)."""
+        job = self.current_job()
+        if job is None or job.state == "running":
+            return
+        self.tasks.start(
+            CallWorker(faces_at, job.to_settings(), self.preview.current_time_s()),
+            on_finished=lambda pick: self._face_pick_ready(job.id, pick),
+            on_errored=lambda exc: self.statusBar().showMessage(str(exc), 8000),
+        )
+
+    def _face_pick_ready(self, job_id: int, pick: FramePick) -> None:
+        job = self.model.job(job_id)
+        if job is None:
+            return
+        dialog = FacePickerDialog(
+            self.tr("Face for {name}").format(name=job.video.name),
+            pick.seconds,
+            pick.frame,
+            pick.faces,
+            self,
+        )
+        self.face_picker = dialog  # reachable while open (tests drive it like a person)
+        dialog.accepted.connect(lambda: self._face_chosen(job_id, dialog.choice()))
+        dialog.open()
+
+    def _face_chosen(self, job_id: int, face: str) -> None:
+        if self.store.set_face(job_id, face):
+            self.model.refresh_job(job_id)
+            self.statusBar().showMessage(self.tr("Face set: {face}").format(face=face), 4000)
 
     def clear_finished(self) -> None:
         summary = self.model.batch_summary(self._batch_since)
@@ -817,6 +860,7 @@ class MainWindow(QMainWindow):
         self.act_cancel.setEnabled(bool(states & {"queued", "running"}))
         self.act_remove.setEnabled(bool(states - {"running"}))
         self.act_retry.setEnabled(bool(states & set(FINISHED_STATES)))
+        self.act_choose_face.setEnabled(len(jobs) == 1 and jobs[0].state != "running")
         done = bool(jobs) and jobs[0].state == "done"
         self.act_open_file.setEnabled(done)
         self.act_copy_path.setEnabled(bool(jobs))

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.errors import InputError
-from app.engine.settings import LOOP_MODES, MASK_PRESETS, PRESETS
+from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, MASK_PRESETS, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
 from app.ui.i18n import LANGUAGES, language_label
 
@@ -35,6 +35,26 @@ def loop_labels() -> dict[str, str]:
     return {
         "pingpong": translate("SettingsDialog", "Ping-pong (forward, backward …)"),
         "repeat": translate("SettingsDialog", "Repeat from the start"),
+    }
+
+
+def encoder_labels() -> dict[str, str]:
+    return {
+        "auto": translate("SettingsDialog", "Automatic (hardware if it opens, else libx264)"),
+        "libx264": translate("SettingsDialog", "libx264 (CPU)"),
+        "h264_nvenc": "NVIDIA NVENC H.264",
+        "hevc_nvenc": "NVIDIA NVENC HEVC",
+        "h264_qsv": "Intel Quick Sync H.264",
+        "h264_amf": "AMD AMF H.264",
+        "h264_mf": "Windows Media Foundation H.264",
+        "h264_videotoolbox": "Apple VideoToolbox H.264",
+    }
+
+
+def hw_decode_labels() -> dict[str, str]:
+    return {
+        "none": translate("SettingsDialog", "Off (CPU)"),
+        "auto": translate("SettingsDialog", "Automatic (GPU if it works)"),
     }
 
 
@@ -166,6 +186,18 @@ class SettingsDialog(QDialog):
         self.crf.setValue(settings.crf)
         self.crf.setToolTip(self.tr("H.264 quality: lower is better and bigger; 18 looks lossless"))
         self.preset = combo_box([(p, p) for p in PRESETS], settings.preset)
+        encoders = encoder_labels()
+        self.encoder = combo_box([(e, encoders.get(e, e)) for e in ENCODERS], settings.encoder)
+        self.encoder.setToolTip(
+            self.tr("A hardware encoder that cannot open on this machine falls back to libx264")
+        )
+        decoders = hw_decode_labels()
+        self.hw_decode = combo_box(
+            [(d, decoders.get(d, d)) for d in HW_DECODERS], settings.hw_decode
+        )
+        self.hw_decode.setToolTip(
+            self.tr("Decode presenter videos on the GPU; falls back to the CPU")
+        )
         loops = loop_labels()
         self.loop = combo_box([(m, loops.get(m, m)) for m in LOOP_MODES], settings.loop)
         self.stall_timeout = QDoubleSpinBox()
@@ -213,6 +245,8 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("File name"), self.name_pattern)
         form.addRow(self.tr("Quality (CRF)"), self.crf)
         form.addRow(self.tr("Encoder preset"), self.preset)
+        form.addRow(self.tr("Video encoder"), self.encoder)
+        form.addRow(self.tr("Hardware decoding"), self.hw_decode)
         form.addRow(self.tr("Short video"), self.loop)
         form.addRow(self.tr("Lip-sync area"), self.mask)
         form.addRow(self.tr("Soft edge"), self.feather)
@@ -241,6 +275,8 @@ class SettingsDialog(QDialog):
             name_pattern=self.name_pattern.text().strip(),
             crf=self.crf.value(),
             preset=self.preset.currentData(),
+            encoder=self.encoder.currentData(),
+            hw_decode=self.hw_decode.currentData(),
             loop=self.loop.currentData(),
             stall_timeout_s=float(self.stall_timeout.value()),
             max_parallel=self.max_parallel.value(),

@@ -31,7 +31,8 @@ class Fault:
     code: int
     says: str = ""  # regex the stderr must match (re.search)
     output: str | None = "out.mp4"  # must not exist after a failure (None: no output)
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # "{folder}" is the case's folder
+    absent: tuple[str, ...] = ()  # paths that must not exist afterwards, whatever the code
 
 
 def render(*extra: str, video: str = "talk.mp4", audio: str = "voice.wav", out: str = "out.mp4"):
@@ -96,6 +97,14 @@ CASES: tuple[Fault, ...] = (
     ),
     Fault("audio-too-short", "inputs", m.short_audio, render(), 2, r"voice\.wav: audio too short"),
     Fault("video-cut-mid-copy", "14", m.cut_mp4, render(), 2, r"talk\.mp4: truncated or corrupt"),
+    Fault(
+        "video-index-cut",
+        "14",
+        m.cut_index,
+        render(),
+        2,
+        r"talk\.mp4: truncated or corrupt \(the file ends at byte \d+, inside its index",
+    ),
     # Noise over a third of an MKV: FFmpeg conceals it; the render completes, quietly.
     Fault("video-bit-rot", "14", m.bit_rot, render(video="talk.mkv"), 0, r"^(?!.*\[\w+ @ )"),
     # -- where the output goes --------------------------------------------------------------
@@ -340,6 +349,17 @@ CASES: tuple[Fault, ...] = (
         r"home/data",
         output=None,
         env={"LIPSYNC_STUDIO_HOME": "home"},
+    ),
+    Fault(
+        "batch-out-with-a-quoted-tilde",
+        "14",
+        m.pair,
+        ("batch", "--videos", "talk.mp4", "--audios", "voice.wav", "--out", "~/renders"),
+        0,
+        r"queued 1 job",
+        output="home/renders",
+        env={"HOME": "{folder}/home"},
+        absent=("~",),
     ),
     # -- models ------------------------------------------------------------------------------------
     Fault(

@@ -86,6 +86,21 @@ def cut_mp4(folder: Path) -> None:
     voice(folder)
 
 
+def cut_index(folder: Path) -> None:
+    """A fast-start MP4 (index first, as the app writes them) cut inside its index."""
+    from app.engine.render.media import VideoWriter
+    from tests.mediagen import pattern_frame
+
+    with VideoWriter(folder / "whole.mp4", 64, 48, 25) as writer:
+        for i in range(50):
+            writer.write(pattern_frame(i, 64, 48))
+    data = (folder / "whole.mp4").read_bytes()
+    assert data[4:8] == b"ftyp" and b"moov" in data[:64]
+    (folder / "talk.mp4").write_bytes(data[: len(data) // 20])
+    (folder / "whole.mp4").unlink()
+    voice(folder)
+
+
 def bit_rot(folder: Path) -> None:
     """An MKV whose middle third is overwritten with noise: every frame there is damaged."""
     path = make_video(folder / "talk.mkv", 64, 48, 25, 2.0, audio=False)

@@ -42,7 +42,7 @@ def test_fault(case: Fault, tmp_path: Path, monkeypatch, capsys) -> None:
     before = snapshot(folder)
     monkeypatch.chdir(folder)
     for key, value in case.env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setenv(key, value.format(folder=folder))
 
     code = run_main(case.argv)  # an exception escaping main() is the traceback a user sees
     err = capsys.readouterr().err
@@ -58,7 +58,9 @@ def test_fault(case: Fault, tmp_path: Path, monkeypatch, capsys) -> None:
     if case.output is not None:
         output = folder / case.output
         if case.code == 0:
-            assert output.is_file() and output.stat().st_size > 0
+            assert output.exists() and (output.is_dir() or output.stat().st_size > 0)
         else:
             assert not output.exists() or output.is_dir() and not output.is_file()
         assert not outputs.temps_of(output), "a temporary file was left beside the output"
+    for path in case.absent:
+        assert not (folder / path).exists(), f"{path} should not have been made"

@@ -230,3 +230,23 @@ def test_bad_look_options_exit_2_with_one_line(flags, named, clip, speech, tmp_p
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and named in lines[0], err
     assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_probe_faces_writes_the_track_per_frame(clip, tmp_path, capsys):
+    out = tmp_path / "track.json"
+    code, err = run_cli(capsys, "probe", "--faces", clip, "-o", out, "--detector", "haar")
+    assert code == 0, err
+    faces = json.loads(out.read_text())["faces"]
+    frames = faces["frames"]
+    assert [f["frame"] for f in frames] == list(range(25)) and faces["shots"] == 1
+    assert frames[0]["detected"] and not all(f["detected"] for f in frames)  # keys + between
+    first = frames[0]["face"]
+    assert len(first["box"]) == 4 and len(first["landmarks"]) == 5
+    assert faces["frames_with_face"] == sum(f["face"] is not None for f in frames) > 20
+
+
+def test_a_bad_face_choice_is_exit_2_before_any_work(clip, speech, tmp_path, capsys):
+    out = tmp_path / "x.mp4"
+    code, err = run_cli(capsys, *render_args(clip, speech, out), "--face", "the tall one")
+    assert code == 2 and "--face" in err and "Traceback" not in err
+    assert not out.exists()

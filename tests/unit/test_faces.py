@@ -11,13 +11,8 @@ import pytest
 
 from app.engine.errors import InputError
 from app.engine.render.crop import estimate_alignment, template_points
-from app.engine.render.faces import (
-    Face,
-    FaceDetector,
-    FaceTrack,
-    FaceTrackBuilder,
-    create_detector,
-)
+from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector, create_detector
 from tests.conftest import SHARED_MEDIA, YUNET_PATH
 
 PORTRAITS = [
@@ -99,10 +94,11 @@ def _build(
     frames: list[np.ndarray],
     interval: int = 5,
     track: FaceTrack | None = None,
+    adaptive: bool = False,
 ) -> tuple[FaceTrackBuilder, list, int]:
     """Run a builder over frames 0..n-1; returns it, what it settled, and the most frames
-    it held back at once."""
-    builder = FaceTrackBuilder(detector, interval=interval, track=track)
+    it held back at once. Fixed keys unless `adaptive` (test_face_track.py tests those)."""
+    builder = FaceTrackBuilder(detector, interval=interval, track=track, adaptive=adaptive)
     out: list = []
     held = 0
     for index, frame in enumerate(frames):
@@ -256,9 +252,10 @@ def test_a_frame_without_a_face_gets_none_and_its_neighbours_keep_theirs(memo, c
     faces = [f for _, _, f in out]
     assert faces[10] is None
     assert all(f is not None for i, f in enumerate(faces) if i != 10)
-    # Keys 0, 5, 10, 15, 20, 25, 29, plus every frame between the keys either side of
-    # the blank one, which disagree with it (6..9 and 11..14).
-    assert builder.detections == 7 + 8
+    # The blank frame is a shot of its own (cuts before and after it): keys 0, 5 and 9
+    # (the first shot's last frame), 10, then 11, 16, 21, 26 and the last, 29.
+    assert builder.detections == 9
+    assert [builder.track.entry(i).shot for i in (9, 10, 11)] == [0, 1, 2]  # type: ignore[union-attr]
     for i in (9, 11):
         truth = memo.detect(frames[i])[0]
         assert _iou(faces[i].box, truth.box) > 0.8
@@ -307,7 +304,7 @@ def test_a_cached_track_is_not_detected_again(memo, clip):
     first, settled, _ = _build(memo, frames, interval=5)
     cached = FaceTrack.from_arrays(first.track.to_arrays())
 
-    again = FaceTrackBuilder(memo, interval=5, track=cached)
+    again = FaceTrackBuilder(memo, interval=5, track=cached, adaptive=False)
     out = []
     for index, frame in enumerate(frames):
         step = again.push(index, frame)
@@ -320,7 +317,7 @@ def test_a_cached_track_is_not_detected_again(memo, clip):
         assert a is not None and b is not None and np.array_equal(a.landmarks, b.landmarks)
 
     # Half cached (a cancelled first render): only the rest is detected, keys 15, 20, 25, 29.
-    half = FaceTrack("yunet", {i: cached.get(i) for i in range(15)})
+    half = FaceTrack("yunet", {i: cached.entry(i) for i in range(15)})  # type: ignore[misc]
     rest, out, _ = _build(memo, frames, interval=5, track=half)
     assert rest.detections == 4
     assert all(f is not None for _, _, f in out) and len(half) == 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -563,7 +564,7 @@ def test_bad_inputs_raise_input_error_naming_the_file(tmp_path, shared_media, ca
     with pytest.raises(InputError) as caught:
         reader(path)
     text = str(caught.value)
-    assert text.startswith(message), text
+    assert text.startswith(f"{path.parent}{os.sep}{message}"), text  # the path as given
     assert "\n" not in text and "Traceback" not in text
     error = caught.value  # no chained FFmpeg exception to print under it
     assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
@@ -574,7 +575,7 @@ def test_bad_inputs_raise_input_error_naming_the_file(tmp_path, shared_media, ca
 def test_truncated_flac_is_detected_but_a_short_wav_is_fine(tmp_path, shared_media):
     cut = _truncate(shared_media / A04, tmp_path / "cut.flac")
     assert media.probe(cut).audio.duration == 11.0  # the header still promises 11 s
-    with pytest.raises(InputError, match=r"^cut\.flac: truncated or corrupt \(decoded"):
+    with pytest.raises(InputError, match=r"/cut\.flac: truncated or corrupt \(decoded"):
         media.load_audio(cut)
     short = make_audio(tmp_path / "short.wav", 0.2)
     assert len(media.load_audio(short)) == 3200
@@ -584,18 +585,18 @@ def test_truncated_output_of_our_writer_is_detected(tmp_path):
     frames = [pattern_frame(i, 64, 48) for i in range(50)]
     out = _write(tmp_path / "full.mp4", frames)
     cut = _truncate(out, tmp_path / "cut.mp4", 0.6)
-    with pytest.raises(InputError, match=r"^cut\.mp4: truncated or corrupt \(the file ends"):
+    with pytest.raises(InputError, match=r"/cut\.mp4: truncated or corrupt \(the file ends"):
         media.probe(cut)
 
 
 def test_missing_streams(tmp_path, shared_media):
     speech = make_audio(tmp_path / "speech.wav", 0.5)
-    with pytest.raises(InputError, match=r"^speech\.wav: has no video stream$"):
+    with pytest.raises(InputError, match=r"/speech\.wav: has no video stream$"):
         media.open_video(speech)
     audio_only = make_audio(tmp_path / "audio.mp4", 0.5)
-    with pytest.raises(InputError, match=r"^audio\.mp4: has no video stream$"):
+    with pytest.raises(InputError, match=r"/audio\.mp4: has no video stream$"):
         media.open_video(audio_only)
     silent = shutil.copy(shared_media / V08, tmp_path / "selfie.mp4")
-    with pytest.raises(InputError, match=r"^selfie\.mp4: has no audio stream$"):
+    with pytest.raises(InputError, match=r"/selfie\.mp4: has no audio stream$"):
         media.load_audio(silent)
     assert media.probe(speech).video is None and media.probe(silent).audio is None

@@ -13,11 +13,9 @@ from app.engine.errors import InputError
 from app.engine.models.providers import (
     DeviceChoice,
     SessionCache,
-    cpu_threads,
     list_devices,
     parse_device,
     resolve_device,
-    session_options,
 )
 
 CPU, CUDA, DML = "CPUExecutionProvider", "CUDAExecutionProvider", "DmlExecutionProvider"
@@ -123,12 +121,6 @@ def test_list_devices() -> None:
         ("dml:0", DML),
     ]
     assert list_devices()[0].device == "cpu"  # the real one always has the CPU first
-
-
-def test_cpu_session_options_leave_a_core_for_decoding() -> None:
-    options = session_options(DeviceChoice("cpu"))
-    assert options.intra_op_num_threads == cpu_threads() >= 1
-    assert options.inter_op_num_threads == 1
 
 
 def test_session_cache_returns_the_same_session(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from app.engine import paths
 from app.engine.render import media, track_cache
-from app.engine.render.faces import Face, FaceTrack, HaarDetector
+from app.engine.render.face_track import FaceTrack, TrackFrame
+from app.engine.render.faces import Face, HaarDetector
 from app.engine.render.pipeline import RenderResult, render
 from app.engine.render.track_cache import TrackSettings
 from app.engine.settings import RenderSettings
@@ -147,7 +148,7 @@ def test_a_longer_render_detects_only_the_frames_beyond_the_cached_ones(clip, sp
     ]
     assert min(detected) >= 15, detected  # frames 0-14 came from the cache
 
-    settings = TrackSettings.of(detector, interval=5, fps=FPS)
+    settings = TrackSettings.of(detector, interval=RenderSettings.detect_interval, fps=FPS)
     stored = track_cache.load(clip, settings)
     assert stored is not None and stored.indices() == list(range(25))  # merged
     again = render_with_cache(
@@ -232,7 +233,7 @@ def test_track_cache_off_detects_every_time_and_stores_nothing(clip, speech, tmp
 def _track(detector: str, indices: range, x: float) -> FaceTrack:
     box = np.array([x, 10, x + 50, 60], np.float32)
     landmarks = np.tile(np.array([x + 20, 30], np.float32), (5, 1))
-    return FaceTrack(detector, {i: Face(box, landmarks, 0.9) for i in indices})
+    return FaceTrack(detector, {i: TrackFrame(Face(box, landmarks, 0.9), 0, True) for i in indices})
 
 
 def test_save_merges_keeps_stored_faces_and_keys_on_every_setting(tmp_path):

@@ -8,8 +8,8 @@ InputError, never a quiet run on the CPU (a 20x slower render is not what was as
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from app.engine.errors import InputError
+from app.engine.threads import thread_plan
 
 if TYPE_CHECKING:  # onnxruntime is imported lazily: `--help` and the GUI start faster
     import onnxruntime
@@ -120,28 +121,43 @@ def list_devices(available: Sequence[str] | None = None) -> list[DeviceInfo]:
 
 
 def cpu_threads() -> int:
-    """Threads for one CPU session: all usable cores but one, which decode/encode need."""
-    try:
-        cores = len(os.sched_getaffinity(0))  # respects taskset/cgroup pinning
-    except AttributeError:  # Windows, macOS
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    """Intra-op threads of a CPU session: every usable core (threads.py says why)."""
+    return thread_plan("cpu").model_intra_op
 
 
 def session_options(choice: DeviceChoice) -> onnxruntime.SessionOptions:
     import onnxruntime as ort
 
+    plan = thread_plan("cpu" if choice.kind == "cpu" else "gpu")
     options = ort.SessionOptions()
     options.log_severity_level = 3  # ORT's warnings are for its developers, not our users
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.inter_op_num_threads = 1  # our graphs are chains: parallel branches gain nothing
-    if choice.kind == "cpu":
-        options.intra_op_num_threads = cpu_threads()
-    else:
-        options.intra_op_num_threads = 2  # only CPU-fallback ops run here; leave cores to decode
+    options.intra_op_num_threads = plan.model_intra_op
+    # Idle workers sleep instead of spinning: decode, faces and encode share the cores.
+    spin = "1" if plan.model_spinning else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    options.add_session_config_entry("session.inter_op.allow_spinning", spin)
     if choice.kind == "dml":
         options.enable_mem_pattern = False  # DirectML needs this and sequential execution
     return options
+
+
+@functools.cache
+def _preload_cuda_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels (onnxruntime-gpu[cuda,cudnn]) when
+    they are there, so no LD_LIBRARY_PATH/PATH edit is needed (onnxruntime >= 1.21; a
+    system-wide CUDA install is found as before). Once per process (SessionCache's lock
+    serialises the calls); never fatal."""
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except Exception as exc:  # noqa: BLE001 - the session then reports what is missing
+        log.info("onnxruntime.preload_dlls: %s", exc)
 
 
 class SessionCache:
@@ -182,6 +198,8 @@ class SessionCache:
         import onnxruntime as ort
 
         log.info("loading %s on %s", path.name, choice.label)
+        if choice.kind == "cuda":
+            _preload_cuda_libraries()
         try:
             session = ort.InferenceSession(
                 str(path), sess_options=session_options(choice), providers=choice.providers()

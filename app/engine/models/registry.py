@@ -58,6 +58,7 @@ MIRROR_ENV = "LIPSYNC_STUDIO_MODEL_MIRROR"
 CUSTOM_REGISTRY_FILE = "custom_models.json"
 CUSTOM_DIR = "custom"
 CHUNK_SIZE = 256 * 1024
+DEFAULT_TIMEOUT_S = 15.0  # per connect and per read: a silent server fails in seconds
 # A record is only trusted if the file was last written this long before we hashed it: a
 # rewrite within one filesystem timestamp tick would otherwise keep the same mtime.
 RACY_NS = 2_000_000_000
@@ -525,14 +526,19 @@ def download(
     *,
     retries: int = 4,
     backoff: float = 1.0,
-    timeout: float = 30.0,
+    timeout: float = DEFAULT_TIMEOUT_S,
     mirrors: Sequence[str] | None = None,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Path:
     """Fetch, verify and install model `name`; return its path. Already installed: no network.
 
     retries: extra attempts per URL (resuming the .part); backoff: seconds before the first
-    retry, doubled each time; timeout: seconds per socket operation. mirrors: base URLs that
-    replace the manifest's (default: $LIPSYNC_STUDIO_MODEL_MIRROR, else the manifest).
+    retry, doubled each time; timeout: seconds per socket operation (connecting, each
+    read), so a server that accepts and never answers costs seconds, not minutes.
+    mirrors: base URLs that replace the manifest's (default: $LIPSYNC_STUDIO_MODEL_MIRROR,
+    else the manifest). on_retry(message) is called before each retry (a line for the
+    user: what failed, when the next try is). `cancel` stops it between reads and
+    during the waits between tries.
     """
     entry = load_registry().get(name)
     if entry.custom or not entry.urls:
@@ -557,14 +563,9 @@ def download(
     part = download_part(target)
     for url, hash_url in sources:
         try:
-            crc32 = (
-                _retrying(partial(_fetch_crc32, hash_url, timeout), retries, backoff, hash_url)
-                if hash_url
-                else None
-            )
-            _retrying(
-                partial(_fetch_once, url, part, progress, cancel, timeout), retries, backoff, url
-            )
+            retry = _Retry(retries, backoff, cancel, on_retry)
+            crc32 = retry(partial(_fetch_crc32, hash_url, timeout), hash_url) if hash_url else None
+            retry(partial(_fetch_once, url, part, progress, cancel, timeout), url)
             sha256 = _verify_part(entry, part, url, crc32)
         except _SourceFailed as exc:
             log.info("download of %s from %s failed: %s", name, url, exc)
@@ -602,18 +603,36 @@ def download(
     )
 
 
-def _retrying(attempt: Callable[[], _T], retries: int, backoff: float, url: str) -> _T:
-    last: _Retryable | None = None
-    for n in range(retries + 1):
-        if n:
-            delay = backoff * 2 ** (n - 1)
-            log.info("retrying %s in %.1f s (%s)", url, delay, last)
-            time.sleep(delay)
-        try:
-            return attempt()
-        except _Retryable as exc:
-            last = exc
-    raise _SourceFailed(str(last))
+@dataclass(frozen=True)
+class _Retry:
+    """Runs an attempt up to 1 + `retries` times, with exponential backoff between."""
+
+    retries: int
+    backoff: float
+    cancel: threading.Event | None
+    on_retry: Callable[[str], None] | None
+
+    def __call__(self, attempt: Callable[[], _T], url: str) -> _T:
+        last: _Retryable | None = None
+        for n in range(self.retries + 1):
+            if n:
+                delay = self.backoff * 2 ** (n - 1)
+                message = (
+                    f"{url}: {last}; retrying in {delay:g} s "
+                    f"(attempt {n + 1} of {self.retries + 1})"
+                )
+                log.info("%s", message)
+                if self.on_retry is not None:
+                    self.on_retry(message)
+                if self.cancel is not None and self.cancel.wait(delay):
+                    raise DownloadCancelled(f"download of {url} cancelled")
+                if self.cancel is None:
+                    time.sleep(delay)
+            try:
+                return attempt()
+            except _Retryable as exc:
+                last = exc
+        raise _SourceFailed(str(last))
 
 
 def _open(url: str, timeout: float, start: int = 0) -> http.client.HTTPResponse:

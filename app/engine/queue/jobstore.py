@@ -621,6 +621,22 @@ class JobStore:
             )
         )
 
+    def set_face(self, job_id: int, face: str) -> bool:
+        """Choose which face a job that is not running animates (`RenderSettings.face`,
+        validated by the caller); a finished job takes it on its next retry."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT settings FROM jobs WHERE id = ? AND state != 'running'", (job_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            settings = json.loads(row[0])
+            settings["face"] = face
+            conn.execute(
+                "UPDATE jobs SET settings = ? WHERE id = ?", (_encode_settings(settings), job_id)
+            )
+        return True
+
     def remove(self, job_id: int) -> bool:
         """Delete a job that is not running (cancel a running one first)."""
         return bool(

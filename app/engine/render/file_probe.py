@@ -94,10 +94,12 @@ def probe_files(
 
 
 def _why(exc: Exception, path: Path) -> str:
-    """The engine's message without the leading "NAME: " (the dialog lists the name)."""
+    """The engine's message without the leading "PATH: " (the dialog lists the name)."""
     text = str(exc)
-    prefix = f"{path.name}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    for prefix in (f"{path}: ", f"{path.name}: "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
 
 
 def thumbnail(video: Path, height: int = THUMB_HEIGHT) -> np.ndarray | None:

@@ -55,7 +55,7 @@ def decode_frame(video: Path, index: int) -> np.ndarray:
             tail = collections.deque(reader.frames(max(0, index - 5)), maxlen=1)
             frame = tail[0] if tail else None
     if frame is None:
-        raise InputError(f"{video.name}: frame {index} could not be decoded")
+        raise InputError(f"{video}: frame {index} could not be decoded")
     return frame
 
 
@@ -65,7 +65,7 @@ def frame_index_at(path: Path, seconds: float) -> int:
 
     info = media.probe(path).video
     if info is None:
-        raise InputError(f"{path.name}: has no video stream")
+        raise InputError(f"{path}: has no video stream")
     return max(0, int(seconds * info.fps + 1e-6))
 
 
@@ -86,7 +86,7 @@ def frame_pair(video: Path, output: Path, index: int, loop: str = "pingpong") ->
 
     source = media.probe(video).video
     if source is None:
-        raise InputError(f"{video.name}: has no video stream")
+        raise InputError(f"{video}: has no video stream")
     after = decode_frame(output, index)
     before = decode_frame(video, source_index(index, max(1, source.frame_count), loop))
     if before.shape != after.shape:  # odd sizes: the writer drops the last column/row

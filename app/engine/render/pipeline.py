@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +29,13 @@ from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
-from app.engine.render import media
+from app.engine.render import media, tracking
 from app.engine.render.coverage import FaceCoverage
 from app.engine.render.enhance import FaceEnhancer
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder
+from app.engine.render.face_track import FaceTrack
+from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
+from app.engine.render.model_workers import ModelWorkers
 from app.engine.render.recipe import Generated, JobPlan, plan_job, probe_inputs
 from app.engine.render.stages import (
     END,
@@ -45,6 +47,7 @@ from app.engine.render.stages import (
     timed_iter,
 )
 from app.engine.settings import RenderSettings
+from app.engine.threads import ModelDevice, ThreadPlan, thread_plan
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class RenderResult:
     elapsed_s: float
     stages: dict[str, StageClock]
     warnings: tuple[str, ...] = ()
+    encoder: str = "libx264"  # the video encoder used (settings.encoder, after any fallback)
     track: FaceTrack | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -132,6 +136,7 @@ def iter_render(
         plan.detector.name,
     )
 
+    threads = thread_plan(model_device(plan.model))
     # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
         output_now(settings),
@@ -143,10 +148,12 @@ def iter_render(
         audio_path=settings.audio,
         duration=plan.frames / plan.fps,
         if_exists=settings.if_exists,
+        encoder=settings.encoder,
+        encoder_threads=threads.encoder_threads,
     )
     run: _Run | None = None
     try:
-        run = _Run(plan, cancel)
+        run = _Run(plan, cancel, writer.converter(), threads)
         run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
@@ -186,6 +193,7 @@ def iter_render(
         elapsed_s=time.perf_counter() - started,
         stages=run.clocks(),
         warnings=tuple(warnings),
+        encoder=writer.encoder,
         track=run.builder.track,
     )
 
@@ -195,6 +203,7 @@ def check_inputs(settings: RenderSettings) -> media.VideoInfo:
     starts; raises InputError."""
     video = probe_inputs(settings)
     check_output_path(settings.output, (settings.video, settings.audio))
+    tracking.face_spec(settings)  # a bad --face fails before any work
     return video
 
 
@@ -215,6 +224,13 @@ def check_output_path(output: Path, inputs: tuple[Path, ...]) -> None:
         raise InputError(f"{output}: cannot write to folder {folder} ({exc.strerror})") from None
 
 
+def model_device(model: LipSyncModel) -> ModelDevice:
+    """Where the model runs, for the thread plan: an ONNX session off the CPU is a GPU."""
+    runner = getattr(model, "runner", None)
+    provider = getattr(runner, "provider", "CPUExecutionProvider")
+    return "cpu" if provider == "CPUExecutionProvider" else "gpu"
+
+
 def output_now(settings: RenderSettings) -> Path:
     """Where this render goes: with if_exists="rename", a file that is already at the
     output path keeps it and the render takes the next free NAME_N.mp4."""
@@ -226,20 +242,28 @@ def output_now(settings: RenderSettings) -> Path:
 class _Run:
     """The threads of one render and the state they share."""
 
-    def __init__(self, plan: JobPlan, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        plan: JobPlan,
+        cancel: threading.Event,
+        convert: media.FrameConverter,
+        threads: ThreadPlan,
+    ) -> None:
         settings = plan.settings
         self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
+        self.convert = convert
         self.lipsync = plan.lipsync()
+        self.model_workers = ModelWorkers(self.lipsync, threads.model_workers)
         self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
-        self.builder = FaceTrackBuilder(plan.detector, settings.detect_interval, plan.face_track)
+        self.builder = plan.new_builder()
         self.frames_with_face = 0
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
         self.generated = Channel(self.stop, QUEUE_FRAMES)
         self.blended = Channel(self.stop, QUEUE_FRAMES)
-        self.reader = media.open_video(settings.video)
+        self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
@@ -285,23 +309,21 @@ class _Run:
             self.with_faces.put(item)
 
     def _model(self, clock: StageClock) -> None:
+        for batch, generated in self.model_workers.run(self._batches(), clock):
+            self.frames_with_face += sum(face is not None for *_, face in batch)
+            for item in generated:
+                self.generated.put(item)
+        self.generated.put(END)
+
+    def _batches(self) -> Iterator[list[tuple[int, np.ndarray, Face | None]]]:
         batch: list[tuple[int, np.ndarray, Face | None]] = []
         for item in self.with_faces:
             batch.append(item)
             if len(batch) >= self.batch_size:  # counts faceless frames too: bounded
-                self._run_batch(batch, clock)
+                yield batch
                 batch = []
-        self._run_batch(batch, clock)
-        self.generated.put(END)
-
-    def _run_batch(
-        self, batch: list[tuple[int, np.ndarray, Face | None]], clock: StageClock
-    ) -> None:
-        with Timer(clock, len(batch)):
-            generated = self.lipsync.infer(batch)
-        self.frames_with_face += sum(face is not None for *_, face in batch)
-        for item in generated:
-            self.generated.put(item)
+        if batch:
+            yield batch
 
     def _blend(self, clock: StageClock) -> None:
         # In the batches the face enhancer wants (one frame at a time without one).
@@ -316,11 +338,15 @@ class _Run:
         self.blended.put(END)
 
     def _blend_batch(self, batch: list[Generated], clock: StageClock) -> None:
-        if any(item.mouth is not None for item in batch):
-            with Timer(clock, len(batch)):
+        """Paste the mouths back (and run the face enhancer), then convert to the
+        encoder's format here: the encoder's thread is the pipeline's serial bottleneck
+        on the CPU, this one is idle."""
+        with Timer(clock, len(batch)):
+            if any(item.mouth is not None for item in batch):
                 self.lipsync.paste_batch(batch)
-        for item in batch:
-            self.blended.put((item.index, item.frame))
+            converted = [self.convert(item.frame) for item in batch]
+        for item, frame in zip(batch, converted):
+            self.blended.put((item.index, item.frame, frame))
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:
@@ -328,11 +354,11 @@ class _Run:
         rate = _Rate()
         next_preview = 0.0
         try:
-            for _index, frame in self.blended:
+            for _index, frame, converted in self.blended:
                 if self.cancel.is_set():
-                    raise RenderCancelled(f"{self.settings.output.name}: render cancelled")
+                    raise RenderCancelled(f"{self.settings.output}: render cancelled")
                 with Timer(self.encode_clock):
-                    writer.write(frame)
+                    writer.write_frame(converted)
                 done += 1
                 fps = rate.tick()
                 now = time.monotonic()
@@ -343,7 +369,7 @@ class _Run:
                 yield FrameProgress(done, self.n_out, fps, eta, preview)
         except StopPipeline:
             self._raise_stage_error()
-            raise RenderCancelled(f"{self.settings.output.name}: render cancelled") from None
+            raise RenderCancelled(f"{self.settings.output}: render cancelled") from None
         self._raise_stage_error()
         if done != self.n_out:
             raise RuntimeError(f"pipeline wrote {done} of {self.n_out} frames")

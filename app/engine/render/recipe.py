@@ -27,12 +27,14 @@ from app.engine.errors import InputError
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.loader import load_model
 from app.engine.models.registry import find_detector_model
-from app.engine.render import media, track_cache
+from app.engine.render import media, track_cache, tracking
 from app.engine.render.audio import mel_chunks, mel_spectrogram
 from app.engine.render.blend import PasteOptions, paste_face
 from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.enhance import EnhanceItem, FaceEnhancer, enhance_faces
-from app.engine.render.faces import Face, FaceDetector, FaceTrack, FaceTrackBuilder, create_detector
+from app.engine.render.face_choice import Anchor
+from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
+from app.engine.render.faces import Face, FaceDetector, create_detector
 from app.engine.render.frame_plan import FrameSource, source_index
 from app.engine.settings import MASK_PRESETS, RenderSettings
 
@@ -55,6 +57,7 @@ class JobPlan:
     face_track: FaceTrack | None  # this video's track so far (cached or given), or None
     track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
     warnings: tuple[str, ...] = ()  # found while planning (an audio file cut short)
+    anchor: Anchor | None = None  # the face under a `--face X,Y@SECONDS` point
     enhancer: FaceEnhancer | None = None  # the face enhancer after lip sync, if any
 
     def lipsync(self) -> LipSync:
@@ -67,6 +70,11 @@ class JobPlan:
     @property
     def fps(self) -> float:
         return self.video.fps
+
+    def new_builder(self) -> FaceTrackBuilder:
+        """The track builder the job's frames go through: its face choice and schedule,
+        going on from the cached track."""
+        return tracking.new_builder(self.settings, self.detector, self.face_track, self.anchor)
 
 
 def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
@@ -167,15 +175,23 @@ def plan_job(
     model.prepare(mels)
     enhancer = enhancer or load_enhancer(settings)
     detector = detector or create_detector(settings.detector, detector_path(settings))
+    anchor = tracking.anchor_of(settings, detector, video)
     entry = None
-    if face_track is None and settings.track_cache:
-        entry = track_cache.entry(
-            settings.video,
-            track_cache.TrackSettings.of(detector, settings.detect_interval, video.fps),
-        )
+    if face_track is None:
+        entry = tracking.cache_entry(settings, detector, video.fps)
         face_track = entry.load() if entry is not None else None
     return JobPlan(
-        settings, video, len(mels), mels, model, detector, face_track, entry, warnings, enhancer
+        settings,
+        video,
+        len(mels),
+        mels,
+        model,
+        detector,
+        face_track,
+        entry,
+        warnings,
+        anchor,
+        enhancer,
     )
 
 
@@ -211,6 +227,10 @@ class LipSync:
         self.options = options or PasteOptions()
         self.enhancer = enhancer
         self.enhancer_blend = enhancer_blend
+
+    def with_model(self, model: LipSyncModel) -> LipSync:
+        """The same recipe (mels, paste options, enhancer) over another model instance."""
+        return LipSync(model, self.mels, self.options, self.enhancer, self.enhancer_blend)
 
     @property
     def paste_batch_size(self) -> int:
@@ -285,7 +305,7 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
     (the source frame count is known only once it is decoded).
     """
     index = min(max(0, int(index)), plan.frames - 1)
-    builder = FaceTrackBuilder(plan.detector, plan.settings.detect_interval, plan.face_track)
+    builder = plan.new_builder()
     wanted: np.ndarray | None = None
     n_src = 0
     settled = False
@@ -301,7 +321,7 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
                 settled = True
                 break
     if n_src == 0:
-        raise InputError(f"{plan.settings.video.name}: no video frame could be decoded")
+        raise InputError(f"{plan.settings.video}: no video frame could be decoded")
     if not settled:
         builder.finish()  # the end of the forward pass, as the render's faces stage does
     if plan.track_entry is not None:
@@ -311,5 +331,5 @@ def settle_face(plan: JobPlan, source: FrameSource, index: int) -> SettledFrame:
         with closing(source.frames(src)) as again:
             wanted = next(again, None)
         if wanted is None:
-            raise InputError(f"{plan.settings.video.name}: frame {src} could not be decoded")
+            raise InputError(f"{plan.settings.video}: frame {src} could not be decoded")
     return SettledFrame(index, src, wanted, builder.track.get(src))

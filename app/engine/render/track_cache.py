@@ -37,12 +37,13 @@ import cv2
 import numpy as np
 
 from app.engine import paths
-from app.engine.render.faces import FaceDetector, FaceTrack
+from app.engine.render.face_track import MOTION_LIMIT, FaceTrack
+from app.engine.render.faces import FaceDetector
 
 log = logging.getLogger(__name__)
 
 # Bump when detection or tracking changes what a stored track holds (faces.py).
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: shots, adaptive keys, the face choice
 TRACKS_DIR = "tracks"
 HASH_DB = "hashes.sqlite3"
 CHUNK_BYTES = 1 << 20
@@ -56,12 +57,21 @@ class TrackSettings:
 
     detector: str  # the detector's name: "yunet" | "haar" | …
     detector_id: str  # sha256 of the YuNet model file; "haar@OPENCV_VERSION" for Haar
-    interval: int  # detect every k-th source frame
+    interval: int  # detect at least every k-th source frame
     fps: float  # the rate the video is decoded at: source frame indices depend on it
+    schedule: str = f"adaptive:{MOTION_LIMIT}"  # or "fixed": where else keys go
+    face: str = "auto"  # the face choice (face_choice.FaceSpec, as text)
 
     @classmethod
     def of(
-        cls, detector: FaceDetector, interval: int, fps: float, root: Path | None = None
+        cls,
+        detector: FaceDetector,
+        interval: int,
+        fps: float,
+        root: Path | None = None,
+        *,
+        adaptive: bool = True,
+        face: str = "auto",
     ) -> TrackSettings:
         """The settings of a render that uses `detector` (a YuNet detector's model file is
         hashed through the same remembered-hash index as videos)."""
@@ -70,7 +80,8 @@ class TrackSettings:
             detector_id = content_hash(Path(model_path), root) or f"{detector.name}:{model_path}"
         else:
             detector_id = f"{detector.name}@{cv2.__version__}"
-        return cls(detector.name, detector_id, int(interval), float(fps))
+        schedule = f"adaptive:{MOTION_LIMIT}" if adaptive else "fixed"
+        return cls(detector.name, detector_id, int(interval), float(fps), schedule, face)
 
     def digest(self) -> str:
         text = json.dumps(
@@ -81,6 +92,8 @@ class TrackSettings:
                 self.detector_id,
                 self.interval,
                 f"{self.fps:.6f}",
+                self.schedule,
+                self.face,
             ],
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -267,13 +280,13 @@ class TrackEntry:
         was added or the write failed (logged). Frames already stored keep their faces."""
         stored = self._read()
         merged = FaceTrack(self.settings.detector)
-        for index in track.indices():
-            merged.set(index, track.get(index))
-        if stored is not None:
-            for index in stored.indices():
-                merged.set(index, stored.get(index))
-            if len(merged) == len(stored):
-                return False
+        for source in (track, stored) if stored is not None else (track,):
+            for index in source.indices():
+                found = source.entry(index)
+                assert found is not None
+                merged.set(index, found)  # stored frames last: they keep their faces
+        if stored is not None and len(merged) == len(stored):
+            return False
         if len(merged) == 0:
             return False
         arrays = merged.to_arrays()

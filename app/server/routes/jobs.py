@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -104,6 +104,13 @@ def queue_status(jobs: Service) -> QueueStatus:
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: int, jobs: Service) -> JobOut:
     return JobOut.of(jobs.job(job_id))
+
+
+@router.delete("/jobs/{job_id}", status_code=204)
+def remove(job_id: int, jobs: Service) -> Response:
+    """Forget a job that is not running (its output stays); uploaded inputs are deleted."""
+    jobs.remove(job_id)
+    return Response(status_code=204)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)

@@ -10,6 +10,7 @@ of 1 (or any fixed batch) is fed exactly that many rows, padded at the end.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -417,15 +418,32 @@ class OnnxLipSyncModel:
         batch_size: int | None = None,
         *,
         model_path: str | Path | None = None,
+        io_binding: bool | None = None,
     ) -> None:
+        """`io_binding` None: on for CUDA/DirectML sessions (the bench compares both)."""
         self.name = name or self.default_name
         self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
         label = str(model_path) if model_path else session_label(session, self.name)
-        self._runner = OnnxRunner(session, self.contract, batch_size=self.batch_size, label=label)
+        self._runner = OnnxRunner(
+            session, self.contract, batch_size=self.batch_size, label=label, io_binding=io_binding
+        )
 
     @property
     def runner(self) -> OnnxRunner:
         return self._runner
+
+    def replica(self) -> OnnxLipSyncModel:
+        """The same model on the same session with its own input buffers, for another
+        thread to run batches with at the same time (model_workers.py)."""
+        twin = copy.copy(self)
+        twin._runner = OnnxRunner(
+            self._runner.session,
+            self.contract,
+            batch_size=self.batch_size,
+            label=self._runner.label,
+            io_binding=self._runner.uses_io_binding,
+        )
+        return twin
 
     def prepare(self, mels: np.ndarray) -> None:
         """Nothing to precompute: each frame sees only its own mel chunk."""

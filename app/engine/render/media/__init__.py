@@ -10,11 +10,12 @@ Conventions:
   are resampled by timestamp, so output frame i always means time i / fps.
 - Every problem with an input file raises `InputError("NAME: problem")`; FFmpeg's own
   exceptions never leave this package.
-- The writer encodes H.264 (libx264, yuv420p, BT.709) + AAC into a temporary file and
-  renames it on close(), so a failed or cancelled render leaves nothing at the output path.
+- The writer encodes H.264 (libx264, or a hardware encoder: `encoders`; BT.709) + AAC
+  into a temporary file and renames it on close(), so a failed or cancelled render
+  leaves nothing at the output path.
 
 Modules: `container` (opening and checking inputs), `probe`, `video_reader`, `audio_reader`,
-`writer`. Callers use the names re-exported here.
+`writer`, `encoders`. Callers use the names re-exported here.
 """
 
 from app.engine.render.media.audio_reader import load_audio
@@ -28,13 +29,14 @@ from app.engine.render.media.probe import (
     probe,
 )
 from app.engine.render.media.video_reader import VideoReader, open_video, resample
-from app.engine.render.media.writer import VideoWriter
+from app.engine.render.media.writer import FrameConverter, VideoWriter
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "OUT_AUDIO_BITRATE",
     "OUT_AUDIO_RATE",
     "AudioInfo",
+    "FrameConverter",
     "MediaInfo",
     "VideoInfo",
     "VideoReader",

@@ -39,7 +39,7 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int = 16000) -> np.nda
     with open_input(path) as container:
         stream = audio_stream(container)
         if stream is None:
-            raise InputError(f"{path.name}: has no audio stream")
+            raise InputError(f"{path}: has no audio stream")
         # Mono as the mean of the channels (librosa's to_mono, which the models were
         # trained on); swresample's downmix would scale stereo by 1/sqrt(2) each and clip.
         resampler = _Resampler("fltp", None, sample_rate)
@@ -51,13 +51,13 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int = 16000) -> np.nda
         declared = stream_duration(stream) or container_duration(container)
         exact = declared if is_mp4(container) else None
     if not chunks:
-        raise InputError(f"{path.name}: truncated or corrupt (no audio could be decoded)")
+        raise InputError(f"{path}: truncated or corrupt (no audio could be decoded)")
     audio = np.concatenate(chunks).astype(np.float32, copy=False)
     decoded = len(audio) / sample_rate
     if stats.bad_packets and declared and decoded < 0.9 * declared:
         # Damaged packets and much less audio than the header promises: cut short.
         raise InputError(
-            f"{path.name}: truncated or corrupt (decoded {decoded:.1f} s of the "
+            f"{path}: truncated or corrupt (decoded {decoded:.1f} s of the "
             f"{declared:.1f} s it declares)"
         )
     if exact:
@@ -109,7 +109,7 @@ class AudioSource:
             container = stack.enter_context(open_input(path))
             stream = audio_stream(container)
             if stream is None:
-                raise InputError(f"{path.name}: has no audio stream")
+                raise InputError(f"{path}: has no audio stream")
             self._stack = stack.pop_all()  # stays open until close()
         self.channels = 2 if stream.channels >= 2 else 1
         self.layout = "stereo" if self.channels == 2 else "mono"

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import av
 import av.error
 from av.audio.stream import AudioStream
+from av.codec.hwaccel import HWAccel
 from av.container import InputContainer
 from av.stream import Disposition
 from av.video.frame import VideoFrame
@@ -41,9 +42,10 @@ _T = TypeVar("_T")
 
 
 @contextmanager
-def open_input(path: Path) -> Iterator[InputContainer]:
-    """av.open for reading, with every failure turned into a one-line InputError."""
-    name = path.name
+def open_input(path: Path, hwaccel: HWAccel | None = None) -> Iterator[InputContainer]:
+    """av.open for reading, with every failure turned into a one-line InputError.
+    `hwaccel`: decode video on that device (hw_decode.choose made sure it works)."""
+    name = str(path)  # as the user gave it: two takes/talk.mp4 are not one talk.mp4
     if not path.exists():
         raise InputError(f"{name}: file not found")
     if path.is_dir():
@@ -58,7 +60,7 @@ def open_input(path: Path) -> Iterator[InputContainer]:
     if not head:
         raise InputError(f"{name}: file is empty (0 bytes)")
     try:
-        container = av.open(str(path), "r", metadata_errors="replace")
+        container = av.open(str(path), "r", metadata_errors="replace", hwaccel=hwaccel)
     except av.error.FFmpegError as exc:
         log.debug("av.open(%s) failed: %r", path, exc)
         raise InputError(_open_failure(path, head, exc)) from None
@@ -84,7 +86,7 @@ def _translate(name: str) -> Iterator[None]:
 
 
 def _open_failure(path: Path, head: bytes, exc: av.error.FFmpegError) -> str:
-    name = path.name
+    name = str(path)
     if isinstance(exc, av.error.PermissionError):
         return f"{name}: cannot read the file (permission denied)"
     if not _looks_like_media(head):
@@ -140,7 +142,9 @@ def _mp4_problem(path: Path) -> str | None:
             if box_size < 8:
                 return f"bad box at byte {pos}"
             boxes.add(kind)
-            if pos + box_size > size and kind != b"moov":
+            if pos + box_size > size and kind == b"moov":
+                return f"the file ends at byte {size:,}, inside its index (the 'moov' box)"
+            if pos + box_size > size:
                 lost = "the index is missing" if b"moov" not in boxes else "data is missing"
                 box = kind.decode("latin-1")
                 return f"the file ends at byte {size:,}, inside its '{box}' box; {lost}"
@@ -155,6 +159,9 @@ def _check_complete(container: InputContainer, path: Path) -> None:
     the start; its index then points past the end of the file."""
     if not is_mp4(container):
         return  # other formats' indexes are sparse or approximate
+    problem = _mp4_problem(path)  # an index cut short can look like "no streams" to FFmpeg
+    if problem is not None:
+        raise InputError(f"{path}: truncated or corrupt ({problem})")
     size = path.stat().st_size
     needed = 0
     for stream in container.streams:
@@ -165,7 +172,7 @@ def _check_complete(container: InputContainer, path: Path) -> None:
             needed = max(needed, entry.pos + entry.size)
     if needed > size:
         raise InputError(
-            f"{path.name}: truncated or corrupt (the file ends at byte {size:,} "
+            f"{path}: truncated or corrupt (the file ends at byte {size:,} "
             f"but its index needs {needed:,})"
         )
 

@@ -81,7 +81,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     Raises InputError for a missing, empty, unreadable, truncated or undecodable file.
     """
     path = Path(path)
-    name = path.name
+    name = str(path)
     with open_input(path) as container:
         vstream = video_stream(container)
         astream = audio_stream(container)

@@ -27,6 +27,7 @@ from app.engine.render.media.container import (
     open_input,
     video_stream,
 )
+from app.engine.render.media.hw_decode import choose as hw_decode_device
 from app.engine.render.media.probe import VideoInfo, probe
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ log = logging.getLogger(__name__)
 # -- decoding video ----------------------------------------------------------------------
 
 
-def open_video(path: str | os.PathLike[str]) -> VideoReader:
-    return VideoReader(path)
+def open_video(
+    path: str | os.PathLike[str], hw_decode: str = "none", threads: int = 0
+) -> VideoReader:
+    return VideoReader(path, hw_decode, threads)
 
 
 class VideoReader:
@@ -43,13 +46,19 @@ class VideoReader:
 
     Each frames() call opens its own decoder, so several iterators may be alive at once
     (the pipeline re-reads stretches backwards while extending a short video).
+    `hw_decode` (settings.HW_DECODERS) decodes on a GPU where one works (hw_decode.py);
+    `threads` is FFmpeg's decoder thread count (0: FFmpeg's choice; threads.py).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], hw_decode: str = "none", threads: int = 0
+    ) -> None:
         self.path = Path(path)
+        self._threads = threads
+        self._hwaccel = hw_decode_device(hw_decode)
         media = probe(self.path)
         if media.video is None:
-            raise InputError(f"{self.path.name}: has no video stream")
+            raise InputError(f"{self.path}: has no video stream")
         self.info: VideoInfo = media.video
         # The exact rate; the writer derives the same Fraction from the float.
         self._fps = Fraction(self.info.fps).limit_denominator(1001)
@@ -79,7 +88,7 @@ class VideoReader:
         if start < 0:
             raise ValueError(f"start must be >= 0, not {start}")
         if self._closed:
-            raise RuntimeError(f"{self.path.name}: the video reader is closed")
+            raise RuntimeError(f"{self.path}: the video reader is closed")
         frames = self._image(start) if self.info.is_image else self._video(start)
         self._live.add(frames)
         return frames
@@ -93,7 +102,7 @@ class VideoReader:
             for frame in decode_packets(container, stream, self.path.name):
                 yield _BgrConverter(self.info.rotation)(frame)
                 return
-        raise InputError(f"{self.path.name}: no image could be decoded")
+        raise InputError(f"{self.path}: no image could be decoded")
 
     def _video(self, start: int) -> Iterator[np.ndarray]:
         name = self.path.name
@@ -104,10 +113,12 @@ class VideoReader:
         for margin in SEEK_MARGINS_S:
             if not can_seek and margin is not None:
                 continue
-            with open_input(self.path) as container:
+            with open_input(self.path, self._hwaccel) as container:
                 stream = video_stream(container)
                 assert stream is not None  # probe saw it
                 stream.codec_context.thread_type = "AUTO"
+                if self._threads:
+                    stream.codec_context.thread_count = self._threads
                 origin = stream.start_time or 0
                 convert = _BgrConverter(self.info.rotation)
                 # The frame shown at `target` is the last one at or before target + tol.

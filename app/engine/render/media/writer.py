@@ -1,4 +1,5 @@
-"""Encoding: H.264 + AAC MP4 via a temporary file renamed on close() (app/engine/outputs.py)."""
+"""Encoding: H.264 (or HEVC) + AAC MP4 via a temporary file renamed on close()
+(app/engine/outputs.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from av.video.stream import VideoStream
 
 from app.engine import outputs
 from app.engine.errors import InputError
+from app.engine.render.media import encoders
 from app.engine.render.media.audio_reader import AudioSource
 from app.engine.render.media.container import (
     AAC_FRAME,
@@ -31,6 +33,33 @@ from app.engine.render.media.container import (
 from app.engine.settings import PRESETS
 
 log = logging.getLogger(__name__)
+
+
+class FrameConverter:
+    """BGR arrays -> the encoder's input frames (BT.709, limited range).
+
+    One per thread (it owns a swscale context): the pipeline converts in its blend
+    thread, so the encoder's thread only encodes.
+    """
+
+    def __init__(self, width: int, height: int, pix_fmt: str) -> None:
+        self.width, self.height, self.pix_fmt = width, height, pix_fmt
+        self._reformatter = VideoReformatter()
+
+    def __call__(self, frame_bgr: np.ndarray) -> VideoFrame:
+        if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
+            raise ValueError(
+                f"expected a {self.height}x{self.width}x3 uint8 frame, "
+                f"got {frame_bgr.shape} {frame_bgr.dtype}"
+            )
+        even = frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
+        source = VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
+        return self._reformatter.reformat(
+            source,
+            format=self.pix_fmt,
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG,
+        )
 
 
 class VideoWriter:
@@ -46,6 +75,9 @@ class VideoWriter:
     close() renames it into place under `if_exists` (outputs.publish: "replace", or
     "rename" = never replace a file, take the next free NAME_N.mp4) and returns the path
     it went to. A full disk is an InputError naming the output.
+
+    `encoder` is one of encoders.ENCODERS; one that cannot open here falls back to
+    libx264 (encoders.choose). `encoder_threads` 0 lets the encoder choose.
     """
 
     def __init__(
@@ -60,6 +92,8 @@ class VideoWriter:
         audio_path: Path | None = None,
         duration: float | None = None,
         if_exists: outputs.IfExists = "replace",
+        encoder: str = encoders.LIBX264,
+        encoder_threads: int = 0,
     ) -> None:
         self.output = Path(output)
         self.if_exists: outputs.IfExists = if_exists
@@ -69,19 +103,27 @@ class VideoWriter:
             raise ValueError(f"fps must be positive, not {fps}")
         if preset not in PRESETS:
             raise InputError(
-                f"{self.output.name}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
+                f"{self.output}: unknown preset {preset!r} (one of {', '.join(PRESETS)})"
             )
         if not 0 <= crf <= 51:
-            raise InputError(f"{self.output.name}: crf must be 0..51, not {crf}")
+            raise InputError(f"{self.output}: crf must be 0..51, not {crf}")
         if duration is not None and duration <= 0:
             raise ValueError(f"duration must be positive, not {duration}")
+        if encoder not in encoders.ENCODERS:
+            raise InputError(
+                f"{self.output}: unknown encoder {encoder!r} "
+                f"(one of {', '.join(encoders.ENCODERS)})"
+            )
         self.width, self.height = width, height
         self.rate = Fraction(fps).limit_denominator(1001)
         self._duration = duration
         self._frames = 0
         self._audio_sent = 0  # samples
         self._state = "open"
-        self._reformatter = VideoReformatter()
+        even_w, even_h = width - width % 2, height - height % 2
+        self.encoder = encoders.choose(encoder, even_w, even_h)
+        self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads)
+        self._convert = self.converter()
         self._audio: AudioSource | None = None
         self._container: OutputContainer | None = None
         try:
@@ -92,27 +134,40 @@ class VideoWriter:
         try:
             if audio_path is not None:
                 self._audio = AudioSource(Path(audio_path))
-            self._container = av.open(
-                str(self.part), "w", format="mp4", options={"movflags": "+faststart"}
-            )
-            self._vstream = self._add_video(crf, preset)
+            self._container = self._open_container()
+            try:
+                self._vstream = self._add_video()
+            except av.error.FFmpegError as exc:
+                if self.encoder == encoders.LIBX264:
+                    raise
+                # It opened alone (encoders.choose) but not with this stream's settings.
+                log.warning("encoder %s failed to open (%s); using libx264", self.encoder, exc)
+                self._container.close()
+                self.encoder = encoders.LIBX264
+                self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads)
+                self._convert = self.converter()
+                self._container = self._open_container()
+                self._vstream = self._add_video()
             self._astream = self._add_audio() if self._audio is not None else None
         except BaseException:
             self.abort()
             raise
 
-    def _add_video(self, crf: int, preset: str) -> VideoStream:
+    def _open_container(self) -> OutputContainer:
+        return av.open(str(self.part), "w", format="mp4", options={"movflags": "+faststart"})
+
+    def _add_video(self) -> VideoStream:
         assert self._container is not None
-        stream = self._container.add_stream(
-            "libx264", rate=self.rate, options={"crf": str(crf), "preset": preset}
-        )
+        setup = self._setup
+        stream = self._container.add_stream(setup.codec, rate=self.rate, options=setup.options)
         stream.width, stream.height = self.width - self.width % 2, self.height - self.height % 2
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = setup.pix_fmt
         ctx = stream.codec_context
         ctx.time_base = 1 / self.rate  # pts = frame index: exact
         # Tag what we convert with, so players do not guess (they guess 601 for SD).
         ctx.colorspace = ctx.color_primaries = ctx.color_trc = BT709
         ctx.color_range = RANGE_MPEG
+        ctx.open()  # now, not at the first frame: a bad option fails before any work
         return stream
 
     def _add_audio(self) -> AudioStream:
@@ -148,22 +203,19 @@ class VideoWriter:
         """Seconds of audio encoded so far (it follows the video as frames are written)."""
         return self._audio_sent / OUT_AUDIO_RATE
 
+    def converter(self) -> FrameConverter:
+        """A converter to this writer's input frames, for another thread to use."""
+        return FrameConverter(self.width, self.height, self._setup.pix_fmt)
+
     def write(self, frame_bgr: np.ndarray) -> None:
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
-        if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
-            raise ValueError(
-                f"expected a {self.height}x{self.width}x3 uint8 frame, "
-                f"got {frame_bgr.shape} {frame_bgr.dtype}"
-            )
-        even = frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
-        source = VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
-        frame = self._reformatter.reformat(
-            source,
-            format="yuv420p",
-            dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG,
-        )
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
+        self.write_frame(self._convert(frame_bgr))
+
+    def write_frame(self, frame: VideoFrame) -> None:
+        """Encode a frame made by one of this writer's converters."""
+        if self._state != "open":
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         frame.pts = self._frames
         frame.time_base = 1 / self.rate
         self._mux(self._vstream.encode(frame))
@@ -179,10 +231,10 @@ class VideoWriter:
         if self._state == "closed":
             return self.output
         if self._state != "open":
-            raise RuntimeError(f"{self.output.name}: writer is {self._state}")
+            raise RuntimeError(f"{self.output}: writer is {self._state}")
         try:
             if self._frames == 0:
-                raise RuntimeError(f"{self.output.name}: no frames were written")
+                raise RuntimeError(f"{self.output}: no frames were written")
             self._mux(self._vstream.encode())  # a bare encode() flushes
             if self._astream is not None:
                 self._encode_audio(self._total_audio_samples(), final=True)
@@ -203,7 +255,7 @@ class VideoWriter:
         return self.output
 
     def abort(self) -> None:
-        """Stop and delete the .part file; safe to call any number of times."""
+        """Stop and delete the temporary file; safe to call any number of times."""
         if self._state == "closed":
             return
         self._state = "aborted"

@@ -1,0 +1,47 @@
+"""A frame of a job's video and the faces in it: what the GUI's face picker shows.
+
+Light to import (the GUI imports it at start-up): PyAV and the detector load on the
+worker's thread, when `faces_at` runs.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.engine.errors import InputError
+from app.engine.settings import RenderSettings
+
+if TYPE_CHECKING:
+    from app.engine.render.faces import Face
+
+
+@dataclass(frozen=True)
+class FramePick:
+    """A frame to pick a face in, and the faces the detector finds there."""
+
+    seconds: float  # where the frame is in the video
+    frame: np.ndarray = field(repr=False)
+    faces: tuple[Face, ...] = ()
+
+
+def faces_at(settings: RenderSettings, seconds: float) -> FramePick:
+    """The frame of the job's video at `seconds` (the last one past the end) and every
+    face in it, largest first: what the GUI's face picker shows."""
+    from app.engine.render import media
+    from app.engine.render.faces import create_detector
+    from app.engine.render.recipe import detector_path
+
+    info = media.probe(settings.video).video
+    if info is None:
+        raise InputError(f"{settings.video.name}: has no video stream")
+    index = min(max(0, int(round(seconds * info.fps))), max(0, info.frame_count - 1))
+    with media.open_video(settings.video) as reader, closing(reader.frames(index)) as frames:
+        frame = next(frames, None)
+    if frame is None:
+        raise InputError(f"{settings.video.name}: no frame at {seconds:g} s")
+    detector = create_detector(settings.detector, detector_path(settings))
+    return FramePick(index / info.fps, frame, tuple(detector.detect(frame)))
