@@ -126,6 +126,7 @@ def render_and_measure(
     from app.engine.render.faces import YuNetDetector
 
     out = folder / f"{video.stem}-{audio.stem}.mp4"
+    out.unlink(missing_ok=True)  # an earlier measurement's: the render would pick NAME_2
     result = render(
         RenderSettings(
             video=video,
@@ -140,7 +141,7 @@ def render_and_measure(
         )
     )
     placement = measure(
-        video, out, YuNetDetector(detector_model), str(settings.get("loop", "pingpong"))
+        video, result.output, YuNetDetector(detector_model), str(settings.get("loop", "pingpong"))
     )
     return placement, result
 
