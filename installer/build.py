@@ -62,6 +62,7 @@ FLAVOUR_PLATFORMS = {
 
 # Top-level packages that must never be in the bundle (dev/test tools, unused heavy libs).
 FORBIDDEN_MODULES = (
+    "ray",
     "pytest",
     "_pytest",
     "pytestqt",

@@ -37,6 +37,7 @@ from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 if TYPE_CHECKING:
     from app.engine.progress import FrameProgress
     from app.engine.queue.jobstore import JobStore
+    from app.engine.queue.scheduler import Runner
 
 T = TypeVar("T")
 
@@ -90,6 +91,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="render what is queued, including jobs a crash left half done",
     )
+    batch.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="render on this computer (default) or on a Ray cluster (the `farm` extra)",
+    )
+    batch.add_argument(
+        "--ray-address",
+        default="auto",
+        metavar="auto|HOST:PORT",
+        help="with --engine ray: the cluster to join (default auto: the one `ray start` "
+        "made on this machine)",
+    )
+    batch.add_argument(
+        "--ray-cpus-per-job",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --engine ray: CPUs a CPU render takes on a node (default 2)",
+    )
     add_render_options(batch)
     batch.set_defaults(handler=run_batch)
 
@@ -130,7 +151,7 @@ def run_batch(args: argparse.Namespace) -> int:
             )
             return 0
         try:
-            return _run_queue(store)
+            return _run_queue(store, args)
         finally:
             lock.release()
 
@@ -183,8 +204,7 @@ def _with_output(args: argparse.Namespace, output: Path) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), "output": output})
 
 
-def _run_queue(store: JobStore) -> int:
-    from app.engine.models.providers import list_devices
+def _run_queue(store: JobStore, args: argparse.Namespace) -> int:
     from app.engine.queue.scheduler import Scheduler
 
     _log_to_file()
@@ -196,9 +216,11 @@ def _run_queue(store: JobStore) -> int:
     if interrupted:
         print(f"batch: resuming {interrupted} interrupted job(s)", file=sys.stderr)
     reporter = _Reporter(store, sys.stderr)
+    runner, slots = _engine(args)
     scheduler = Scheduler(
         store,
-        slots={d.device: 1 for d in list_devices()},
+        runner,
+        slots=slots,
         on_job_event=reporter.on_job_event,
         on_progress=reporter.on_progress,
     )
@@ -211,6 +233,30 @@ def _run_queue(store: JobStore) -> int:
     finally:
         scheduler.stop(wait=True)
     return reporter.summary(store)
+
+
+def _engine(args: argparse.Namespace) -> tuple[Runner, dict[str, int]]:
+    """The runner and slots: this machine's devices, or a Ray cluster's (imported only
+    when asked for, so a plain install never needs Ray)."""
+    from app.engine.queue.scheduler import render_runner
+
+    if args.engine != "ray":
+        from app.engine.models.providers import list_devices
+
+        return render_runner, {d.device: 1 for d in list_devices()}
+    if args.ray_cpus_per_job < 1:
+        raise InputError(f"--ray-cpus-per-job {args.ray_cpus_per_job}: must be at least 1")
+    try:
+        from app.engine.farm import cluster
+        from app.engine.farm.runner import RayRunner
+    except ImportError:
+        raise InputError("--engine ray needs Ray: pip install 'lipsync-studio[farm]'") from None
+    cluster.connect(args.ray_address)
+    slots = cluster.slots(args.ray_cpus_per_job)
+    print(
+        f"batch: rendering on the Ray cluster at {args.ray_address}: slots {slots}", file=sys.stderr
+    )
+    return RayRunner(args.ray_cpus_per_job), slots
 
 
 def _log_to_file() -> None:

@@ -111,6 +111,14 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         help="detect faces again instead of reusing this video's cached track",
     )
     parser.add_argument(
+        "--track-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        dest="track_cache_dir",
+        help="keep face tracks in DIR (a shared folder lets a render farm's nodes share them)",
+    )
+    parser.add_argument(
         "--mask",
         default="lower-face",
         choices=MASK_PRESETS,
@@ -173,6 +181,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         restore_detail=args.restore_detail,
         enhancer=args.enhancer,
         enhancer_blend=args.enhancer_blend,
+        track_cache_dir=args.track_cache_dir.expanduser() if args.track_cache_dir else None,
         # A file already at -o is replaced (the user named it; batch only with --overwrite);
         # one that appears while rendering is kept and the render takes NAME_2.mp4.
         if_exists="replace"

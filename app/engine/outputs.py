@@ -98,14 +98,14 @@ def temps_of(output: Path) -> list[Path]:
 
 def stray_temps(output: Path) -> list[Path]:
     """Temporary files of `output` whose writing process is gone (crash leftovers)."""
-    return [p for p in temps_of(output) if not _process_alive(_writer_pid(p))]
+    return [p for p in temps_of(output) if not process_alive(writer_pid(p))]
 
 
 def remove_temps(output: Path, *, own: bool = False) -> None:
     """Delete `output`'s stray temporary files; `own`: this process's too (call it only
     once this process no longer writes `output`)."""
     for path in temps_of(output) if own else stray_temps(output):
-        if own and _writer_pid(path) != os.getpid() and _process_alive(_writer_pid(path)):
+        if own and writer_pid(path) != os.getpid() and process_alive(writer_pid(path)):
             continue  # another live process's render of the same name
         try:
             path.unlink(missing_ok=True)
@@ -113,12 +113,12 @@ def remove_temps(output: Path, *, own: bool = False) -> None:
             log.warning("cannot delete %s: %s", path, exc)
 
 
-def _writer_pid(temp: Path) -> int:
+def writer_pid(temp: Path) -> int:
     match = _TOKEN_RE.search(temp.name)
     return int(match.group(1)) if match else -1
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     if pid <= 0:

@@ -65,6 +65,7 @@ class RenderSettings:
     restore_detail: bool = True  # keep the frame's skin/beard detail under the change
     enhancer: str = "none"  # none | a face-enhancer model name (gfpgan_1.4, ...)
     enhancer_blend: float = 0.8  # 0..1: how much of the enhanced face is kept
+    track_cache_dir: Path | None = None  # None: the cache folder; a shared folder on a farm
     # A file at `output`: "replace" it (atomically), or "rename" = never replace a file,
     # take the next free NAME_2.mp4 … (checked at the start and at the final rename).
     if_exists: IfExists = "rename"
@@ -73,6 +74,8 @@ class RenderSettings:
         self.video, self.audio, self.output = Path(self.video), Path(self.audio), Path(self.output)
         if self.detector_model is not None:
             self.detector_model = Path(self.detector_model)
+        if self.track_cache_dir is not None:
+            self.track_cache_dir = Path(self.track_cache_dir)
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -34,12 +34,12 @@ def model_licences(names: Iterable[str]) -> list[tuple[str, str]]:
             out.append(("draft", translate("AboutDialog", "built in, MIT (this project)")))
         elif name in known:
             entry = known[name]
-            note = (
-                translate("AboutDialog", " — non-commercial use only")
+            licence = (
+                translate("AboutDialog", "non-commercial use only")
                 if entry.non_commercial
-                else ""
+                else entry.licence
             )
-            out.append((name, entry.licence + note))
+            out.append((name, licence))
     return out
 
 

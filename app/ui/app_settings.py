@@ -21,6 +21,7 @@ from app.engine.settings import (
     PRESETS,
     RenderSettings,
 )
+from app.ui.farm_link import RENDER_TARGETS
 
 ORGANISATION = "LipsyncStudio"
 APPLICATION = "lipsync-studio"
@@ -62,6 +63,8 @@ class AppSettings:
     mask: str = "lower-face"  # where the lip-sync result lands: mouth | lower-face
     feather: float = 0.3  # soft edge of that mask, 0..1
     enhancer: str = "none"  # none | a face-enhancer model name
+    render_on: str = "local"  # local | ray (farm_link.RENDER_TARGETS)
+    ray_address: str = "auto"  # the Ray cluster: auto (`ray start` on this machine) | HOST:PORT
 
     @classmethod
     def load(cls, qs: QSettings) -> AppSettings:
@@ -89,6 +92,9 @@ class AppSettings:
     def _sanitise(self) -> None:
         """Values a hand-edited or older settings file may hold that the engine refuses."""
         defaults = AppSettings()
+        if self.render_on not in RENDER_TARGETS:
+            self.render_on = defaults.render_on
+        self.ray_address = self.ray_address.strip() or defaults.ray_address
         if self.preset not in PRESETS:
             self.preset = defaults.preset
         if self.encoder not in ENCODERS:

@@ -116,6 +116,13 @@ def coverage_text(job: Job) -> str:
     )
 
 
+def device_label(device: str) -> str:
+    """ "cpu" → "CPU", "cuda:1" → "CUDA:1", "dml" → "DirectML": names, not identifiers."""
+    family, _, index = device.partition(":")
+    name = {"cpu": "CPU", "cuda": "CUDA", "dml": "DirectML"}.get(family, family)
+    return f"{name}:{index}" if index else name
+
+
 def first_line(text: str | None, limit: int = 140) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -144,6 +151,7 @@ class BatchModel(QAbstractTableModel):
         super().__init__(parent)
         self.store = store
         self.results = results  # what a finished render reported (model used, faces)
+        self.missing_models: frozenset[str] = frozenset()  # asked of the registry, off-thread
         self._ids: list[int] = []  # row -> job id, in run order
         self._keys: list[tuple[int, int]] = []  # row -> order key, for bisect
         self._jobs: dict[int, Job] = {}
@@ -267,6 +275,17 @@ class BatchModel(QAbstractTableModel):
                 index = self.index(row, COL_THUMB)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
+    def set_missing_models(self, names: frozenset[str]) -> None:
+        """Models jobs ask for that this machine has not installed: a failed job of one
+        says so in its own words (the engine's message is English)."""
+        if names == self.missing_models:
+            return
+        self.missing_models = names
+        if self._ids:
+            self.dataChanged.emit(
+                self.index(0, COL_STATE), self.index(len(self._ids) - 1, COL_STATE)
+            )
+
     def has_thumbnail(self, video: Path) -> bool:
         return Path(video) in self._thumbs
 
@@ -368,7 +387,9 @@ class BatchModel(QAbstractTableModel):
         if role == FRACTION_ROLE:
             if job.state == "queued":
                 return None
-            return job.fraction if job.state in ("failed", "cancelled") else self.fraction(job)
+            if job.state in ("failed", "cancelled"):  # how far it got; no empty bar
+                return job.fraction if job.done else None
+            return self.fraction(job)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(job, col)
         if role == Qt.ItemDataRole.EditRole and col == COL_PRIORITY:
@@ -408,11 +429,15 @@ class BatchModel(QAbstractTableModel):
         result = self.results(job.id)
         used = str(result.get("model", "")) if result else ""
         text = f"{job.model} → {used}" if used and used != job.model else job.model
-        return text if job.device == "auto" else f"{text} · {job.device}"
+        return text if job.device == "auto" else f"{text} · {device_label(job.device)}"
 
     def state_text(self, job: Job) -> str:
         """The state and why: a failure's reason, a done job's face coverage."""
         label = state_label(job.outcome)
+        if job.state == "failed" and job.model in self.missing_models:
+            return translate("BatchModel", "{label}: {model} is not installed").format(
+                label=label, model=job.model
+            )
         if job.state == "failed" and job.error:
             return f"{label}: {first_line(job.error, 80)}"
         if job.state == "done" and job.coverage is not None:
@@ -466,11 +491,18 @@ class BatchModel(QAbstractTableModel):
 
     # -- the batch as a whole ----------------------------------------------------------
 
+    def count(self, state: str) -> int:
+        """Jobs in `state`: from the rows when the whole store is loaded (the GUI thread
+        stays off the database while renders write to it), else from the store."""
+        if self._loaded_all:
+            return sum(1 for job in self._jobs.values() if job.state == state)
+        return self.store.count(state)  # type: ignore[arg-type]
+
     def batch_summary(self, since: float) -> BatchSummary:
-        """Counts of every listed job (the store's, so they match the list however much of
-        it is loaded) and how far the current batch is: the jobs queued or running plus
+        """Counts of every listed job (the store's when not all of it is loaded, so they
+        match the list) and how far the current batch is: the jobs queued or running plus
         those finished since `since` (epoch seconds)."""
-        counts = {state: self.store.count(state) for state in STATES}  # type: ignore[arg-type]
+        counts = {state: self.count(state) for state in STATES}
         batch = progress = 0.0
         fps = 0.0
         for job in self._jobs.values():

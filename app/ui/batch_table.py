@@ -19,15 +19,15 @@ from app.ui.batch_model import (
     COL_VIDEO,
     BatchModel,
 )
-from app.ui.delegates import ProgressDelegate
+from app.ui.delegates import ElideRightDelegate, ProgressDelegate
 
 translate = QCoreApplication.translate
 
 COLUMN_WIDTHS = {
     COL_THUMB: 64,
     COL_VIDEO: 120,
-    COL_AUDIO: 110,
-    COL_STATE: 120,
+    COL_AUDIO: 120,
+    COL_STATE: 150,
     COL_PROGRESS: 110,
     COL_SPEED: 130,
     COL_MODEL: 110,
@@ -56,6 +56,7 @@ class BatchTable(QTableView):
         self.verticalHeader().hide()
         self.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self))
+        self.setItemDelegateForColumn(COL_STATE, ElideRightDelegate(self))
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(True)

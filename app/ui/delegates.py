@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.batch_model import FRACTION_ROLE
+
+SELECTED_CHUNK = QColor(150, 205, 250)
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -45,6 +47,26 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        bar.state = option.state | QStyle.StateFlag.State_Horizontal  # type: ignore[attr-defined]
-        bar.palette = option.palette  # type: ignore[attr-defined]
+        state = option.state  # type: ignore[attr-defined]
+        bar.state = (state & ~QStyle.StateFlag.State_Selected) | QStyle.StateFlag.State_Horizontal
+        palette = QPalette(option.palette)  # type: ignore[attr-defined]
+        if state & QStyle.StateFlag.State_Selected:
+            # On a selected row the chunk would be the selection's own blue: a lighter
+            # chunk and dark text keep "37 / 250" readable.
+            palette.setColor(QPalette.ColorRole.Highlight, SELECTED_CHUNK)
+            palette.setColor(
+                QPalette.ColorRole.HighlightedText, palette.color(QPalette.ColorRole.Text)
+            )
+        bar.palette = palette
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+
+class ElideRightDelegate(QStyledItemDelegate):
+    """Text cut at its end ("Failed: model wav2lip_96 is no…"): the start says the most.
+    (The table elides names in the middle, which keeps their extension.)"""
+
+    def initStyleOption(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight  # type: ignore[attr-defined]

@@ -39,12 +39,10 @@ def resolve_language(setting: str, system: QLocale | None = None) -> str:
     if setting in LANGUAGES and setting != "system":
         return setting
     locale = system or QLocale.system()
-    for ui in locale.uiLanguages():
-        tag = ui.replace("-", "_")
-        if tag.startswith("zh") and not any(x in tag for x in ("TW", "HK", "MO", "Hant")):
-            return "zh_CN"
-        if tag.startswith("en"):
-            return "en"
+    if locale.language() == QLocale.Language.Chinese:
+        # Traditional Chinese readers (zh_TW, zh_HK) get English rather than the wrong script.
+        simplified = locale.script() == QLocale.Script.SimplifiedHanScript
+        return "zh_CN" if simplified else SOURCE_LANGUAGE
     return SOURCE_LANGUAGE
 
 

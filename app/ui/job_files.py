@@ -28,7 +28,7 @@ def _system_opener(url: QUrl) -> bool:
     return QDesktopServices.openUrl(url)
 
 
-def open_path(parent: QWidget, path: Path, opener: Opener = _system_opener) -> bool:
+def open_path(parent: QWidget, path: Path, opener: Opener | None = None) -> bool:
     """Open a file or folder with the system's application; say so when that fails."""
     if not path.exists():
         QMessageBox.warning(
@@ -37,7 +37,7 @@ def open_path(parent: QWidget, path: Path, opener: Opener = _system_opener) -> b
             translate("JobFiles", "{path} does not exist (yet).").format(path=path),
         )
         return False
-    if opener(QUrl.fromLocalFile(str(path))):
+    if (opener or _system_opener)(QUrl.fromLocalFile(str(path))):
         return True
     log.warning("no application opened %s", path)
     copy_path(path)
@@ -53,7 +53,7 @@ def open_path(parent: QWidget, path: Path, opener: Opener = _system_opener) -> b
     return False
 
 
-def reveal(parent: QWidget, path: Path, opener: Opener = _system_opener) -> bool:
+def reveal(parent: QWidget, path: Path, opener: Opener | None = None) -> bool:
     """Show the folder that holds `path` (created if missing, for an output folder)."""
     folder = path if path.is_dir() else path.parent
     try:

@@ -37,6 +37,41 @@ REFRESH_DELAY_MS = 500
 _SKIP_FIELDS = {"time", "level", "logger", "message", "event", "job_id", "exc", "stack"}
 
 
+def _seconds(value: object) -> str:
+    return f"{value:.1f} s" if isinstance(value, int | float) else "?"
+
+
+def describe(event: Mapping[str, Any]) -> str:
+    """The record's message, in words for the queue's own events: their fields (paths,
+    render results, stage clocks) never reach the panel as Python reprs. The log stays
+    in English: it is what a bug report quotes."""
+    name = event.get("event")
+    if name == "job_start":
+        return (
+            f"started on {event.get('slot', '?')} (attempt {event.get('attempt', '?')}): "
+            f"{Path(str(event.get('video', ''))).name} + {Path(str(event.get('audio', ''))).name}"
+            f" → {Path(str(event.get('output', ''))).name}, model {event.get('model', '?')}"
+        )
+    if name == "job_finish":
+        result = event.get("result") if isinstance(event.get("result"), Mapping) else {}
+        text = f"done in {_seconds(event.get('elapsed_s'))}"
+        if result.get("frames"):
+            text += f": {result['frames']} frames"
+        if result.get("model"):
+            text += f", model {result['model']}"
+        if result.get("frames_with_face") is not None and result.get("frames"):
+            text += f", face in {result['frames_with_face']} of {result['frames']} frames"
+        return text
+    if name == "job_failed":
+        text = f"failed after {_seconds(event.get('elapsed_s'))}: {event.get('error', '?')}"
+        return text + (" (will retry)" if event.get("retry") else "")
+    if name == "job_cancelled":
+        return f"cancelled after {_seconds(event.get('elapsed_s'))}"
+    if name == "job_interrupted":
+        return "stopped by quitting; queued again"
+    return str(event.get("message", ""))
+
+
 def format_event(event: Mapping[str, Any]) -> str:
     """One log record as a line: time, level, job, message (+ the exception's last line)."""
     stamp = str(event.get("time", ""))
@@ -45,7 +80,7 @@ def format_event(event: Mapping[str, Any]) -> str:
     job = event.get("job_id")
     parts = [clock, f"{level:<7}"]
     parts.append(f"job {job:<4}" if job is not None else " " * 8)
-    parts.append(str(event.get("message", "")))
+    parts.append(describe(event))
     line = "  ".join(parts)
     exc = event.get("exc")
     if exc:
@@ -131,14 +166,14 @@ class LogPanel(QWidget):
         self._again = False
         self._job_ids: list[int] = []
         self.job_filter = QComboBox()
-        self.job_filter.addItem("All jobs", None)
+        self.job_filter.addItem(self.tr("All jobs"), None)
         self.job_filter.setMinimumContentsLength(10)
         self.job_filter.currentIndexChanged.connect(lambda _: self.refresh())
-        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button = QPushButton(self.tr("Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
-        self.copy_button = QPushButton("Copy diagnostics")
+        self.copy_button = QPushButton(self.tr("Copy diagnostics"))
         self.copy_button.setToolTip(
-            "Versions, GPUs, providers and the last errors, for a bug report"
+            self.tr("Versions, GPUs, providers and the last errors, for a bug report")
         )
         self.copy_button.clicked.connect(self.copy_diagnostics)
         self.status = QLabel("")
@@ -151,7 +186,7 @@ class LogPanel(QWidget):
         self.job_counts: Mapping[str, int] = {}
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Show"))
+        row.addWidget(QLabel(self.tr("Show")))
         row.addWidget(self.job_filter)
         row.addWidget(self.refresh_button)
         row.addStretch(1)
@@ -175,9 +210,9 @@ class LogPanel(QWidget):
         current = self.job_filter.currentData()
         self.job_filter.blockSignals(True)
         self.job_filter.clear()
-        self.job_filter.addItem("All jobs", None)
+        self.job_filter.addItem(self.tr("All jobs"), None)
         for job_id in sorted(self._job_ids):
-            self.job_filter.addItem(f"Job {job_id}", job_id)
+            self.job_filter.addItem(self.tr("Job {id}").format(id=job_id), job_id)
         index = self.job_filter.findData(current)
         self.job_filter.setCurrentIndex(max(0, index))
         self.job_filter.blockSignals(False)
@@ -185,7 +220,7 @@ class LogPanel(QWidget):
     def show_job(self, job_id: int | None) -> None:
         index = self.job_filter.findData(job_id)
         if index < 0 and job_id is not None:
-            self.job_filter.addItem(f"Job {job_id}", job_id)
+            self.job_filter.addItem(self.tr("Job {id}").format(id=job_id), job_id)
             index = self.job_filter.count() - 1
         self.job_filter.setCurrentIndex(max(0, index))
         self.refresh()
@@ -219,21 +254,23 @@ class LogPanel(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self._reading = False
-        self.text.setPlainText(f"Cannot read the log: {exc}")
+        self.text.setPlainText(self.tr("Cannot read the log: {error}").format(error=exc))
 
     def lines(self) -> list[str]:
         text = self.text.toPlainText()
         return text.splitlines() if text else []
 
     def copy_diagnostics(self) -> None:
-        self.status.setText("Collecting…")
+        self.status.setText(self.tr("Collecting…"))
         self.tasks.start(
             CallWorker(diagnostics, dict(self.job_counts)),
             on_finished=self._copied,
-            on_errored=lambda exc: self.status.setText(f"Failed: {exc}"),
+            on_errored=lambda exc: self.status.setText(
+                self.tr("Failed: {error}").format(error=exc)
+            ),
         )
 
     def _copied(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
-        self.status.setText("Diagnostics copied")
+        self.status.setText(self.tr("Diagnostics copied"))
         self.last_diagnostics = text

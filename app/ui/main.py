@@ -68,10 +68,12 @@ class ErrorReporter(QObject):
         self.shown.append(summary)
         box = QMessageBox(self._parent_widget())
         box.setIcon(QMessageBox.Icon.Critical)
-        box.setWindowTitle("Lipsync Studio: unexpected error")
+        box.setWindowTitle(self.tr("Lipsync Studio: unexpected error"))
         box.setText(
-            "Something went wrong. The error was written to the log; "
-            "Log → Copy diagnostics helps a bug report."
+            self.tr(
+                "Something went wrong. The error was written to the log; "
+                "Log → Copy diagnostics helps a bug report."
+            )
         )
         box.setInformativeText(summary)
         box.setDetailedText(details)
@@ -94,7 +96,8 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     from app.engine import paths
     from app.engine.queue.joblog import setup_logging
     from app.engine.queue.jobstore import JobStore
-    from app.ui.app_settings import open_settings
+    from app.ui.app_settings import AppSettings, open_settings
+    from app.ui.i18n import install_translators, remove_translators
     from app.ui.main_window import MainWindow
 
     argv = list(argv) if argv is not None else list(sys.argv)
@@ -113,6 +116,9 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     icon = paths.resources_dir() / "icons" / "lipsync-studio.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
+    qsettings = open_settings()
+    # Before any widget: every tr() from here on reads the chosen language.
+    translators = install_translators(app, AppSettings.load(qsettings).language)
     window: MainWindow | None = None
     reporter = ErrorReporter(lambda: window)
     old_hooks = (sys.excepthook, threading.excepthook)
@@ -120,7 +126,7 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     log.info("lipsync-studio %s: desktop app starting", __version__)
     store = JobStore()
     try:
-        window = MainWindow(store, open_settings())
+        window = MainWindow(store, qsettings)
         window.show()
         if files:
             window.add_paths(files)
@@ -135,5 +141,6 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
             shiboken6.delete(window)
             window = None
         store.close()
+        remove_translators(app, translators)
         sys.excepthook, threading.excepthook = old_hooks
         log.info("desktop app closed")

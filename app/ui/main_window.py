@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self._thumbs_requested: set[Path] = set()
         self._offered_models: set[str] = set()
         self.models_dialog: ModelsDialog | None = None
+        self.about_dialog: AboutDialog | None = None
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.resize(1280, 760)
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow):
 
         self.model.reload()
         self._request_thumbnails([job.video for job in self.model.jobs()])
+        self.check_models()
         self.preview.show_empty(self.tr("Select a job to preview it"))
         self._update_actions()
         self.update_summary()
@@ -365,6 +367,9 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action(
             self.tr("Quit"), self.close, None, QKeySequence.StandardKey.Quit
         )
+        for action in self.findChildren(QAction):
+            self.addAction(action)  # their shortcuts work whatever has the focus
+        self.addAction(self.act_log)
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.play_shortcut.activated.connect(self.preview.toggle_play)
 
@@ -428,6 +433,8 @@ class MainWindow(QMainWindow):
         self.overall.setFixedWidth(180)
         self.overall.setTextVisible(True)
         self.overall.setFormat("%p%")
+        self.target_label = QLabel(self.queue.target_text())  # where jobs render
+        bar.addPermanentWidget(self.target_label)
         bar.addPermanentWidget(self.summary_label)
         bar.addPermanentWidget(self.overall)
 
@@ -437,6 +444,7 @@ class MainWindow(QMainWindow):
         self.bridge.preview.connect(self.presenter.on_preview)
         self.queue.state_changed.connect(self._on_queue_state)
         self.queue.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.queue.target_changed.connect(self.target_label.setText)
         self.presenter.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.presenter.failed.connect(lambda title, text: QMessageBox.warning(self, title, text))
         self.notice.open_models.connect(self._open_models_at)
@@ -543,14 +551,23 @@ class MainWindow(QMainWindow):
         self.update_summary()
 
     def retry_selected(self) -> None:
-        for job in self.selected_jobs():
-            self.queue.retry(job)
+        retried = sum(self.queue.retry(job) for job in self.selected_jobs())
+        self._say_requeued(retried)
         self._update_actions()
 
     def _retry_job(self, job_id: int) -> None:
         job = self.model.job(job_id)
-        if job is not None and self.queue.retry(job):
-            self.statusBar().showMessage(self.tr("Job queued again"), 4000)
+        self._say_requeued(int(job is not None and self.queue.retry(job)))
+
+    def _say_requeued(self, n: int) -> None:
+        if not n:
+            return
+        text = (
+            self.tr("{n} job(s) queued again").format(n=n)
+            if self.queue.running
+            else self.tr("{n} job(s) queued again: press Start to render").format(n=n)
+        )
+        self.statusBar().showMessage(text, 8000)
 
     def change_job(self, job_id: int) -> None:
         """Change a finished job's model or device, then queue it again."""
@@ -563,9 +580,7 @@ class MainWindow(QMainWindow):
         model, device = dialog.values()
         if self.store.set_model(job_id, model, device):
             self.model.refresh_job(job_id)
-            fresh = self.model.job(job_id)
-            if fresh is not None:
-                self.queue.retry(fresh)
+            self._retry_job(job_id)
 
     def choose_face(self) -> None:
         """Show the selected job's frame at the preview's time with its faces boxed; the
@@ -697,11 +712,20 @@ class MainWindow(QMainWindow):
         if self.models_dialog is None:
             self.models_dialog = ModelsDialog(self.tasks, self)
             self.models_dialog.models_changed.connect(self._selection_changed)
+            self.models_dialog.models_changed.connect(self.check_models)
         else:
             self.models_dialog.refresh()
         self.models_dialog.show()
         self.models_dialog.raise_()
         return self.models_dialog
+
+    def check_models(self) -> None:
+        """Ask the registry (off the GUI thread) which models the listed jobs lack."""
+        wanted = sorted({job.model for job in self.model.jobs()} - {"auto", "draft"})
+        self.tasks.start(
+            CallWorker(missing_models, wanted),
+            on_finished=lambda names: self.model.set_missing_models(frozenset(names)),
+        )
 
     def _open_models_at(self, name: str) -> None:
         dialog = self.open_models()
@@ -728,9 +752,9 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> AboutDialog:
         models = {job.model for job in self.model.jobs()} | {self.settings.model}
-        dialog = AboutDialog(sorted(models), self)
-        dialog.open()
-        return dialog
+        self.about_dialog = AboutDialog(sorted(models), self)
+        self.about_dialog.open()
+        return self.about_dialog
 
     # -- selection -----------------------------------------------------------------------
 
@@ -800,6 +824,8 @@ class MainWindow(QMainWindow):
         if state in ("queued", "running") and not self._summary_timer.isActive():
             self._summary_timer.start()
         self.presenter.on_job_event(job_id, state)
+        if state == "failed":
+            self.check_models()
         if self.log_dock.isVisible():
             self.log_panel.schedule_refresh()
         self._update_actions()
@@ -854,9 +880,11 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         jobs = self.selected_jobs()
         states = {job.state for job in jobs}
-        summary_running = self.queue.running
-        self.act_start.setEnabled(not summary_running)
-        self.act_pause.setEnabled(summary_running)
+        running = self.queue.running
+        # Start only with something to start: a Start pressed on an empty list would make
+        # every later add render at once (item 7).
+        self.act_start.setEnabled(not running and self.model.count("queued") > 0)
+        self.act_pause.setEnabled(running)
         self.act_cancel.setEnabled(bool(states & {"queued", "running"}))
         self.act_remove.setEnabled(bool(states - {"running"}))
         self.act_retry.setEnabled(bool(states & set(FINISHED_STATES)))

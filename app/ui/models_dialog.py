@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -36,8 +36,34 @@ from app.ui.tasks import Tasks
 log = logging.getLogger(__name__)
 
 COL_NAME, COL_FAMILY, COL_STATUS, COL_LICENCE, COL_SIZE = range(5)
-HEADERS = ("Model", "Family", "Status", "Licence", "Size")
-STATUS_LABELS = {"installed": "installed", "missing": "not installed", "corrupt": "corrupt"}
+translate = QCoreApplication.translate
+
+
+def headers() -> tuple[str, ...]:
+    return (
+        translate("ModelsDialog", "Model"),
+        translate("ModelsDialog", "Family"),
+        translate("ModelsDialog", "Status"),
+        translate("ModelsDialog", "Licence"),
+        translate("ModelsDialog", "Size"),
+    )
+
+
+def status_label(status: str) -> str:
+    return {
+        "installed": translate("ModelsDialog", "installed"),
+        "missing": translate("ModelsDialog", "not installed"),
+        "corrupt": translate("ModelsDialog", "corrupt"),
+    }.get(status, status)
+
+
+def family_label(family: str) -> str:
+    return {
+        "builtin": translate("ModelsDialog", "built in"),
+        "detector": translate("ModelsDialog", "face detector"),
+        "wav2lip": "Wav2Lip",  # the papers' own names
+        "edtalk": "EDTalk",
+    }.get(family, family)
 
 
 @dataclass(frozen=True)
@@ -52,13 +78,28 @@ class ModelRow:
     size_exact: bool
     downloadable: bool
     partial: bool  # a resumable .part is on disk
+    builtin: bool = False  # the draft model: part of the app, nothing to get or remove
 
 
 def list_models() -> list[ModelRow]:
     """The registry with each model's local status (may hash a file: run it in a worker)."""
     from app.engine.models import registry as models
 
-    rows = []
+    rows = [
+        ModelRow(
+            name="draft",
+            family="builtin",
+            status="installed",
+            licence="MIT",
+            licence_note="",
+            non_commercial=False,
+            size=0,
+            size_exact=True,
+            downloadable=False,
+            partial=False,
+            builtin=True,
+        )
+    ]
     for entry in models.load_registry():
         path = models.model_path(entry.name)
         rows.append(
@@ -93,7 +134,7 @@ class ModelsDialog(QDialog):
 
     def __init__(self, tasks: Tasks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Models")
+        self.setWindowTitle(self.tr("Models"))
         self.resize(760, 380)
         self.tasks = tasks
         self.rows: list[ModelRow] = []
@@ -101,8 +142,8 @@ class ModelsDialog(QDialog):
         self._loaded = False
         self._want_selected: str | None = None
 
-        self.table = QTableWidget(0, len(HEADERS))
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table = QTableWidget(0, len(headers()))
+        self.table.setHorizontalHeaderLabels(list(headers()))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -112,12 +153,12 @@ class ModelsDialog(QDialog):
         header.setSectionResizeMode(COL_LICENCE, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
-        self.download_button = QPushButton("Download")
-        self.cancel_button = QPushButton("Cancel download")
-        self.import_button = QPushButton("Import file…")
-        self.verify_button = QPushButton("Verify")
-        self.delete_button = QPushButton("Delete")
-        self.close_button = QPushButton("Close")
+        self.download_button = QPushButton(self.tr("Download"))
+        self.cancel_button = QPushButton(self.tr("Cancel download"))
+        self.import_button = QPushButton(self.tr("Import file…"))
+        self.verify_button = QPushButton(self.tr("Verify"))
+        self.delete_button = QPushButton(self.tr("Delete"))
+        self.close_button = QPushButton(self.tr("Close"))
         self.download_button.clicked.connect(lambda: self.start_download(self.selected_name()))
         self.cancel_button.clicked.connect(self.cancel_download)
         self.import_button.clicked.connect(self.import_file)
@@ -159,7 +200,9 @@ class ModelsDialog(QDialog):
         self.tasks.start(
             CallWorker(list_models),
             on_finished=self._show_rows,
-            on_errored=lambda exc: self._say(f"Cannot read the models: {exc}"),
+            on_errored=lambda exc: self._say(
+                self.tr("Cannot read the models: {error}").format(error=exc)
+            ),
         )
 
     def _show_rows(self, rows: list[ModelRow]) -> None:
@@ -168,15 +211,19 @@ class ModelsDialog(QDialog):
         self.rows = rows
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            status = STATUS_LABELS.get(row.status, row.status)
+            status = status_label(row.status)
             if row.status == "missing" and row.partial:
-                status += " (partial download)"
-            licence = row.licence + (
-                "  ⚠ non-commercial"
-                if row.non_commercial and "non-commercial" not in row.licence.lower()
-                else ""
+                status = self.tr("{status} (partial download)").format(status=status)
+            licence = (
+                "⚠ " + self.tr("non-commercial use only") if row.non_commercial else row.licence
             )
-            cells = (row.name, row.family, status, licence, format_size(row.size, row.size_exact))
+            cells = (
+                row.name,
+                family_label(row.family),
+                status,
+                licence,
+                "" if row.builtin else format_size(row.size, row.size_exact),
+            )
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == COL_LICENCE and row.licence_note:
@@ -211,9 +258,10 @@ class ModelsDialog(QDialog):
             bool(row and row.downloadable and row.status != "installed") and not downloading
         )
         self.cancel_button.setEnabled(downloading)
-        self.verify_button.setEnabled(bool(row and row.status != "missing"))
+        self.verify_button.setEnabled(bool(row and row.status != "missing" and not row.builtin))
         self.delete_button.setEnabled(
-            bool(row and (row.status != "missing" or row.partial)) and not downloading
+            bool(row and not row.builtin and (row.status != "missing" or row.partial))
+            and not downloading
         )
         self.import_button.setEnabled(not downloading)
 
@@ -230,9 +278,13 @@ class ModelsDialog(QDialog):
         if row is not None and row.non_commercial and confirm:
             answer = QMessageBox.question(
                 self,
-                "Non-commercial licence",
-                f"{name} is licensed for non-commercial use only.\n\n{row.licence_note}\n\n"
-                f"Download it ({format_size(row.size, row.size_exact)})?",
+                self.tr("Non-commercial licence"),
+                self.tr(
+                    "{name} is licensed for non-commercial use only.\n\n{note}\n\n"
+                    "Download it ({size})?"
+                ).format(
+                    name=name, note=row.licence_note, size=format_size(row.size, row.size_exact)
+                ),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                 QMessageBox.StandardButton.No,
             )
@@ -242,14 +294,21 @@ class ModelsDialog(QDialog):
         self._download = worker
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)  # busy until the size is known
-        self._say(f"Downloading {name}…")
+        self._say(self.tr("Downloading {name}…").format(name=name))
         self.tasks.start(
             worker,
             on_progress=self._on_download_progress,
-            on_finished=lambda path: self._download_ended(name, f"{name} installed at {path}"),
-            on_errored=lambda exc: self._download_ended(name, f"Download failed: {exc}"),
+            on_finished=lambda path: self._download_ended(
+                name, self.tr("{name} installed at {path}").format(name=name, path=path)
+            ),
+            on_errored=lambda exc: self._download_ended(
+                name, self.tr("Download failed: {error}").format(error=exc)
+            ),
             on_cancelled=lambda: self._download_ended(
-                name, f"Download of {name} cancelled; Download again resumes it."
+                name,
+                self.tr("Download of {name} cancelled; Download again resumes it.").format(
+                    name=name
+                ),
             ),
         )
         self._update_buttons()
@@ -268,7 +327,11 @@ class ModelsDialog(QDialog):
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(done * 1000 / total))
-            self.progress.setFormat(f"{format_size(done)} of {format_size(total)}")
+            self.progress.setFormat(
+                self.tr("{done} of {total}").format(
+                    done=format_size(done), total=format_size(total)
+                )
+            )
         else:
             self.progress.setRange(0, 0)
 
@@ -284,7 +347,10 @@ class ModelsDialog(QDialog):
 
     def import_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import a model file", "", "ONNX models (*.onnx);;All files (*)"
+            self,
+            self.tr("Import a model file"),
+            "",
+            self.tr("ONNX models") + " (*.onnx);;" + self.tr("All files") + " (*)",
         )
         if path:
             self.import_path(Path(path), self.selected_name())
@@ -295,11 +361,15 @@ class ModelsDialog(QDialog):
         row = self.row(as_name) if as_name else None
         if row is not None and row.status == "installed":
             as_name = None  # import by content: do not replace a good install by surprise
-        self._say(f"Importing {path.name}…")
+        self._say(self.tr("Importing {file}…").format(file=path.name))
         self.tasks.start(
             CallWorker(models.import_model, path, as_name),
-            on_finished=lambda m: self._changed(f"Imported {path.name} as {m.name}"),
-            on_errored=lambda exc: self._say(f"Cannot import {path.name}: {exc}"),
+            on_finished=lambda m: self._changed(
+                self.tr("Imported {file} as {name}").format(file=path.name, name=m.name)
+            ),
+            on_errored=lambda exc: self._say(
+                self.tr("Cannot import {file}: {error}").format(file=path.name, error=exc)
+            ),
         )
 
     def verify_selected(self) -> None:
@@ -308,15 +378,19 @@ class ModelsDialog(QDialog):
         name = self.selected_name()
         if not name:
             return
-        self._say(f"Verifying {name}…")
+        self._say(self.tr("Verifying {name}…").format(name=name))
         self.tasks.start(
             CallWorker(models.verify, name),
             on_finished=lambda ok: self._changed(
-                f"{name}: the file matches its checksum"
+                self.tr("{name}: the file matches its checksum").format(name=name)
                 if ok
-                else f"{name}: the file is missing or damaged; download or import it again"
+                else self.tr(
+                    "{name}: the file is missing or damaged; download or import it again"
+                ).format(name=name)
             ),
-            on_errored=lambda exc: self._say(f"Cannot verify {name}: {exc}"),
+            on_errored=lambda exc: self._say(
+                self.tr("Cannot verify {name}: {error}").format(name=name, error=exc)
+            ),
         )
 
     def delete_selected(self) -> None:
@@ -327,8 +401,8 @@ class ModelsDialog(QDialog):
             return
         answer = QMessageBox.question(
             self,
-            "Delete model",
-            f"Delete the files of {name}?",
+            self.tr("Delete model"),
+            self.tr("Delete the files of {name}?").format(name=name),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -336,8 +410,10 @@ class ModelsDialog(QDialog):
             return
         self.tasks.start(
             CallWorker(models.delete, name),
-            on_finished=lambda _: self._changed(f"Deleted {name}"),
-            on_errored=lambda exc: self._say(f"Cannot delete {name}: {exc}"),
+            on_finished=lambda _: self._changed(self.tr("Deleted {name}").format(name=name)),
+            on_errored=lambda exc: self._say(
+                self.tr("Cannot delete {name}: {error}").format(name=name, error=exc)
+            ),
         )
 
     def _changed(self, text: str) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.elided_label import ElidedLabel
 from app.ui.images import bgr_to_qimage
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class FrameView(QWidget):
         super().__init__(parent)
         self._image: QImage | None = None
         self._caption = ""
-        self._placeholder = "Drop presenter videos and speech audio here"
+        self._placeholder = self.tr("Select a job to preview it")
         self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -123,7 +124,7 @@ class PreviewPanel(QWidget):
         self._pair_caption = ""
         self._live_job: int | None = None
 
-        self.title = QLabel("Preview")
+        self.title = ElidedLabel(self.tr("Preview"))
         self.title.setStyleSheet("font-weight: 600;")
         self.view = FrameView()
         self.stack = QStackedWidget()
@@ -145,7 +146,7 @@ class PreviewPanel(QWidget):
 
         self.play_button = QToolButton()
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
-        self.play_button.setToolTip("Play the finished render with sound")
+        self.play_button.setToolTip(self.tr("Play the finished render with sound (Space)"))
         self.play_button.clicked.connect(self.toggle_play)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
@@ -155,19 +156,19 @@ class PreviewPanel(QWidget):
         self.time_label.setMinimumWidth(80)
 
         self.compare_button = QToolButton()
-        self.compare_button.setText("Before / After")
+        self.compare_button.setText(self.tr("Before / After"))
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip(
-            "Show this frame without lip-sync (checked) or with it (unchecked)"
+            self.tr("Show this frame without lip-sync (checked) or with it (unchecked)")
         )
         self.compare_button.toggled.connect(self._on_compare_toggled)
         self.frame_spin = QSpinBox()
         self.frame_spin.setRange(0, 10_000_000)
-        self.frame_spin.setPrefix("frame ")
-        self.frame_spin.setToolTip('Output frame for "Preview one frame"')
-        self.one_frame_button = QPushButton("Preview one frame")
+        self.frame_spin.setPrefix(self.tr("frame "))
+        self.frame_spin.setToolTip(self.tr('Output frame for "Preview one frame"'))
+        self.one_frame_button = QPushButton(self.tr("Preview one frame"))
         self.one_frame_button.setToolTip(
-            "Render only this frame of the selected job with the current settings"
+            self.tr("Render only this frame of the selected job with the current settings")
         )
         self.one_frame_button.clicked.connect(
             lambda: self.one_frame_requested.emit(self.frame_spin.value())
@@ -198,11 +199,11 @@ class PreviewPanel(QWidget):
     def live_job(self) -> int | None:
         return self._live_job
 
-    def show_empty(self, text: str = "Select a job to preview it") -> None:
+    def show_empty(self, text: str = "") -> None:
         self._stop_player()
         self.mode, self._pair, self._live_job = MODE_EMPTY, None, None
-        self.title.setText("Preview")
-        self.view.set_placeholder(text)
+        self.title.setText(self.tr("Preview"))
+        self.view.set_placeholder(text or self.tr("Select a job to preview it"))
         self.stack.setCurrentWidget(self.view)
         self._update_controls()
 
@@ -245,7 +246,7 @@ class PreviewPanel(QWidget):
         else:
             self.mode = MODE_SCRUB
             self.stack.setCurrentWidget(self.view)
-            self.view.set_placeholder("Loading…")
+            self.view.set_placeholder(self.tr("Loading…"))
             self.set_duration(duration_s)
             self.slider.setValue(0)
             self.scrub_requested.emit(0.0)
@@ -332,7 +333,7 @@ class PreviewPanel(QWidget):
         if self._pair is None:
             return
         before = self.compare_button.isChecked()
-        side = "Before" if before else "After"
+        side = self.tr("Before") if before else self.tr("After")
         caption = f"{side} · {self._pair_caption}" if self._pair_caption else side
         self.view.set_image(self._pair[0] if before else self._pair[1], caption)
 
@@ -364,7 +365,9 @@ class PreviewPanel(QWidget):
 
     def _on_player_error(self, _error: object, message: str) -> None:
         log.warning("player: %s", message)
-        self.title.setText(f"{self.title.text()} — cannot play: {message}")
+        self.title.setText(
+            self.tr("{title}: cannot play: {error}").format(title=self.title.text(), error=message)
+        )
 
     def _update_controls(self) -> None:
         playable = self.mode in (MODE_PLAYER, MODE_SCRUB) or (
@@ -382,7 +385,9 @@ class PreviewPanel(QWidget):
 
     def set_one_frame_enabled(self, enabled: bool, busy: bool = False) -> None:
         self.one_frame_button.setEnabled(enabled and not busy)
-        self.one_frame_button.setText("Rendering…" if busy else "Preview one frame")
+        self.one_frame_button.setText(
+            self.tr("Rendering…") if busy else self.tr("Preview one frame")
+        )
 
     def shutdown(self) -> None:
         self.compare_button.toggled.disconnect(self._on_compare_toggled)

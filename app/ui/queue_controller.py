@@ -29,6 +29,7 @@ from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Runner, Scheduler, render_runner, result_fields
 from app.engine.workers import SchedulerBridge
 from app.ui.app_settings import AppSettings
+from app.ui.farm_link import RAY, FarmLink, describe_local
 
 log = logging.getLogger(__name__)
 translate = QCoreApplication.translate
@@ -39,6 +40,7 @@ SHUTDOWN_WAIT_S = 15.0
 class QueueController(QObject):
     state_changed = Signal()  # running / held / auto-start changed
     message = Signal(str)  # a line for the status bar
+    target_changed = Signal(str)  # where jobs render, in words (this computer / a cluster)
 
     def __init__(
         self,
@@ -63,6 +65,8 @@ class QueueController(QObject):
         self._closed = False
         self._results: dict[int, dict[str, Any]] = {}
         self._results_lock = threading.Lock()
+        self.farm: FarmLink | None = None  # set while Settings say "Render on: Ray cluster"
+        self._active_runner: Runner = self._runner
         self.scheduler = self._make_scheduler()
 
     # -- what the window reads ------------------------------------------------------------
@@ -89,16 +93,23 @@ class QueueController(QObject):
             return self._results.get(job_id)
 
     def slots(self) -> int:
+        if self.farm is not None and self.farm.slots:
+            return max(1, sum(self.farm.slots.values()))
         return max(1, sum(self._settings().slots(self.devices).values()))
+
+    def target_text(self) -> str:
+        """Where jobs render, for the status bar."""
+        return self.farm.describe() if self.farm is not None else describe_local()
 
     # -- building -------------------------------------------------------------------------
 
     def _make_scheduler(self) -> Scheduler:
         settings = self._settings()
+        slots = self._target_slots(settings)
         scheduler = Scheduler(
             self.store,
             self._run_and_keep,
-            slots=settings.slots(self.devices),
+            slots=slots or settings.slots(self.devices),
             stall_timeout=settings.stall_timeout_s,
             on_job_event=self.bridge.on_job_event,
             on_progress=self.bridge.on_progress,
@@ -114,13 +125,47 @@ class QueueController(QObject):
                 ).format(pid=self._lock.holder())
             )
             return scheduler  # never started: its calls are store calls
+        if slots is None:
+            return scheduler  # the cluster is not joined (yet): a store-only scheduler
         if not self._running:
             scheduler.pause()
         scheduler.start()  # puts back jobs a crash left running
         return scheduler
 
+    def _target_slots(self, settings: AppSettings) -> dict[str, int] | None:
+        """The slots of where jobs render: {} for this computer (the devices' slots), the
+        cluster's once joined, None while it is being joined or cannot be."""
+        if settings.render_on != RAY:
+            self.farm = None
+            self._active_runner = self._runner
+            self.target_changed.emit(self.target_text())
+            return {}
+        if self.farm is None or self.farm.address != settings.ray_address:
+            self.farm = FarmLink(settings.ray_address, parent=self)
+            self.farm.ready.connect(self._on_farm_ready)
+            self.farm.failed.connect(self._on_farm_failed)
+            self.farm.connect_cluster()
+        self.target_changed.emit(self.target_text())
+        if self.farm.slots is None:
+            return None
+        self._active_runner = self.farm.runner()
+        return dict(self.farm.slots)
+
+    def _on_farm_ready(self, _slots: object) -> None:
+        self.target_changed.emit(self.target_text())
+        if not self._closed:
+            self._rebuild()  # now with the cluster's slots and the Ray runner
+
+    def _on_farm_failed(self, error: str) -> None:
+        self.target_changed.emit(self.target_text())
+        self.message.emit(
+            translate("QueueController", "Cannot render on the Ray cluster: {error}").format(
+                error=error
+            )
+        )
+
     def _run_and_keep(self, job: Job, on_progress: Callable[[FrameProgress], None], cancel: Any):
-        returned = self._runner(job, on_progress, cancel)
+        returned = self._active_runner(job, on_progress, cancel)
         fields = returned if isinstance(returned, Mapping) else result_fields(returned)
         with self._results_lock:
             self._results[job.id] = dict(fields)
@@ -131,6 +176,7 @@ class QueueController(QObject):
         if (
             old.slots(self.devices) == new.slots(self.devices)
             and old.stall_timeout_s == new.stall_timeout_s
+            and (old.render_on, old.ray_address) == (new.render_on, new.ray_address)
         ):
             return
         if self.scheduler.running_jobs():

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.engine.errors import InputError
 from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, MASK_PRESETS, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
+from app.ui.farm_link import LOCAL, RAY
 from app.ui.i18n import LANGUAGES, language_label
 
 translate = QCoreApplication.translate
@@ -55,6 +56,11 @@ def hw_decode_labels() -> dict[str, str]:
     return {
         "none": translate("SettingsDialog", "Off (CPU)"),
         "auto": translate("SettingsDialog", "Automatic (GPU if it works)"),
+        "cuda": "NVIDIA CUDA",
+        "vaapi": "VA-API",
+        "qsv": "Intel Quick Sync",
+        "d3d11va": "Direct3D 11 (D3D11VA)",
+        "videotoolbox": "Apple VideoToolbox",
     }
 
 
@@ -230,6 +236,23 @@ class SettingsDialog(QDialog):
                 "Restore the face after lip sync (inside the lip-sync area); download it in Models"
             )
         )
+        self.render_on = combo_box(
+            [
+                (LOCAL, self.tr("This computer")),
+                (RAY, self.tr("Ray cluster (render farm)")),
+            ],
+            settings.render_on,
+        )
+        self.ray_address = QLineEdit(settings.ray_address)
+        self.ray_address.setPlaceholderText(self.tr("auto, or HOST:PORT"))
+        self.ray_address.setToolTip(
+            self.tr(
+                "auto: the cluster `ray start` made on this computer. Inputs and outputs "
+                "must be on storage every node sees, at the same path"
+            )
+        )
+        self.render_on.currentIndexChanged.connect(lambda _: self._render_on_changed())
+        self._render_on_changed()
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #c62828;")
 
@@ -253,6 +276,8 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Face enhancer"), self.enhancer)
         form.addRow(self.tr("Stall timeout"), self.stall_timeout)
         form.addRow(self.tr("Jobs per device"), self.max_parallel)
+        form.addRow(self.tr("Render on"), self.render_on)
+        form.addRow(self.tr("Cluster address"), self.ray_address)
         form.addRow(self.tr("Language"), self.language)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -284,7 +309,12 @@ class SettingsDialog(QDialog):
             mask=self.mask.currentData(),
             feather=round(self.feather.value(), 2),
             enhancer=self.enhancer.currentData(),
+            render_on=self.render_on.currentData(),
+            ray_address=self.ray_address.text().strip() or "auto",
         )
+
+    def _render_on_changed(self) -> None:
+        self.ray_address.setEnabled(self.render_on.currentData() == RAY)
 
     def _check_model(self) -> None:
         """Say so when the default model is one this machine has not installed."""

@@ -291,3 +291,23 @@ def test_a_closed_pipe_ends_quietly(tmp_path, argv):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 141, err  # 128 + SIGPIPE, as a process killed by it
     assert err == ""
+
+
+def test_a_damaged_video_prints_no_ffmpeg_log_lines(tmp_path):
+    """FFmpeg's own warnings ("error while decoding MB 3 2", "corrupted macroblock …", one
+    per damaged frame) would go to stderr: checked in a subprocess, where they would show.
+    Every line must be one of ours."""
+    from tests.faults.makers import bit_rot
+
+    bit_rot(tmp_path)
+    make_audio(tmp_path / "voice.wav", 2.0)  # long enough to decode every damaged frame
+    proc = cli(
+        tmp_path,
+        *("render", "--video", "talk.mkv", "--audio", "voice.wav", "-o", "out.mp4"),
+        *("--model", "draft", "--detector", "haar", "--no-track-cache"),
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 2), err
+    ours = ("out.mp4 [", "out.mp4: ", "warning: ", "WARNING app.", "lipsync-studio: error: ")
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    assert all(line.startswith(ours) for line in lines), err

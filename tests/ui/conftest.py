@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from app.engine.queue.jobstore import JobStore
 from app.ui.app_settings import AppSettings, open_settings
@@ -97,3 +98,35 @@ def make_window(qtbot, store: JobStore, out_dir: Path) -> Iterator[Callable[...,
     yield make
     for window in windows:
         window.shutdown()
+
+
+@pytest.fixture
+def no_dialogs(monkeypatch):
+    """Record every static QMessageBox call a test does not expect instead of blocking on
+    it; a question is answered Yes."""
+    shown: list[tuple[str, str, str]] = []
+
+    def record(kind):
+        def box(parent, title, text, *args, **kwargs):
+            shown.append((kind, title, text))
+            return (
+                QMessageBox.StandardButton.Yes
+                if kind == "question"
+                else QMessageBox.StandardButton.Ok
+            )
+
+        return box
+
+    for kind in ("warning", "information", "critical", "question"):
+        monkeypatch.setattr(QMessageBox, kind, record(kind))
+    return shown
+
+
+@pytest.fixture
+def jsonlog() -> Iterator[None]:
+    """The app's JSON-lines log file, as the desktop app sets it up (the log panel's source)."""
+    from app.engine.queue.joblog import setup_logging, shutdown_logging
+
+    setup_logging()
+    yield
+    shutdown_logging()

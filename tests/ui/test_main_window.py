@@ -7,10 +7,7 @@ import time
 from pathlib import Path
 
 import av
-import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt, QTimer, QUrl
 
 from app.engine import outputs
 from app.ui import intake
@@ -19,35 +16,7 @@ from app.ui.batch_model import COL_OUTPUT, COL_PROGRESS, COL_STATE, FRACTION_ROL
 from app.ui.settings_dialog import SettingsDialog
 from tests.mediagen import make_audio
 from tests.support.leftovers import any_temp
-
-
-def drop(window, paths: list[Path]) -> None:
-    """A real drag-enter + drop of local files onto the window."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(
-        pos,
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(
-        pos,
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(window, event)
-    assert event.isAccepted()
-
-
-def wait_jobs(qtbot, window, n: int) -> None:
-    qtbot.waitUntil(lambda: window.model.rowCount() == n and not window.intake.busy, timeout=20_000)
+from tests.ui.person import drop, wait_jobs
 
 
 def stream_facts(path: Path) -> tuple[int, int, bool]:
@@ -55,27 +24,6 @@ def stream_facts(path: Path) -> tuple[int, int, bool]:
         video = container.streams.video[0]
         frames = sum(1 for _ in container.decode(video=0))
         return frames, video.codec_context.width, bool(container.streams.audio)
-
-
-@pytest.fixture
-def no_dialogs(monkeypatch):
-    """Record every QMessageBox a test does not expect instead of blocking on it."""
-    shown: list[tuple[str, str, str]] = []
-
-    def record(kind):
-        def box(parent, title, text, *args, **kwargs):
-            shown.append((kind, title, text))
-            return (
-                QMessageBox.StandardButton.Yes
-                if kind == "question"
-                else QMessageBox.StandardButton.Ok
-            )
-
-        return box
-
-    for kind in ("warning", "information", "critical", "question"):
-        monkeypatch.setattr(QMessageBox, kind, record(kind))
-    return shown
 
 
 def test_drop_video_and_two_audios_then_start_renders_both(

@@ -90,8 +90,9 @@ def wait_status(qtbot, dialog: ModelsDialog, name: str, text: str) -> None:
 
 def test_lists_every_registry_model_with_status_and_licence(dialog) -> None:
     names = [dialog.table.item(r, COL_NAME).text() for r in range(dialog.table.rowCount())]
-    assert names == list(models.load_registry().names())
-    assert {cell(dialog, n, COL_STATUS) for n in names} == {"not installed"}
+    assert names == ["draft", *models.load_registry().names()]  # the built-in one first
+    assert cell(dialog, "draft", COL_STATUS) == "installed"
+    assert {cell(dialog, n, COL_STATUS) for n in names[1:]} == {"not installed"}
     assert "non-commercial" in cell(dialog, "wav2lip_96", COL_LICENCE).lower()
     assert cell(dialog, YUNET, COL_LICENCE) == "MIT"
 

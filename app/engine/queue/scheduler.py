@@ -571,7 +571,7 @@ class Scheduler:
                 will_retry = retry and job.attempts <= self.max_retries
                 log_event(
                     "job_failed",
-                    level=logging.WARNING,
+                    level=logging.WARNING if will_retry else logging.ERROR,  # failed for good
                     logger=log,
                     **fields,
                     error=error,

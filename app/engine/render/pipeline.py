@@ -175,6 +175,10 @@ def iter_render(
             f"{settings.output}: a file is there (or appeared while rendering) and was kept; "
             f"this render is {output}"
         )
+    short = _decoded_short(settings.video, plan.video, run.looped_after)
+    if short is not None:
+        warnings.append(short)
+        log.warning(short)
     coverage_warning = FaceCoverage(run.frames_with_face, plan.frames).warning
     if coverage_warning is not None:
         warnings.append(f"{settings.video}: {coverage_warning}")
@@ -231,6 +235,17 @@ def model_device(model: LipSyncModel) -> ModelDevice:
     return "cpu" if provider == "CPUExecutionProvider" else "gpu"
 
 
+def _decoded_short(video: Path, info: media.VideoInfo, decoded: int | None) -> str | None:
+    """One line for a video that ran out of decodable frames well before its header's
+    count (damaged or cut short): FFmpeg conceals the damage, the render loops early."""
+    if decoded is None or info.is_image or decoded >= 0.9 * info.frame_count - 1:
+        return None
+    return (
+        f"{video}: only {decoded} of about {info.frame_count} frames decode (damaged or cut "
+        "short?); the render loops those"
+    )
+
+
 def output_now(settings: RenderSettings) -> Path:
     """Where this render goes: with if_exists="rename", a file that is already at the
     output path keeps it and the render takes the next free NAME_N.mp4."""
@@ -258,6 +273,7 @@ class _Run:
         self.stop = threading.Event()
         self.builder = plan.new_builder()
         self.frames_with_face = 0
+        self.looped_after: int | None = None  # source frames decoded before the video looped
         self.encode_clock = StageClock()
         self.decoded = Channel(self.stop, QUEUE_FRAMES)
         self.with_faces = Channel(self.stop, QUEUE_FRAMES)
@@ -284,14 +300,17 @@ class _Run:
 
     def _faces(self, clock: StageClock) -> None:
         forward_pass_open = True
+        first_pass = 0
         for planned in self.decoded:
             planned: PlannedFrame
             if planned.first_visit:  # out_index == src_index on the first pass
+                first_pass += 1
                 with Timer(clock):
                     settled = self.builder.push(planned.src_index, planned.frame)
                 self._put_faces(settled)
                 continue
             if forward_pass_open:  # the video looped: every face of it is settled now
+                self.looped_after = first_pass
                 with Timer(clock, 0):
                     settled = self.builder.finish()
                 self._put_faces(settled)

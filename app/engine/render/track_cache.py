@@ -311,7 +311,11 @@ class TrackEntry:
 
 def entry(video: Path, settings: TrackSettings, root: Path | None = None) -> TrackEntry | None:
     """The cache entry of this video's current content, or None when it cannot be hashed."""
-    digest = content_hash(Path(video), root)
+    # The hash index stays on this machine even when the tracks sit on a shared folder:
+    # it remembers this machine's view of files (inode, mtime), and SQLite's locking is
+    # not to be trusted on network file systems. Tracks are written atomically, so nodes
+    # of a render farm can share the folder.
+    digest = content_hash(Path(video))
     return TrackEntry(Path(video), digest, settings, root) if digest is not None else None
 
 

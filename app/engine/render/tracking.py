@@ -48,6 +48,7 @@ def cache_entry(
             adaptive=settings.adaptive_detection,
             face=str(face_spec(settings)),
         ),
+        settings.track_cache_dir,
     )
 
 

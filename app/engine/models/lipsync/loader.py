@@ -16,7 +16,7 @@ AUTO_ORDER = ("edtalk_256", "wav2lip_gan_96", "wav2lip_96")
 
 def load_model(name: str, device: str = "auto", batch_size: int | None = None) -> LipSyncModel:
     if name == "auto":
-        name = _best_installed()
+        name = best_installed()
     if name == "draft":
         model = DraftModel()
         if batch_size:
@@ -34,7 +34,7 @@ def check_device(name: str, device: str) -> None:
     if kind == "auto":
         return
     resolve_device(device)  # a provider this onnxruntime lacks: InputError with the fix
-    resolved = _best_installed() if name == "auto" else name
+    resolved = best_installed() if name == "auto" else name
     if resolved == "draft" and kind != "cpu":
         installed = " (no neural model is installed)" if name == "auto" else ""
         raise InputError(
@@ -43,7 +43,7 @@ def check_device(name: str, device: str) -> None:
         )
 
 
-def _best_installed() -> str:
+def best_installed() -> str:
     try:
         from app.engine.models import registry as models
     except ImportError:

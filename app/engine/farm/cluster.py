@@ -1,0 +1,53 @@
+"""Connecting to a Ray cluster and sizing the driver's scheduler slots to it."""
+
+from __future__ import annotations
+
+import logging
+
+import ray
+
+from app.engine.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CPUS_PER_JOB = 2  # decode/encode threads beside the model's: one job per 2 cores
+
+
+def connect(address: str = "auto") -> None:
+    """Join the cluster at `address` ("auto": the one `ray start` made on this machine;
+    "local": start a private one-machine cluster). Already connected: nothing to do."""
+    if ray.is_initialized():
+        return
+    kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    try:
+        if address == "local":
+            ray.init(**kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    except ConnectionError as exc:
+        raise InputError(
+            f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "
+            "`ray start --head` or give HOST:PORT"
+        ) from None
+    log.info("joined Ray cluster at %s: %s", address, ray.cluster_resources())
+
+
+def slots(cpus_per_job: int = DEFAULT_CPUS_PER_JOB) -> dict[str, int]:
+    """Scheduler slots for the cluster as it is now: one per GPU (jobs asking for "auto"
+    or "cuda" go there), and one per `cpus_per_job` CPUs for CPU jobs. The slot count is
+    how many jobs the driver keeps in flight, so Ray never queues one of ours."""
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    cpus = int(resources.get("CPU", 0))
+    found: dict[str, int] = {}
+    if gpus:
+        found["cuda"] = gpus
+    cpu_slots = cpus // max(1, cpus_per_job)
+    if cpu_slots or not found:
+        found["cpu"] = max(1, cpu_slots)
+    return found
+
+
+def node_name() -> str:
+    """The node a task runs on, for messages."""
+    return str(ray.util.get_node_ip_address())

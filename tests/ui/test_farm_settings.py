@@ -1,0 +1,54 @@
+"""Settings → "Render on: Ray cluster": the status bar says where jobs render, and a job
+added in the window renders on the (local, started here) Ray cluster."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from app.ui.app_settings import AppSettings, open_settings
+from app.ui.settings_dialog import SettingsDialog
+from tests.support.farm import start_local_ray
+from tests.ui.test_main_window import drop, stream_facts, wait_jobs
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    yield start_local_ray(tmp_path_factory.mktemp("ray-node-home"))
+    ray.shutdown()
+
+
+def test_render_on_a_ray_cluster_from_settings(
+    qtbot, make_window, face_clip, speech, ray_cluster
+) -> None:
+    window = make_window()
+    assert window.target_label.text() == "Render on: this computer"
+
+    dialog = window.open_settings()
+    assert isinstance(dialog, SettingsDialog) and not dialog.ray_address.isEnabled()
+    dialog.render_on.setFocus()
+    qtbot.keyClick(dialog.render_on, Qt.Key.Key_Down)  # This computer -> Ray cluster
+    assert dialog.render_on.currentData() == "ray" and dialog.ray_address.isEnabled()
+    dialog.ray_address.clear()
+    qtbot.keyClicks(dialog.ray_address, ray_cluster)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    # Joined off the GUI thread; the cluster has 2 CPUs, a CPU job takes 2.
+    qtbot.waitUntil(lambda: "jobs at once:" in window.target_label.text(), timeout=60_000)
+    assert (
+        window.target_label.text() == f"Render on: Ray cluster at {ray_cluster} (jobs at once: 1)"
+    )
+    saved = AppSettings.load(open_settings())
+    assert (saved.render_on, saved.ray_address) == ("ray", ray_cluster)
+
+    drop(window, [face_clip, speech("hello.wav", 1.0)])
+    wait_jobs(qtbot, window, 1)
+    (job,) = window.model.jobs()
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.store.get(job.id).state == "done", timeout=120_000)
+    assert stream_facts(job.output)[0] == 25
+    assert window.queue.scheduler.slots == {"cpu": 1}
