@@ -214,6 +214,33 @@ Or use Add videos and Add audio above.</source>
     </message>
 </context>
 <context>
+    <name>FarmLink</name>
+    <message>
+        <source>Ray is not installed: pip install &apos;lipsync-studio[farm]&apos;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ray cluster at {address}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Render on: {where} (not reachable: {error})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Render on: {where} (connecting…)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Render on: {where} (jobs at once: {n})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Render on: this computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FrameView</name>
     <message>
         <source>Select a job to preview it</source>
@@ -1004,6 +1031,10 @@ Download it ({size})?</source>
         <translation>另一个 Lipsync Studio（进程 {pid}）正在运行队列；此窗口只显示任务，不进行渲染</translation>
     </message>
     <message>
+        <source>Cannot render on the Ray cluster: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The queue takes the new device settings when the running jobs end</source>
         <translation>正在渲染的任务结束后，队列将使用新的设备设置</translation>
     </message>
@@ -1043,6 +1074,14 @@ Download it ({size})?</source>
         <translation>OpenCV Haar（离线备用）</translation>
     </message>
     <message>
+        <source>Mouth only</source>
+        <translation>仅嘴部</translation>
+    </message>
+    <message>
+        <source>Mouth, chin and jaw</source>
+        <translation>嘴部、下巴和下颌</translation>
+    </message>
+    <message>
         <source>Automatic (best GPU, else CPU)</source>
         <translation>自动（优先用最好的 GPU，否则用 CPU）</translation>
     </message>
@@ -1061,6 +1100,14 @@ Download it ({size})?</source>
     <message>
         <source>non-commercial licence</source>
         <translation>非商业许可</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source> — non-commercial licence</source>
+        <translation> — 非商业许可</translation>
     </message>
     <message>
         <source>Settings</source>
@@ -1107,6 +1154,34 @@ Download it ({size})?</source>
         <translation>每个设备同时渲染的任务数（GPU 建议设为 1）</translation>
     </message>
     <message>
+        <source>Where the lip-sync result may change the face</source>
+        <translation>口型同步结果可以改变面部的区域</translation>
+    </message>
+    <message>
+        <source>How much of the mask fades out at its edge</source>
+        <translation>遮罩边缘的渐隐程度</translation>
+    </message>
+    <message>
+        <source>Restore the face after lip sync (inside the lip-sync area); download it in Models</source>
+        <translation>口型同步后修复面部（仅在口型同步区域内）；请在“模型”中下载</translation>
+    </message>
+    <message>
+        <source>This computer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ray cluster (render farm)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>auto, or HOST:PORT</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>auto: the cluster `ray start` made on this computer. Inputs and outputs must be on storage every node sees, at the same path</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Device</source>
         <translation>设备</translation>
     </message>
@@ -1147,12 +1222,32 @@ Download it ({size})?</source>
         <translation>视频比音频短时</translation>
     </message>
     <message>
+        <source>Lip-sync area</source>
+        <translation>口型同步区域</translation>
+    </message>
+    <message>
+        <source>Soft edge</source>
+        <translation>柔化边缘</translation>
+    </message>
+    <message>
+        <source>Face enhancer</source>
+        <translation>面部增强</translation>
+    </message>
+    <message>
         <source>Stall timeout</source>
         <translation>卡住超时</translation>
     </message>
     <message>
         <source>Jobs per device</source>
         <translation>每个设备的任务数</translation>
+    </message>
+    <message>
+        <source>Render on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cluster address</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Language</source>
