@@ -27,14 +27,11 @@ from PySide6.QtCore import (
     QTimer,
 )
 from PySide6.QtGui import (
-    QAction,
     QCloseEvent,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
-    QKeySequence,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -46,8 +43,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSplitter,
-    QStyle,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -79,6 +74,7 @@ from app.ui.queue_controller import QueueController
 from app.ui.settings_dialog import SettingsDialog, missing_models
 from app.ui.store_watch import StoreWatch
 from app.ui.tasks import Tasks
+from app.ui.window_actions import install_actions
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +180,7 @@ class MainWindow(QMainWindow):
         )
         self.intake = Intake(store, self.tasks, lambda: self.settings, self.queue.submit, self)
         self._make_layout()
-        self._make_actions()
+        install_actions(self)
         self._make_status_bar()
         self._connect()
         self._summary_timer = QTimer(self)
@@ -230,200 +226,6 @@ class MainWindow(QMainWindow):
         self.log_dock.setWidget(self.log_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
         self.log_dock.hide()
-
-    def _action(
-        self,
-        text: str,
-        slot: object,
-        icon: QStyle.StandardPixmap | None = None,
-        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
-        tip: str = "",
-    ) -> QAction:
-        action = QAction(text, self)
-        if icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{tip} ({keys})" if keys else tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        return action
-
-    def _make_actions(self) -> None:
-        sp = QStyle.StandardPixmap
-        self.act_add_videos = self._action(
-            self.tr("Add videos"),
-            self.add_videos_dialog,
-            sp.SP_FileDialogStart,
-            "Ctrl+O",
-            self.tr("Add presenter videos or stills"),
-        )
-        self.act_add_audio = self._action(
-            self.tr("Add audio"),
-            self.add_audio_dialog,
-            sp.SP_MediaVolume,
-            "Ctrl+Shift+O",
-            self.tr("Add speech audio files"),
-        )
-        self.act_add_folder = self._action(
-            self.tr("Add folder"),
-            self.add_folder_dialog,
-            sp.SP_DirIcon,
-            "Ctrl+D",
-            self.tr("Add every video and audio in a folder"),
-        )
-        self.act_start = self._action(
-            self.tr("Start"),
-            self.start,
-            sp.SP_MediaPlay,
-            "Ctrl+Return",
-            self.tr("Render the queued jobs"),
-        )
-        self.act_pause = self._action(
-            self.tr("Hold"),
-            self.pause,
-            sp.SP_MediaPause,
-            "Ctrl+P",
-            self.tr("Start no new job; the ones rendering now finish"),
-        )
-        self.act_auto_start = self._action(
-            self.tr("Start new jobs automatically"),
-            self._toggle_auto_start,
-            None,
-            None,
-            self.tr("Render jobs as soon as they are added, without pressing Start"),
-        )
-        self.act_auto_start.setCheckable(True)
-        self.act_auto_start.setChecked(self.queue.auto_start)
-        self.act_cancel = self._action(
-            self.tr("Cancel"),
-            self.cancel_selected,
-            sp.SP_MediaStop,
-            "Ctrl+.",
-            self.tr("Cancel the selected jobs (a cancelled job leaves no file)"),
-        )
-        self.act_remove = self._action(
-            self.tr("Remove"),
-            self.remove_selected,
-            sp.SP_TrashIcon,
-            QKeySequence.StandardKey.Delete,
-            self.tr("Remove the selected jobs from the list"),
-        )
-        self.act_retry = self._action(
-            self.tr("Retry"),
-            self.retry_selected,
-            sp.SP_BrowserReload,
-            "Ctrl+R",
-            self.tr("Queue the selected finished jobs again"),
-        )
-        self.act_choose_face = self._action(
-            self.tr("Choose face…"),
-            self.choose_face,
-            None,
-            "Ctrl+F",
-            self.tr("Click the face that should speak, in the frame the preview shows"),
-        )
-        self.addAction(self.act_choose_face)  # its shortcut works wherever the focus is
-        self.act_clear = self._action(
-            self.tr("Clear finished"),
-            self.clear_finished,
-            sp.SP_DialogResetButton,
-            None,
-            self.tr("Remove done, failed and cancelled jobs from the list (their files stay)"),
-        )
-        self.act_open_folder = self._action(
-            self.tr("Open output folder"),
-            self.open_output_folder,
-            sp.SP_DirOpenIcon,
-            None,
-            self.tr("Open the folder of the selected job's output"),
-        )
-        self.act_open_file = self._action(
-            self.tr("Open the render"), self.open_output_file, None, "Ctrl+Shift+Return"
-        )
-        self.act_reveal = self._action(self.tr("Show in folder"), self.open_output_folder)
-        self.act_copy_path = self._action(
-            self.tr("Copy output path"), self.copy_output_path, None, QKeySequence.StandardKey.Copy
-        )
-        self.act_settings = self._action(self.tr("Settings…"), self.open_settings, None, "Ctrl+,")
-        self.act_models = self._action(
-            self.tr("Models…"),
-            self.open_models,
-            None,
-            "Ctrl+M",
-            self.tr("Download, import and check lip-sync models"),
-        )
-        self.act_log = self.log_dock.toggleViewAction()
-        self.act_log.setText(self.tr("Log"))
-        self.act_log.setShortcut(QKeySequence("Ctrl+L"))
-        self.act_about = self._action(
-            self.tr("About Lipsync Studio"),
-            self.show_about,
-            None,
-            QKeySequence.StandardKey.HelpContents,
-        )
-        self.act_quit = self._action(
-            self.tr("Quit"), self.close, None, QKeySequence.StandardKey.Quit
-        )
-        for action in self.findChildren(QAction):
-            self.addAction(action)  # their shortcuts work whatever has the focus
-        self.addAction(self.act_log)
-        self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
-        self.play_shortcut.activated.connect(self.preview.toggle_play)
-
-        toolbar = QToolBar(self.tr("Batch"))
-        toolbar.setObjectName("batch_toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.setMovable(False)
-        for action in (
-            self.act_add_videos,
-            self.act_add_audio,
-            self.act_add_folder,
-            None,
-            self.act_start,
-            self.act_pause,
-            self.act_cancel,
-            None,
-            self.act_remove,
-            self.act_retry,
-            self.act_clear,
-            None,
-            self.act_open_folder,
-        ):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
-        self.addToolBar(toolbar)
-        self.toolbar = toolbar
-
-        menu = self.menuBar()
-        file_menu = menu.addMenu(self.tr("&File"))
-        for action in (self.act_add_videos, self.act_add_audio, self.act_add_folder):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        queue_menu = menu.addMenu(self.tr("&Queue"))
-        for action in (
-            self.act_start,
-            self.act_pause,
-            self.act_auto_start,
-            None,
-            self.act_cancel,
-            self.act_retry,
-            self.act_remove,
-            self.act_clear,
-            self.act_choose_face,
-            None,
-            self.act_open_file,
-            self.act_reveal,
-            self.act_copy_path,
-        ):
-            queue_menu.addSeparator() if action is None else queue_menu.addAction(action)
-        tools_menu = menu.addMenu(self.tr("&Tools"))
-        for action in (self.act_settings, self.act_models, self.act_log):
-            tools_menu.addAction(action)
-        help_menu = menu.addMenu(self.tr("&Help"))
-        help_menu.addAction(self.act_about)
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()

@@ -217,27 +217,27 @@ Or use Add videos and Add audio above.</source>
     <name>FarmLink</name>
     <message>
         <source>Ray is not installed: pip install &apos;lipsync-studio[farm]&apos;</source>
-        <translation type="unfinished"></translation>
+        <translation>未安装 Ray：请运行 pip install &apos;lipsync-studio[farm]&apos;</translation>
     </message>
     <message>
         <source>Ray cluster at {address}</source>
-        <translation type="unfinished"></translation>
+        <translation>Ray 集群（{address}）</translation>
     </message>
     <message>
         <source>Render on: {where} (not reachable: {error})</source>
-        <translation type="unfinished"></translation>
+        <translation>渲染位置：{where}（无法连接：{error}）</translation>
     </message>
     <message>
         <source>Render on: {where} (connecting…)</source>
-        <translation type="unfinished"></translation>
+        <translation>渲染位置：{where}（正在连接…）</translation>
     </message>
     <message>
         <source>Render on: {where} (jobs at once: {n})</source>
-        <translation type="unfinished"></translation>
+        <translation>渲染位置：{where}（同时渲染 {n} 个任务）</translation>
     </message>
     <message>
         <source>Render on: this computer</source>
-        <translation type="unfinished"></translation>
+        <translation>渲染位置：本机</translation>
     </message>
 </context>
 <context>
@@ -1032,7 +1032,7 @@ Download it ({size})?</source>
     </message>
     <message>
         <source>Cannot render on the Ray cluster: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>无法在 Ray 集群上渲染：{error}</translation>
     </message>
     <message>
         <source>The queue takes the new device settings when the running jobs end</source>
@@ -1167,19 +1167,19 @@ Download it ({size})?</source>
     </message>
     <message>
         <source>This computer</source>
-        <translation type="unfinished"></translation>
+        <translation>本机</translation>
     </message>
     <message>
         <source>Ray cluster (render farm)</source>
-        <translation type="unfinished"></translation>
+        <translation>Ray 集群（渲染农场）</translation>
     </message>
     <message>
         <source>auto, or HOST:PORT</source>
-        <translation type="unfinished"></translation>
+        <translation>auto，或 主机:端口</translation>
     </message>
     <message>
         <source>auto: the cluster `ray start` made on this computer. Inputs and outputs must be on storage every node sees, at the same path</source>
-        <translation type="unfinished"></translation>
+        <translation>auto：本机用 `ray start` 启动的集群。输入和输出文件必须放在每个节点都能访问的共享存储上，且路径相同</translation>
     </message>
     <message>
         <source>Device</source>
@@ -1243,11 +1243,11 @@ Download it ({size})?</source>
     </message>
     <message>
         <source>Render on</source>
-        <translation type="unfinished"></translation>
+        <translation>渲染位置</translation>
     </message>
     <message>
         <source>Cluster address</source>
-        <translation type="unfinished"></translation>
+        <translation>集群地址</translation>
     </message>
     <message>
         <source>Language</source>
