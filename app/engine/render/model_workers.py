@@ -31,7 +31,7 @@ class ModelWorkers:
         replica = getattr(lipsync.model, "replica", None)  # a model that can run twice at once
         self.steps = [lipsync]
         if replica is not None:
-            self.steps += [LipSync(replica(), lipsync.mels) for _ in range(workers - 1)]
+            self.steps += [lipsync.with_model(replica()) for _ in range(workers - 1)]
         self._lock = threading.Lock()
 
     @property

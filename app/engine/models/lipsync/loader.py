@@ -65,12 +65,12 @@ def _load_onnx_model(name: str, device: str, batch_size: int | None) -> LipSyncM
     runner = {"wav2lip": Wav2LipModel, "edtalk": EdTalkModel}.get(installed.family)
     if runner is None:
         raise InputError(f"{name}: a {installed.family} model, not a lip-sync model")
-    session = _sessions().get(installed.path, device)
+    session = sessions().get(installed.path, device)
     return runner(session, name=name, batch_size=batch_size, model_path=installed.path)
 
 
 @functools.cache
-def _sessions() -> SessionCache:
+def sessions() -> SessionCache:
     """This process's sessions: loading a model onto a GPU takes seconds, and every job of
     a batch asks for the same one."""
     from app.engine.models.providers import SessionCache
