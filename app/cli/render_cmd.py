@@ -10,7 +10,14 @@ from app.cli import arg_types
 from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
-from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import (
+    ENCODERS,
+    HW_DECODERS,
+    LOOP_MODES,
+    MASK_PRESETS,
+    PRESETS,
+    RenderSettings,
+)
 
 DEFAULT_DEMO_OUTPUT = Path("lipsync-demo.mp4")
 
@@ -111,6 +118,33 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         dest="track_cache_dir",
         help="keep face tracks in DIR (a shared folder lets a render farm's nodes share them)",
     )
+    parser.add_argument(
+        "--mask",
+        default="lower-face",
+        choices=MASK_PRESETS,
+        help="where the lip-sync result may land: the mouth only, or mouth, chin and jaw",
+    )
+    parser.add_argument(
+        "--feather", type=float, default=0.3, help="soft edge of the mask, 0-1 (default 0.3)"
+    )
+    parser.add_argument(
+        "--no-detail",
+        action="store_false",
+        dest="restore_detail",
+        help="paste the model's low-resolution face as is (no skin/beard detail kept)",
+    )
+    parser.add_argument(
+        "--enhancer",
+        default="none",
+        help="face enhancer after lip sync: none | gfpgan_1.4 | restoreformer_plus_plus | "
+        "gpen_bfr_256 | gpen_bfr_512 (default none)",
+    )
+    parser.add_argument(
+        "--enhancer-blend",
+        type=float,
+        default=0.8,
+        help="how much of the enhanced face is kept, 0-1 (default 0.8)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> RenderSettings:
@@ -122,6 +156,9 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         raise InputError(f"--crf {args.crf}: must be between 0 and 51")
     if args.detect_interval < 1:
         raise InputError(f"--detect-every {args.detect_interval}: must be at least 1")
+    for flag, value in (("--feather", args.feather), ("--enhancer-blend", args.enhancer_blend)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{flag} {value:g}: must be between 0 and 1")
     check_device(args.model, args.device)
     return RenderSettings(
         video=video,
@@ -139,6 +176,11 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         face=str(FaceSpec.parse(args.face)),
         detector=args.detector,
         track_cache=args.track_cache,
+        mask=args.mask,
+        feather=args.feather,
+        restore_detail=args.restore_detail,
+        enhancer=args.enhancer,
+        enhancer_blend=args.enhancer_blend,
         track_cache_dir=args.track_cache_dir.expanduser() if args.track_cache_dir else None,
         # A file already at -o is replaced (the user named it; batch only with --overwrite);
         # one that appears while rendering is kept and the render takes NAME_2.mp4.

@@ -10,6 +10,7 @@ from app.engine.outputs import IfExists
 
 LoopMode = Literal["pingpong", "repeat"]
 LOOP_MODES: tuple[str, ...] = ("pingpong", "repeat")
+MASK_PRESETS: tuple[str, ...] = ("mouth", "lower-face")  # see render/masks.py
 DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar")
 PRESETS: tuple[str, ...] = (
     "ultrafast",
@@ -59,6 +60,11 @@ class RenderSettings:
     detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)
+    mask: str = "lower-face"  # where a lip-sync result may land: mouth | lower-face
+    feather: float = 0.3  # 0..1: how much of the mask fades out at its edge
+    restore_detail: bool = True  # keep the frame's skin/beard detail under the change
+    enhancer: str = "none"  # none | a face-enhancer model name (gfpgan_1.4, ...)
+    enhancer_blend: float = 0.8  # 0..1: how much of the enhanced face is kept
     track_cache_dir: Path | None = None  # None: the cache folder; a shared folder on a farm
     # A file at `output`: "replace" it (atomically), or "rename" = never replace a file,
     # take the next free NAME_2.mp4 … (checked at the start and at the final rename).

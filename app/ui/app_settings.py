@@ -13,7 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS, RenderSettings
+from app.engine.settings import (
+    ENCODERS,
+    HW_DECODERS,
+    LOOP_MODES,
+    MASK_PRESETS,
+    PRESETS,
+    RenderSettings,
+)
 from app.ui.farm_link import RENDER_TARGETS
 
 ORGANISATION = "LipsyncStudio"
@@ -53,6 +60,9 @@ class AppSettings:
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
     language: str = "system"  # system | en | zh_CN (applied at start-up)
+    mask: str = "lower-face"  # where the lip-sync result lands: mouth | lower-face
+    feather: float = 0.3  # soft edge of that mask, 0..1
+    enhancer: str = "none"  # none | a face-enhancer model name
     render_on: str = "local"  # local | ray (farm_link.RENDER_TARGETS)
     ray_address: str = "auto"  # the Ray cluster: auto (`ray start` on this machine) | HOST:PORT
 
@@ -97,6 +107,9 @@ class AppSettings:
             self.language = defaults.language
         if self.detector not in DETECTORS:
             self.detector = defaults.detector
+        if self.mask not in MASK_PRESETS:
+            self.mask = defaults.mask
+        self.feather = min(1.0, max(0.0, float(self.feather)))
         self.crf = min(51, max(0, int(self.crf)))
         self.max_parallel = min(8, max(1, int(self.max_parallel)))
         if not self.stall_timeout_s > 0:
@@ -119,6 +132,9 @@ class AppSettings:
             hw_decode=self.hw_decode,
             loop=self.loop,  # type: ignore[arg-type]
             detector=self.detector,
+            mask=self.mask,
+            feather=self.feather,
+            enhancer=self.enhancer,
         )
 
     def slots(self, devices: list[str]) -> dict[str, int]:

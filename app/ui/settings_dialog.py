@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.errors import InputError
-from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, PRESETS
+from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, MASK_PRESETS, PRESETS
 from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
 from app.ui.farm_link import LOCAL, RAY
 from app.ui.i18n import LANGUAGES, language_label
@@ -69,6 +69,13 @@ def detector_labels() -> dict[str, str]:
         "auto": translate("SettingsDialog", "Automatic (YuNet if installed, else Haar)"),
         "yunet": "YuNet",
         "haar": translate("SettingsDialog", "OpenCV Haar (offline fallback)"),
+    }
+
+
+def mask_labels() -> dict[str, str]:
+    return {
+        "mouth": translate("SettingsDialog", "Mouth only"),
+        "lower-face": translate("SettingsDialog", "Mouth, chin and jaw"),
     }
 
 
@@ -120,6 +127,18 @@ def missing_models(names: list[str]) -> list[str]:
         for name in names
         if name not in models.RESERVED_NAMES and models.status(name) != "installed"
     ]
+
+
+def enhancer_choices() -> list[tuple[str, str]]:
+    from app.engine.models import registry as models
+    from app.engine.models.enhance.runner import FAMILY
+
+    out = [("none", translate("SettingsDialog", "None"))]
+    note = translate("SettingsDialog", " — non-commercial licence")
+    for entry in models.load_registry():
+        if entry.family == FAMILY:
+            out.append((entry.name, entry.name + (note if entry.non_commercial else "")))
+    return out
 
 
 class SettingsDialog(QDialog):
@@ -204,6 +223,19 @@ class SettingsDialog(QDialog):
         self.max_parallel.setToolTip(
             self.tr("Jobs rendering at once on each device (1 is best for a GPU)")
         )
+        self.mask = combo_box([(m, mask_labels().get(m, m)) for m in MASK_PRESETS], settings.mask)
+        self.mask.setToolTip(self.tr("Where the lip-sync result may change the face"))
+        self.feather = QDoubleSpinBox()
+        self.feather.setRange(0.0, 1.0)
+        self.feather.setSingleStep(0.05)
+        self.feather.setValue(settings.feather)
+        self.feather.setToolTip(self.tr("How much of the mask fades out at its edge"))
+        self.enhancer = combo_box(enhancer_choices(), settings.enhancer)
+        self.enhancer.setToolTip(
+            self.tr(
+                "Restore the face after lip sync (inside the lip-sync area); download it in Models"
+            )
+        )
         self.render_on = combo_box(
             [
                 (LOCAL, self.tr("This computer")),
@@ -239,6 +271,9 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Video encoder"), self.encoder)
         form.addRow(self.tr("Hardware decoding"), self.hw_decode)
         form.addRow(self.tr("Short video"), self.loop)
+        form.addRow(self.tr("Lip-sync area"), self.mask)
+        form.addRow(self.tr("Soft edge"), self.feather)
+        form.addRow(self.tr("Face enhancer"), self.enhancer)
         form.addRow(self.tr("Stall timeout"), self.stall_timeout)
         form.addRow(self.tr("Jobs per device"), self.max_parallel)
         form.addRow(self.tr("Render on"), self.render_on)
@@ -271,6 +306,9 @@ class SettingsDialog(QDialog):
             stall_timeout_s=float(self.stall_timeout.value()),
             max_parallel=self.max_parallel.value(),
             language=self.language.currentData(),
+            mask=self.mask.currentData(),
+            feather=round(self.feather.value(), 2),
+            enhancer=self.enhancer.currentData(),
             render_on=self.render_on.currentData(),
             ray_address=self.ray_address.text().strip() or "auto",
         )

@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from app.engine.models.enhance import runner as enhancer
 from app.engine.models.lipsync import edtalk, wav2lip
 from app.engine.models.lipsync.onnx_runner import Contract, TensorSpec
 
@@ -172,6 +173,86 @@ def build_edtalk_identity(
     return _save(
         path, edtalk.CONTRACT, nodes, zc, names=names, batch=batch, graph_name="edtalk_identity"
     )
+
+
+def build_face_enhancer(
+    path: str | Path,
+    *,
+    size: int = 512,
+    brighten: float | tuple[float, float, float] = 0.0,
+    batch: Batch = "N",
+) -> Path:
+    """Face-enhancer contract (FaceFusion's: `input` (N, 3, S, S) RGB in [-1, 1] -> same):
+    output = input + `brighten` (in that [-1, 1] scale: 0.2 is about +25 levels; a tuple
+    is per R, G, B channel), so the engine's scaling and channel order show; 0 is an
+    identity."""
+    shift = np.broadcast_to(np.asarray(brighten, np.float32), (3,)).reshape(1, 3, 1, 1)
+    offset = _const("offset", np.ascontiguousarray(shift))
+    nodes = [helper.make_node("Add", ["input", "offset"], ["output"])]
+    return _save(
+        path,
+        enhancer.contract(size),
+        nodes,
+        [offset],
+        names=None,
+        batch=batch,
+        graph_name=f"face_enhancer_{size}",
+    )
+
+
+def build_face_enhancer_convnet(
+    path: str | Path, *, size: int = 512, widths: Sequence[int] = (32, 64, 128, 256), seed: int = 0
+) -> tuple[Path, int]:
+    """Face-enhancer contract over a real amount of work: an encoder-decoder of 3x3
+    convolutions (stride 2 down through `widths`, nearest-upsample and conv back up)
+    with random weights, output = input + a small residual. Returns (path, FLOPs per
+    frame): a stand-in for timing the stage, not GFPGAN's architecture or cost."""
+    rng = np.random.default_rng(seed)
+    nodes: list[onnx.NodeProto] = []
+    inits: list[onnx.TensorProto] = []
+    flops = 0
+
+    def conv(x: str, cin: int, cout: int, hw: int, stride: int, relu: bool) -> str:
+        nonlocal flops
+        k = len(inits)
+        w = rng.normal(0, (2.0 / (9 * cin)) ** 0.5, (cout, cin, 3, 3)).astype(np.float32)
+        inits.extend([_const(f"w{k}", w), _const(f"b{k}", np.zeros(cout, np.float32))])
+        out = f"c{k}"
+        nodes.append(
+            helper.make_node(
+                "Conv", [x, f"w{k}", f"b{k}"], [out], pads=[1, 1, 1, 1], strides=[stride] * 2
+            )
+        )
+        flops += 2 * 9 * cin * cout * (hw // stride) ** 2
+        if relu:
+            nodes.append(helper.make_node("Relu", [out], [out + "r"]))
+            out += "r"
+        return out
+
+    x, c, hw = "input", 3, size
+    for width in widths:
+        x, c, hw = conv(x, c, width, hw, 2, True), width, hw // 2
+    scales = _const("up_scales", np.array([1, 1, 2, 2], np.float32))
+    inits.append(scales)
+    for width in [*reversed(widths[:-1]), 16]:
+        up = f"u{len(nodes)}"
+        nodes.append(helper.make_node("Resize", [x, "", "up_scales"], [up], mode="nearest"))
+        hw *= 2
+        x, c = conv(up, c, width, hw, 1, True), width
+    x = conv(x, c, 3, hw, 1, False)
+    inits.append(_const("residual_gain", np.array(0.01, np.float32)))
+    nodes.append(helper.make_node("Mul", [x, "residual_gain"], ["residual"]))
+    nodes.append(helper.make_node("Add", ["input", "residual"], ["output"]))
+    saved = _save(
+        path,
+        enhancer.contract(size),
+        nodes,
+        inits,
+        names=None,
+        batch="N",
+        graph_name=f"face_enhancer_convnet_{size}",
+    )
+    return saved, flops
 
 
 # --- the full-size Wav2Lip ----------------------------------------------------------

@@ -236,6 +236,10 @@ def test_settings_survive_a_restart(qtbot, make_window, out_dir, tmp_path) -> No
     dialog.output_dir.setText(str(tmp_path / "elsewhere"))
     dialog.stall_timeout.setValue(90)
     dialog.max_parallel.setValue(2)
+    dialog.mask.setCurrentIndex(dialog.mask.findData("mouth"))
+    dialog.feather.setValue(0.5)
+    dialog.enhancer.setCurrentIndex(dialog.enhancer.findData("gpen_bfr_512"))
+    assert "non-commercial" in dialog.enhancer.currentText()
     window.apply_settings(dialog.values())
     window.shutdown()
 
@@ -251,8 +255,13 @@ def test_settings_survive_a_restart(qtbot, make_window, out_dir, tmp_path) -> No
         loop="repeat",
         stall_timeout_s=90.0,
         max_parallel=2,
+        mask="mouth",
+        feather=0.5,
+        enhancer="gpen_bfr_512",
     )
     assert again.settings == expected
+    rendered = again.settings.render_settings(tmp_path / "v.mp4", tmp_path / "a.wav", out_dir)
+    assert (rendered.mask, rendered.feather, rendered.enhancer) == ("mouth", 0.5, "gpen_bfr_512")
     assert AppSettings.load(open_settings()) == expected
     assert again.scheduler.slots == {"cpu": 2} and again.scheduler.stall_timeout == 90.0
     reopened = SettingsDialog(again.settings, again, devices=[("cpu", "CPU")])

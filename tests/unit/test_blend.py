@@ -1,4 +1,4 @@
-"""Pasting a crop back: the lower-face mask and the inverse warp, on a real portrait."""
+"""Pasting a result back: landmark masks, only what changed, detail kept, on a real portrait."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine.render.blend import lower_face_mask, paste_back, paste_region
+from app.engine.render.blend import PasteOptions, paste_face, paste_region
 from app.engine.render.crop import estimate_alignment, invert, template_points, warp_to_crop
+from app.engine.render.masks import change_map, crop_points, face_mask, lips_mask
 from tests.conftest import SHARED_MEDIA
 
 PORTRAIT = "image/i03_sadtalker_people_0_474.png"
@@ -27,6 +28,10 @@ def portrait() -> np.ndarray:
     if image is None:
         pytest.fail(f"shared media missing: {path}")
     return image
+
+
+def region_of(landmarks: np.ndarray, matrix: np.ndarray, size: int, preset: str) -> np.ndarray:
+    return face_mask(crop_points(landmarks, matrix), size, preset)
 
 
 def _reach(frame_shape: tuple[int, ...], matrix: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -52,68 +57,83 @@ def _changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("template", "size"), [("wav2lip", 96), ("ffhq", 256), ("ffhq", 512)])
-def test_mask_covers_the_lower_face_only(template, size):
-    mask = lower_face_mask(template, size)
+def test_lower_face_mask_follows_mouth_and_jaw(template, size):
+    points = template_points(template, size)
+    mask = face_mask(points, size, "lower-face")
     assert mask.shape == (size, size) and mask.dtype == np.float32
     assert mask.min() >= 0.0 and mask.max() <= 1.0
-    eyes, nose, mouth_r, mouth_l = (template_points(template, size)[i] for i in ([0, 1], 2, 3, 4))
-    eye_row = int(np.ceil(eyes[:, 1].max()))
-    assert np.all(mask[: eye_row + 1] == 0)  # eyes and everything above untouched
+    eyes, nose, mouth_r, mouth_l = (points[i] for i in ([0, 1], 2, 3, 4))
+    assert np.all(mask[: int(np.ceil(eyes[:, 1].max())) + 1] == 0)  # eyes and above untouched
     assert mask[int(nose[1]), int(nose[0])] == 0  # the nose tip stays the frame's own
     mouth = (mouth_r + mouth_l) / 2
-    assert mask[int(mouth[1]), int(mouth[0])] > 0.99
-    # Both mouth corners and the upper lip are fully replaced: no ghost of the old lips.
-    for x, y in (mouth_r, mouth_l, (mouth[0], (nose[1] + 2 * mouth[1]) / 3)):
-        assert mask[int(y), int(x)] > 0.95
-    # It reaches the chin, fades to 0 at the crop's edge, and is left-right symmetric.
+    for x, y in (mouth, mouth_r, mouth_l, (mouth[0], (nose[1] + 2 * mouth[1]) / 3)):
+        assert mask[int(y), int(x)] > 0.95  # lips and upper lip replaced: no ghost
     chin_y = min(int(mouth[1] + 0.3 * (mouth[1] - eyes[:, 1].mean())), size - 1)
     assert mask[chin_y, int(mouth[0])] > 0.5
     assert max(mask[:, 0].max(), mask[:, -1].max(), mask[-1].max()) < 0.2
     assert np.allclose(mask, mask[:, ::-1], atol=0.1)
+    # No straight top edge: the top of the region curves down towards the cheeks.
+    cols = np.flatnonzero(mask.max(axis=0) > 0.5)
+    tops = [int(np.argmax(mask[:, c] > 0.5)) for c in (cols[0] + 2, int(mouth[0]), cols[-1] - 2)]
+    assert tops[0] > tops[1] + 2 and tops[2] > tops[1] + 2
 
 
-def test_mask_is_cached_and_read_only():
-    mask = lower_face_mask("wav2lip", 96)
-    assert lower_face_mask("wav2lip", 96) is mask
-    with pytest.raises(ValueError):
-        mask[0, 0] = 1.0
+def test_mouth_preset_is_inside_lower_face_and_feather_softens():
+    points = template_points("wav2lip", 96)
+    mouth = face_mask(points, 96, "mouth")
+    lower = face_mask(points, 96, "lower-face")
+    assert 0 < np.count_nonzero(mouth) < 0.6 * np.count_nonzero(lower)
+    assert np.all(mouth <= lower + 0.05)
+    hard = face_mask(points, 96, "lower-face", feather=0.05)
+    soft = face_mask(points, 96, "lower-face", feather=0.8)
+    partial = [np.count_nonzero((m > 0.05) & (m < 0.95)) for m in (hard, soft)]
+    assert partial[1] > 3 * partial[0]
+    with pytest.raises(ValueError, match="mask preset"):
+        face_mask(points, 96, "whole-head")
+
+
+def test_mask_follows_the_landmarks_not_the_template():
+    points = template_points("ffhq", 256).astype(np.float64)
+    moved = points.copy()
+    moved[3:] += (6.0, 4.0)  # mouth off the template's spot (a turned or smiling face)
+    a, b = face_mask(points, 256, "mouth"), face_mask(moved, 256, "mouth")
+    xa, xb = (np.argwhere(m > 0.99)[:, 1].mean() for m in (a, b))
+    assert xb - xa == pytest.approx(6.0, abs=1.5)
+    bottom_a, bottom_b = (np.flatnonzero(m.max(axis=1) > 0.5).max() for m in (a, b))
+    assert bottom_b - bottom_a == pytest.approx(4.0, abs=1.5)  # the chin side follows too
+
+
+def test_change_map_is_zero_for_an_unchanged_crop(portrait):
+    matrix = estimate_alignment(LANDMARKS, "wav2lip", 96)
+    crop = warp_to_crop(portrait, matrix, 96)
+    assert not change_map(crop, crop).any()
+    changed = crop.copy()
+    changed[60:75, 35:60] = 20
+    c = change_map(changed, crop)
+    assert c[67, 47] > 0.99 and c[10, 10] == 0 and c[67, 5] == 0
 
 
 @pytest.mark.parametrize(("template", "size"), [("ffhq", 256), ("wav2lip", 96)])
-def test_pasting_the_unchanged_crop_back_changes_little_and_only_near_the_mouth(
-    portrait, template, size
-):
+@pytest.mark.parametrize("detail", [True, False])
+def test_an_unchanged_crop_leaves_the_frame_bit_exact(portrait, template, size, detail):
     matrix = estimate_alignment(LANDMARKS, template, size)
-    mask = lower_face_mask(template, size)
     crop = warp_to_crop(portrait, matrix, size)
     frame = portrait.copy()
-    paste_back(frame, crop, matrix, mask)
-
-    reach = _reach(frame.shape, matrix, mask) > 0
-    changed = _changed(portrait, frame)
-    assert changed.any()
-    assert not np.any(changed & ~reach)  # nothing where the mask can't reach
-    region = paste_region(matrix, mask, frame.shape)
-    assert region is not None
-    x0, y0, x1, y1 = region
-    rx0, ry0, rx1, ry1 = _bbox(reach)
-    assert x0 <= rx0 and y0 <= ry0 and x1 >= rx1 and y1 >= ry1  # covers all it may touch
-    assert x0 >= rx0 - 2 and y0 >= ry0 - 2 and x1 <= rx1 + 2 and y1 <= ry1 + 2  # and no more
-    # The region is the lower face, well inside the frame, below the eyes.
-    assert y0 > LANDMARKS[:2, 1].max() and (x1 - x0) * (y1 - y0) < 0.1 * frame.shape[0] ** 2
-
-    diff = (frame[y0:y1, x0:x1].astype(np.float64) - portrait[y0:y1, x0:x1]) ** 2
-    psnr = 10 * np.log10(255.0**2 / max(diff.mean(), 1e-12))
-    assert psnr > 35.0
+    pasted = paste_face(frame, crop, crop, matrix, LANDMARKS, PasteOptions(detail=detail))
+    assert np.array_equal(frame, portrait)
+    assert pasted is not None  # the region is still reported (the enhancer's area)
+    x0, y0, x1, y1 = pasted.rect
+    assert pasted.alpha.shape == (y1 - y0, x1 - x0) and pasted.alpha.max() > 0.99
 
 
-def test_pasting_a_solid_colour_fills_the_mouth_and_nothing_outside(portrait):
+def test_a_solid_colour_fills_the_region_and_nothing_outside(portrait):
     template, size = "ffhq", 256
     matrix = estimate_alignment(LANDMARKS, template, size)
-    mask = lower_face_mask(template, size)
+    crop = warp_to_crop(portrait, matrix, size)
     frame = portrait.copy()
-    paste_back(frame, np.full((size, size, 3), GREEN, np.uint8), matrix, mask)
+    paste_face(frame, np.full((size, size, 3), GREEN, np.uint8), crop, matrix, LANDMARKS)
 
+    mask = region_of(LANDMARKS, matrix, size, "lower-face")
     x0, y0, x1, y1 = paste_region(matrix, mask, frame.shape)
     outside = np.ones(frame.shape[:2], bool)
     outside[y0:y1, x0:x1] = False
@@ -123,12 +143,44 @@ def test_pasting_a_solid_colour_fills_the_mouth_and_nothing_outside(portrait):
     assert np.abs(patch.astype(int) - GREEN).max() <= 2
     for x, y in LANDMARKS[:3]:  # eyes and nose tip keep the frame's pixels
         assert np.array_equal(frame[int(y), int(x)], portrait[int(y), int(x)])
-    # Only pixels the mask reaches turned green-ish; it feathers (some partly green).
     changed = _changed(portrait, frame)
     reach = _reach(frame.shape, matrix, mask)
     assert not np.any(changed & (reach == 0))
-    partial = changed & (reach > 0.1) & (reach < 0.9)
-    assert partial.sum() > 100
+    assert (changed & (reach > 0.1) & (reach < 0.9)).sum() > 100  # it feathers
+    rx0, ry0, rx1, ry1 = _bbox(reach > 0)
+    assert x0 <= rx0 and y0 <= ry0 and x1 >= rx1 and y1 >= ry1  # covers all it may touch
+    assert x0 >= rx0 - 2 and y0 >= ry0 - 2 and x1 <= rx1 + 2 and y1 <= ry1 + 2  # and no more
+
+
+def _laplacian(image: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    return cv2.Laplacian(grey, cv2.CV_64F)
+
+
+def test_detail_outside_the_lips_survives_a_change(portrait):
+    """A model that brightens the skin around the mouth of its 96 px crop (not the lips):
+    with detail restore that skin is brighter but as sharp as the source; the classic
+    paste blurs it to the crop's resolution."""
+    size = 96
+    matrix = estimate_alignment(LANDMARKS, "wav2lip", size)
+    crop = warp_to_crop(portrait, matrix, size)
+    points = crop_points(LANDMARKS, matrix)
+    skin = (face_mask(points, size, "lower-face") > 0.8) & (lips_mask(points, size) < 0.02)
+    assert skin.sum() > 300
+    output = crop.copy()
+    output[skin] = np.clip(output[skin].astype(int) + 25, 0, 255).astype(np.uint8)
+
+    # Frame pixels well inside that skin area (away from its edges).
+    inner = cv2.erode(skin.astype(np.uint8), np.ones((3, 3), np.uint8))
+    where = _reach(portrait.shape, matrix, inner.astype(np.float32)) > 0.99
+    assert where.sum() > 500
+    source = _laplacian(portrait)[where].var()
+    for detail, low, high in ((True, 0.9, 1.2), (False, 0.0, 0.6)):
+        frame = portrait.copy()
+        paste_face(frame, output, crop, matrix, LANDMARKS, PasteOptions(detail=detail))
+        ratio = _laplacian(frame)[where].var() / source
+        assert low <= ratio <= high, f"detail={detail}: sharpness {ratio:.2f}x the source's"
+        assert frame[where].mean() > portrait[where].mean() + 15  # it did brighten
 
 
 @pytest.mark.parametrize("shift", [(-228, 0), (0, 260), (300, 320), (-700, 0)])
@@ -144,19 +196,20 @@ def test_a_face_partly_or_wholly_outside_the_frame(portrait, shift):
     landmarks = LANDMARKS + np.float32([dx, dy])
     size = 96
     matrix = estimate_alignment(landmarks, "wav2lip", size)
-    mask = lower_face_mask("wav2lip", size)
+    crop = warp_to_crop(moved, matrix, size)
     frame = moved.copy()
-    paste_back(frame, np.full((size, size, 3), GREEN, np.uint8), matrix, mask)
+    solid = np.full((size, size, 3), GREEN, np.uint8)
+    pasted = paste_face(frame, solid, crop, matrix, landmarks, PasteOptions(detail=False))
 
+    mask = region_of(landmarks, matrix, size, "lower-face")
     reach = _reach(frame.shape, matrix, mask)
     changed = _changed(moved, frame)
     assert not np.any(changed & (reach == 0))
-    region = paste_region(matrix, mask, frame.shape)
     if not (reach > 0).any():
-        assert region is None and not changed.any()
+        assert pasted is None and not changed.any()
         return
-    assert region is not None
-    x0, y0, x1, y1 = region
+    assert pasted is not None
+    x0, y0, x1, y1 = pasted.rect
     assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
     full = reach > 0.99
     assert full.any() and np.abs(frame[full].astype(int) - GREEN).max() <= 3
@@ -165,25 +218,26 @@ def test_a_face_partly_or_wholly_outside_the_frame(portrait, shift):
 def test_paste_region_is_independent_of_the_frame_size(portrait):
     """The work is proportional to the face: a 4K frame gives the same small rectangle."""
     matrix = estimate_alignment(LANDMARKS, "wav2lip", 96)
-    mask = lower_face_mask("wav2lip", 96)
+    mask = region_of(LANDMARKS, matrix, 96, "lower-face")
     small = paste_region(matrix, mask, portrait.shape)
     assert small == paste_region(matrix, mask, (2160, 3840, 3))
     big = np.zeros((2160, 3840, 3), np.uint8)
     big[: portrait.shape[0], : portrait.shape[1]] = portrait
     crop = warp_to_crop(big, matrix, 96)
-    paste_back(big, crop, matrix, mask)
+    paste_face(big, 255 - crop, crop, matrix, LANDMARKS)
     assert not big[:, portrait.shape[1] :].any() and not big[portrait.shape[0] :].any()
     # The inverse of the alignment puts the template mouth on the frame's mouth.
     mouth = cv2.transform(template_points("wav2lip", 96)[None, 3:], invert(matrix))[0]
     assert np.abs(mouth - LANDMARKS[3:]).max() < 6
 
 
-def test_mouth_and_mask_must_match():
+def test_output_and_crop_must_match():
     matrix = estimate_alignment(LANDMARKS, "wav2lip", 96)
     with pytest.raises(ValueError):
-        paste_back(
+        paste_face(
             np.zeros((474, 474, 3), np.uint8),
             np.zeros((128, 128, 3), np.uint8),
+            np.zeros((96, 96, 3), np.uint8),
             matrix,
-            lower_face_mask("wav2lip", 96),
+            LANDMARKS,
         )

@@ -216,6 +216,22 @@ def test_python_dash_m_app_runs_the_cli():
     assert done.returncode == 0 and "lipsync-studio" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (("--feather", "1.5"), "--feather 1.5"),
+        (("--enhancer-blend", "-0.1"), "--enhancer-blend -0.1"),
+        (("--enhancer", "nosuch_enhancer"), "nosuch_enhancer"),
+    ],
+)
+def test_bad_look_options_exit_2_with_one_line(flags, named, clip, speech, tmp_path, capsys):
+    out = tmp_path / "o.mp4"
+    code, err = run_cli(capsys, *render_args(clip, speech, out), *flags)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and named in lines[0], err
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
 def test_probe_faces_writes_the_track_per_frame(clip, tmp_path, capsys):
     out = tmp_path / "track.json"
     code, err = run_cli(capsys, "probe", "--faces", clip, "-o", out, "--detector", "haar")

@@ -11,6 +11,7 @@ import pytest
 
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.draft import DraftModel, openness_from_mels
+from app.engine.render import media
 from app.engine.render.audio import SILENCE, mel_chunks, mel_spectrogram
 from app.engine.render.crop import estimate_alignment, template_points, warp_to_crop
 from tests.conftest import REPO, SHARED_MEDIA, YUNET_PATH
@@ -178,10 +179,120 @@ def test_openness_is_smoothed_fast_attack_slow_release():
     assert openness[25:50].min() > 0.5  # open within a frame or two of the onset
     onset = int(np.argmax(openness > 0))
     assert 23 <= onset <= 25 and openness[onset + 1] > 0.8
-    # Release: it takes a few frames to close, not one.
+    # Release: shut within 2-3 frames of the end, not in one jump.
     offset = 50 + int(np.argmax(openness[50:] == 0))
-    assert 3 <= offset - 49 <= 12
+    assert 2 <= offset - 49 <= 3
     assert np.all(np.diff(openness[49:offset]) < 0)
+
+
+def test_pauses_of_120_ms_close_the_mouth():
+    """Bursts of loud speech-band noise with 120 ms gaps: the mouth shuts in every gap."""
+    rng = np.random.default_rng(5)
+    burst, gap = int(0.5 * SR), int(0.12 * SR)
+    parts = [np.zeros(SR // 2, np.float32)]
+    for _ in range(4):
+        parts += [0.1 * rng.standard_normal(burst).astype(np.float32), np.zeros(gap, np.float32)]
+    wav = np.concatenate(parts + [np.zeros(SR // 2, np.float32)])
+    n = len(wav) * FPS // SR
+    openness = openness_from_mels(mel_chunks(mel_spectrogram(wav), FPS, n))
+    for k in range(4):
+        start = (SR // 2 + k * (burst + gap)) / SR
+        gap_frames = range(int((start + 0.5) * FPS), int(np.ceil((start + 0.62) * FPS)) + 1)
+        during = int(start * FPS) + 5
+        assert openness[during] > 0.5, f"burst {k}"
+        assert min(openness[i] for i in gap_frames) == 0.0, f"gap {k}: {openness[gap_frames]}"
+
+
+def test_mouth_closes_within_3_frames_of_real_speech_ending():
+    chunks, rms = speech_chunks("a03_en_latentsync_demo1_audio.wav", 9.0)
+    openness = openness_from_mels(chunks)
+    voiced = 20 * np.log10(rms + 1e-12) > -40
+    ends = [i for i in range(1, len(voiced) - 4) if voiced[i - 1] and not voiced[i : i + 4].any()]
+    assert len(ends) >= 3  # the clip has pauses
+    for end in ends:
+        assert openness[end + 2] == 0.0, (
+            f"speech ends at frame {end}: {openness[end - 1 : end + 4]}"
+        )
+
+
+# --- an already-open mouth ---------------------------------------------------------
+
+
+def centre_profile(crop: np.ndarray) -> str:
+    """The rows through the mouth centre, lips to chin, as D (dark: mouth cavity),
+    T (bright: teeth) or . (lips, skin), from the luma of the centre columns."""
+    (rx, ry), (lx, ly) = template_points("wav2lip", 256)[3:5]
+    w, cx, cy = lx - rx, (rx + lx) / 2, (ry + ly) / 2
+    y0, y1 = int(cy - 0.3 * w), int(cy + 0.6 * w)
+    luma = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    skin = np.median(luma[y0:y1, int(cx - 0.6 * w) : int(cx + 0.6 * w)])
+    band = luma[y0:y1, int(cx - 0.1 * w) : int(cx + 0.1 * w)]
+    dark, bright = (band < 0.5 * skin).mean(1) > 0.5, (band > skin + 25).mean(1) > 0.5
+    return "".join("D" if d else ("T" if b else ".") for d, b in zip(dark, bright))
+
+
+def open_mouth_crops() -> list[tuple[str, np.ndarray]]:
+    """The smiling still (i01) and the turned-head clip's frames (h02) whose mouth
+    already shows teeth."""
+    found = [("i01", aligned_crop("i01_face_recognition_obama_720p.jpg"))]
+    path = SHARED_MEDIA / "hard/h02_liveportrait_s32_woman_turned_head_1280x720.mp4"
+    detector = None
+    with media.open_video(path) as reader:
+        for index, frame in zip(range(150), reader.frames()):
+            if index % 10:
+                continue
+            height, width = frame.shape[:2]
+            detector = detector or cv2.FaceDetectorYN.create(
+                str(YUNET_PATH), "", (width, height), 0.6
+            )
+            _, faces = detector.detect(frame)
+            landmarks = faces[0, 4:14].reshape(5, 2)
+            crop = warp_to_crop(frame, estimate_alignment(landmarks, "wav2lip", 256), 256)
+            if centre_profile(crop).count("T") >= 4:
+                found.append((f"h02 frame {index}", crop))
+    return found
+
+
+def test_an_open_mouth_opens_further_instead_of_growing_a_second_opening():
+    """Issue 14 on i01 and h02: the upper teeth stay under the upper lip and the one
+    dark opening appears inside the existing one, not above or below it (the old
+    draft put the cavity at the corners' line and pushed all the teeth under it)."""
+    crops = open_mouth_crops()
+    assert len(crops) >= 4
+    for name, crop in crops:
+        source = centre_profile(crop)
+        teeth_top, teeth_bottom = source.index("T"), source.rindex("T")
+        assert "D" not in source
+        for openness in (0.5, 1.0):
+            got = centre_profile(DraftModel().open_mouth(crop, openness))
+            dark_runs = [r for r in got.replace("T", ".").split(".") if r]
+            assert len(dark_runs) == 1, f"{name} at {openness}: {got}"
+            dark_top = got.index("D")
+            assert teeth_top < dark_top <= teeth_bottom + 2, f"{name} at {openness}: {got}"
+            assert "T" in got[:dark_top], f"{name}: no upper teeth above the opening: {got}"
+
+
+def test_the_presenters_own_interior_fills_a_closed_mouth(crop):
+    """After a frame with the mouth wide open, a closed mouth opens onto that interior
+    (aligned crops: the same place), not onto the synthetic cavity."""
+    model = DraftModel()
+    model.prepare(np.zeros((4, 80, 16), np.float32))
+    synthetic = model.open_mouth(crop, 1.0)
+    wide = DraftModel().open_mouth(crop, 1.0)  # a stand-in for a frame with an open mouth
+    painted = wide.copy()
+    (rx, ry), (lx, _) = template_points("wav2lip", 256)[3:5]
+    w, cx = lx - rx, (rx + lx) / 2
+    interior = np.s_[
+        int(ry + 0.02 * w) : int(ry + 0.16 * w), int(cx - 0.25 * w) : int(cx + 0.25 * w)
+    ]
+    painted[interior] = (10, 90, 10)  # a dark green interior, to be recognised
+    model.infer(painted[None], np.zeros((1, 80, 16), np.float32), np.array([0]))
+    reused = model.open_mouth(crop, 1.0)
+    green = (reused[..., 1].astype(int) - reused[..., 2]) > 40
+    assert green[interior].mean() > 0.5
+    assert not ((synthetic[..., 1].astype(int) - synthetic[..., 2]) > 40)[interior].any()
+    model.prepare(np.zeros((4, 80, 16), np.float32))  # a new clip forgets it
+    np.testing.assert_array_equal(model.open_mouth(crop, 1.0), synthetic)
 
 
 def test_infer_before_prepare_says_so(crop):

@@ -40,7 +40,8 @@ def test_the_drawn_mouth_lands_on_the_mouth(clip, allowed, tmp_path):
     `allowed` of the frames with an opening."""
     placement, result = render_and_measure(SHARED_MEDIA / clip, SPEECH, YUNET_PATH, tmp_path)
     assert placement.frames == result.frames
-    assert placement.openings > 0.8 * result.frames  # the speech opens the mouth often
+    # The speech opens the mouth often (it shuts in pauses of 120 ms or more: issue 14).
+    assert placement.openings > 0.7 * result.frames
     assert placement.off_fraction <= allowed, placement.summary()
 
 

@@ -73,3 +73,15 @@ def test_every_output_frame_is_its_own_array():
 def test_a_video_with_no_decodable_frame_is_bad_input():
     with pytest.raises(InputError, match="clip.mp4"):
         list(plan_frames(CountingSource(0), 10, "pingpong", "clip.mp4"))
+
+
+def test_a_still_keeps_its_picture_when_the_render_draws_on_frame_0():
+    """The render pastes into the frames it is given: a mouth drawn on output frame 0 of
+    a still must not show on every later frame (it did: the draft never closed)."""
+    frames = []
+    for planned in plan_frames(CountingSource(1), 4, "pingpong"):
+        planned.frame[...] = 200 + planned.out_index  # what a paste does, in place
+        frames.append(planned)
+    assert [int(p.frame[0, 0, 0]) for p in frames] == [200, 201, 202, 203]
+    fresh = [p.frame for p in plan_frames(CountingSource(1), 3, "pingpong")]
+    assert all(int(f[0, 0, 0]) == 0 for f in fresh)

@@ -202,7 +202,16 @@ PAYLOAD_CRC = format(zlib.crc32(PAYLOAD), "08x")
 
 def test_manifest_holds_the_models_with_facefusion_urls_and_licences() -> None:
     reg = models.load_registry()
-    assert reg.names() == ("yunet_2026may", "wav2lip_96", "wav2lip_gan_96", "edtalk_256")
+    assert reg.names() == (
+        "yunet_2026may",
+        "wav2lip_96",
+        "wav2lip_gan_96",
+        "edtalk_256",
+        "gfpgan_1.4",
+        "restoreformer_plus_plus",
+        "gpen_bfr_256",
+        "gpen_bfr_512",
+    )
     yunet = reg.get("yunet_2026may")
     assert (yunet.family, yunet.licence, yunet.size) == ("detector", "MIT", 229738)
     assert yunet.sha256 == "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -12,8 +13,9 @@ from app.cli import main
 from app.engine.models import registry as models
 from app.engine.models.lipsync.loader import load_model
 from app.engine.render import media
-from app.engine.render.blend import lower_face_mask, paste_region
+from app.engine.render.blend import paste_region
 from app.engine.render.crop import estimate_alignment
+from app.engine.render.masks import crop_points, face_mask
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.mediagen import luma_psnr
@@ -123,10 +125,10 @@ def test_solid_colour_model_changes_only_the_lower_face_region(
     )
     rendered = decode_all(out)
     reference = plain_reencode(clip_720p, tmp_path, 0, "ultrafast")
-    mask = lower_face_mask("wav2lip", 96)
     for i, (got, ref) in enumerate(zip(rendered, reference)):
         face = result.track.get(i)
         matrix = estimate_alignment(face.landmarks, "wav2lip", 96)
+        mask = face_mask(crop_points(face.landmarks, matrix), 96, "lower-face")
         x0, y0, x1, y1 = paste_region(matrix, mask, got.shape)
         changed = np.abs(got.astype(np.int16) - ref).max(axis=2) > 0
         # 2 px margin: 4:2:0 chroma is shared by 2x2 pixel blocks.
@@ -186,3 +188,48 @@ def test_cuda_on_a_machine_without_it_is_a_clear_error(tmp_path, clip_720p, spee
     )
     err = capsys.readouterr().err
     assert code == 2 and "CUDAExecutionProvider" in err
+
+
+PORTRAIT_1080 = "video/v05_latentsync_demo1_woman_outdoor_1080x1920_hevc.mp4"
+
+
+def lower_face_sharpness(frame: np.ndarray, landmarks: np.ndarray) -> float:
+    """Variance of the Laplacian of the luma, nose tip to chin, cheek to cheek."""
+    (rx, ry), (lx, ly) = landmarks[3], landmarks[4]
+    w = lx - rx
+    y0, y1 = int(landmarks[2][1]), int(max(ry, ly) + 1.0 * w)
+    x0, x1 = int(rx - 0.4 * w), int(lx + 0.4 * w)
+    luma = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV)[y0:y1, x0:x1, 0].astype(np.float64)
+    return float(cv2.Laplacian(luma, cv2.CV_64F).var())
+
+
+def test_identity_wav2lip_keeps_a_1080x1920_lower_face_sharp(shared_media, tmp_path, yunet_path):
+    """Issue 14: the 96 px crop no longer softens the lower face; an identity model's
+    render is as sharp (nose to chin) and as close to the source as a plain re-encode."""
+    seconds = 1.2
+    clip = tmp_path / "v05.mp4"
+    with media.open_video(shared_media / PORTRAIT_1080) as reader:
+        fps = reader.info.fps
+        frames = [f for _, f in zip(range(int(seconds * fps)), reader.frames())]
+    with media.VideoWriter(clip, 1080, 1920, fps, crf=4, preset="ultrafast") as w:
+        for f in frames:
+            w.write(f)
+    audio = media.load_audio(shared_media / SPEECH)[: int(seconds * 16000)]
+    speech = write_wav(tmp_path / "speech.wav", audio)
+    name = install(tmp_path, standins.build_wav2lip_identity, "wav2lip_identity", "wav2lip")
+    out = tmp_path / "out.mp4"
+    settings = RenderSettings(
+        video=clip, audio=speech, output=out, model=name, device="cpu", detector_model=yunet_path
+    )
+    result = render(settings)
+    assert result.frames_with_face == result.frames
+    source = decode_all(clip)
+    ours = decode_all(out)
+    plain = plain_reencode(clip, tmp_path, settings.crf, settings.preset)
+    faces = [result.track.get(i).landmarks for i in range(len(ours))]
+    ratio = np.mean([lower_face_sharpness(f, lm) for f, lm in zip(ours, faces)]) / np.mean(
+        [lower_face_sharpness(f, lm) for f, lm in zip(plain, faces)]
+    )
+    assert ratio >= 0.92, f"lower-face sharpness {ratio:.3f}x a plain re-encode's"
+    psnr, floor = mean_luma_psnr(ours, source), mean_luma_psnr(plain, source)
+    assert psnr >= floor - 0.5, f"{psnr:.2f} dB vs plain re-encode {floor:.2f} dB"

@@ -464,7 +464,8 @@ class Scheduler:
         if job.to_settings().if_exists != "rename":
             return job
         taken = [Path(o) for state in PENDING_STATES for o in self.store.outputs(state)]
-        taken.remove(job.output)  # its own entry (running now)
+        if job.output in taken:  # its own entry (unless cancelled since the claim)
+            taken.remove(job.output)
         free = outputs.next_free(job.output, taken=taken)
         if free == job.output or not self.store.set_output(job.id, free):
             return job

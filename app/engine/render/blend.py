@@ -1,83 +1,63 @@
-"""Paste a generated mouth crop back into its frame.
+"""Paste a lip-sync result back into its frame: only what the model changed.
 
-The model returns the whole aligned crop, but only the lower face may change: the
-eyes, brows and background of the crop are resampled copies of the frame and
-would only blur it. So the crop goes back through the inverse alignment under a
-feathered lower-face mask, and only inside the small frame rectangle that mask can
-reach: the cost follows the face size, not the frame size.
+The model returns its whole aligned crop, a low-resolution resample of the frame
+with a new mouth. Pasting all of it would blur the lower face on every frame. So:
+
+- the paste is confined to a soft region that follows the face's landmarks
+  (masks.face_mask: "mouth" or "lower-face"), and only the small frame rectangle that
+  region can reach is touched: the cost follows the face size, not the frame size;
+- inside it the frame gains the model's *change* (output minus its input crop), so
+  where the model changed nothing, the frame's own full-resolution pixels stay
+  bit-exact, and elsewhere the skin texture and beard under the change stay sharp;
+- on the lips, where the mouth did change, the output replaces the frame outright,
+  so the old lips' edges do not ghost through a new opening.
+
+With `detail=False` the changed pixels are replaced outright everywhere (the classic
+paste, still limited to what changed).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from app.engine.render.crop import template_points
+from app.engine.render.masks import DEFAULT_FEATHER, change_map, crop_points, face_masks
 
 log = logging.getLogger(__name__)
 
 _NEIGHBOURS = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], dtype=np.float64)
+Rect = tuple[int, int, int, int]
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+@dataclass(frozen=True)
+class PasteOptions:
+    """How a lip-sync result is pasted (RenderSettings' mask, feather and detail)."""
+
+    mask: str = "lower-face"  # masks.MASK_PRESETS
+    feather: float = DEFAULT_FEATHER  # 0..1: the soft outer part of the mask
+    detail: bool = True  # keep the frame's fine detail under the model's change
 
 
-@functools.lru_cache(maxsize=16)
-def lower_face_mask(template: str, size: int) -> np.ndarray:
-    """Feathered (size, size) float32 mask in [0, 1] over mouth, lips, chin and jaw.
+@dataclass(frozen=True)
+class Pasted:
+    """Where a paste may have changed the frame: `rect` (x0, y0, x1, y1), end-exclusive,
+    and the region mask over it (float32, rect-sized); the face enhancer works there."""
 
-    Built from the template's 5 points: 0 above the nose tip, rising to 1 just above
-    the upper lip; bounded below by a half-ellipse from cheek to cheek (one eye
-    distance either side) down to below the chin (0.85 eye-to-mouth heights below
-    the mouth), fading over its outer 30%; and fading to 0 at the crop's border so
-    the crop's square edge never shows. Cached and read-only: do not modify.
-    """
-    pts = template_points(template, size).astype(np.float64)
-    right_eye, left_eye, nose, mouth_r, mouth_l = pts
-    eye_y = (right_eye[1] + left_eye[1]) / 2
-    mouth = (mouth_r + mouth_l) / 2
-    eye_dist = float(np.linalg.norm(left_eye - right_eye))
-    nose_to_mouth = mouth[1] - nose[1]
-
-    coords = np.arange(size, dtype=np.float64) + 0.5  # pixel centres
-    x, y = coords[None, :], coords[:, None]
-
-    # Top edge: nothing at the nose tip (the nose and nostrils stay the frame's own),
-    # everything from the upper lip down.
-    top0 = nose[1] + 0.1 * nose_to_mouth
-    top1 = nose[1] + 0.6 * nose_to_mouth
-    vertical = _smoothstep((y - top0) / (top1 - top0))
-
-    # Jaw and chin: a half-ellipse hanging from the top edge.
-    half_width = 1.0 * eye_dist
-    depth = (mouth[1] + 0.85 * (mouth[1] - eye_y)) - top0
-    r = np.sqrt(((x - mouth[0]) / half_width) ** 2 + (np.maximum(y - top0, 0.0) / depth) ** 2)
-    jaw = _smoothstep((1.0 - r) / 0.3)
-
-    # The crop's own border (tight templates put the chin on the bottom edge).
-    edge = max(2.0, 0.04 * size)
-    border = _smoothstep(np.minimum(np.minimum(x, size - x), np.minimum(y, size - y)) / edge)
-
-    mask = (vertical * jaw * border).astype(np.float32)
-    mask.setflags(write=False)
-    return mask
+    rect: Rect
+    alpha: np.ndarray
 
 
-def paste_region(
-    matrix: np.ndarray, mask: np.ndarray, frame_shape: tuple[int, ...]
-) -> tuple[int, int, int, int] | None:
+def paste_region(matrix: np.ndarray, mask: np.ndarray, frame_shape: tuple[int, ...]) -> Rect | None:
     """The frame rectangle (x0, y0, x1, y1), end-exclusive, that pasting `mask` through
     `matrix` (frame -> crop) can touch, clipped to the frame; None when it misses it.
 
     The bounding box of the support's outline mapped into the frame (not of its
     bounding square, which a rotated face would inflate)."""
     support = mask > 0
-    rows = np.flatnonzero(support.any(axis=1))
+    rows = np.flatnonzero(cv2.reduce(support.view(np.uint8), 1, cv2.REDUCE_MAX)[:, 0])
     if rows.size == 0:
         return None
     # Each row's first and last support pixel: the outline the bounding box depends on.
@@ -98,32 +78,78 @@ def paste_region(
     return x0, y0, x1, y1
 
 
-def paste_back(frame: np.ndarray, mouth: np.ndarray, matrix: np.ndarray, mask: np.ndarray) -> None:
-    """In place: frame = frame * (1 - m) + warp_back(mouth) * m, inside paste_region only.
+def warp_back(image: np.ndarray, matrix: np.ndarray, rect: Rect, *, image_data: bool) -> np.ndarray:
+    """A crop-space image resampled into the frame rectangle `rect` (float32).
 
-    `matrix` is the 2x3 frame -> crop transform from crop.estimate_alignment; `mouth`
-    and `mask` are the crop's size. Faces partly outside the frame are fine.
-    """
-    if mouth.shape[:2] != mask.shape[:2]:
-        raise ValueError(f"mouth {mouth.shape[:2]} and mask {mask.shape[:2]} sizes differ")
-    region = paste_region(matrix, mask, frame.shape)
-    if region is None:
-        return
-    x0, y0, x1, y1 = region
+    `image_data`: colours continue past the crop's edge (replicate); a mask is 0 there."""
+    x0, y0, x1, y1 = rect
     # Same map restricted to the rectangle: frame pixel (u + x0, v + y0) -> crop.
     m = np.asarray(matrix, dtype=np.float64).copy()
     m[:, 2] += m[:, :2] @ np.array([x0, y0], dtype=np.float64)
-    size = (x1 - x0, y1 - y0)
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(mouth, m, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(
-        mask, m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0
+    border = cv2.BORDER_REPLICATE if image_data else cv2.BORDER_CONSTANT
+    return cv2.warpAffine(
+        np.asarray(image, dtype=np.float32),
+        m,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=border,
+        borderValue=0.0,
     )
-    roi = frame[y0:y1, x0:x1]
-    if roi.ndim == 3:
-        alpha = alpha[:, :, None]
-    blended = roi.astype(np.float32) + (warped.astype(np.float32) - roi) * alpha
-    if np.issubdtype(frame.dtype, np.integer):
-        info = np.iinfo(frame.dtype)
+
+
+def store(roi: np.ndarray, blended: np.ndarray) -> None:
+    """Write float pixels back into a uint8 (or other integer) frame region, rounded."""
+    if np.issubdtype(roi.dtype, np.integer):
+        info = np.iinfo(roi.dtype)
         blended = np.clip(np.rint(blended), info.min, info.max)
-    roi[...] = blended.astype(frame.dtype)
+    roi[...] = blended.astype(roi.dtype)
+
+
+def paste_face(
+    frame: np.ndarray,
+    output: np.ndarray,
+    crop: np.ndarray,
+    matrix: np.ndarray,
+    landmarks: np.ndarray,
+    options: PasteOptions = PasteOptions(),
+) -> Pasted | None:
+    """In place: the model's change to `crop` (its `output`) pasted into `frame`.
+
+    `matrix` is the 2x3 frame -> crop transform from crop.estimate_alignment and
+    `landmarks` the face's 5 frame points it was fitted to. Returns where the paste
+    region lies (None when it misses the frame); faces partly outside are fine."""
+    if output.shape != crop.shape:
+        raise ValueError(f"output {output.shape} and crop {crop.shape} shapes differ")
+    size = crop.shape[0]
+    points = crop_points(landmarks, matrix)
+    region, lips = face_masks(points, size, options.mask, options.feather)
+    rect = paste_region(matrix, region, frame.shape)
+    if rect is None:
+        return None
+    alpha = warp_back(region, matrix, rect, image_data=False)
+    change = change_map(output, crop)
+    if not change.any():
+        return Pasted(rect, alpha)  # nothing changed: the frame keeps its own pixels
+    x0, y0, x1, y1 = rect
+    roi = frame[y0:y1, x0:x1]
+    roi_f = roi.astype(np.float32)
+    out = warp_back(output, matrix, rect, image_data=True)
+    if options.detail:
+        # Everywhere: add the change. On changed lips: take the output outright.
+        replace = warp_back(lips * change, matrix, rect, image_data=False)
+        source = warp_back(crop, matrix, rect, image_data=True)
+        add = out - source
+    else:
+        replace = warp_back(change, matrix, rect, image_data=False)
+        add = out - roi_f
+        source = roi_f
+    if roi.ndim == 3:
+        a, k = alpha[..., None], replace[..., None]
+    else:
+        a, k = alpha, replace
+    if options.detail:
+        blended = roi_f + a * (add + k * (source - roi_f))
+    else:
+        blended = roi_f + a * k * add
+    store(roi, blended)
+    return Pasted(rect, alpha)

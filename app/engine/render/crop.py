@@ -29,7 +29,20 @@ WAV2LIP = np.stack(
     [0.5 + (FFHQ[:, 0] - 0.5) * 1.6, 0.52 + (FFHQ[:, 1] - 0.58) * 1.6], axis=1
 ).astype(np.float32)
 
-TEMPLATES: dict[str, np.ndarray] = {"ffhq": FFHQ, "wav2lip": WAV2LIP}
+# ArcFace 128 alignment (a closer crop, eyebrows to chin), as FaceFusion's arcface_128:
+# what GPEN-BFR-256 was trained on.
+ARCFACE_128 = np.array(
+    [
+        [0.36167656, 0.40387734],
+        [0.63696719, 0.40235469],
+        [0.50019687, 0.56044219],
+        [0.38710391, 0.72160547],
+        [0.61507734, 0.72034453],
+    ],
+    dtype=np.float32,
+)
+
+TEMPLATES: dict[str, np.ndarray] = {"ffhq": FFHQ, "wav2lip": WAV2LIP, "arcface_128": ARCFACE_128}
 
 
 def template_points(template: str, size: int) -> np.ndarray:

@@ -48,17 +48,22 @@ def plan_frames(
 ) -> Iterator[PlannedFrame]:
     n_src = 0
     last: np.ndarray | None = None
+    first: np.ndarray | None = None  # kept as decoded: the render pastes into what we yield
     with closing(source.frames(0)) as first_pass:
         for frame in first_pass:
             if n_src >= n_out:
                 return
+            if n_src == 0:
+                first, frame = frame, frame.copy()
+            elif n_src == 1:
+                first = None  # not a still: memory stays flat
             yield PlannedFrame(n_src, n_src, frame, True)
             last, n_src = frame, n_src + 1
     if last is None:
         raise InputError(f"{name}: no video frame could be decoded")
-    if n_src == 1:  # a still image: the same picture for every output frame
+    if first is not None:  # a still image: the same picture for every output frame
         for t in range(1, n_out):
-            yield PlannedFrame(t, 0, last.copy(), False)
+            yield PlannedFrame(t, 0, first.copy(), False)
         return
     t = n_src
     while t < n_out:

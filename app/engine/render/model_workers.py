@@ -30,7 +30,7 @@ class ModelWorkers:
     def __init__(self, lipsync: LipSync, workers: int) -> None:
         replica = getattr(lipsync.model, "replica", None)
         count = workers if replica is not None else 1
-        self.steps = [lipsync] + [LipSync(replica(), lipsync.mels) for _ in range(count - 1)]
+        self.steps = [lipsync] + [lipsync.with_model(replica()) for _ in range(count - 1)]
         self._lock = threading.Lock()
 
     @property

@@ -33,7 +33,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     long render): the render's own plan, tracked face, crop, model and blend
     (recipe.py), so it equals that frame of the render. The output path is not touched."""
     from app.engine.render import media
-    from app.engine.render.recipe import LipSync, plan_job, probe_inputs, settle_face
+    from app.engine.render.recipe import plan_job, probe_inputs, settle_face
 
     plan = plan_job(settings, probe_inputs(settings))
     with media.open_video(settings.video) as reader:
@@ -41,7 +41,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     before = settled.frame
     if settled.face is None:
         return FramePair(settled.index, before, before.copy(), face_found=False)
-    (after,) = LipSync(plan.model, plan.mels).run([(settled.index, before.copy(), settled.face)])
+    (after,) = plan.lipsync().run([(settled.index, before.copy(), settled.face)])
     return FramePair(settled.index, before, after)
 
 

@@ -31,11 +31,12 @@ from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
 from app.engine.render import media, tracking
 from app.engine.render.coverage import FaceCoverage
+from app.engine.render.enhance import FaceEnhancer
 from app.engine.render.face_track import FaceTrack
 from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.frame_plan import PlannedFrame, plan_frames
 from app.engine.render.model_workers import ModelWorkers
-from app.engine.render.recipe import JobPlan, LipSync, plan_job, probe_inputs
+from app.engine.render.recipe import Generated, JobPlan, plan_job, probe_inputs
 from app.engine.render.stages import (
     END,
     Channel,
@@ -105,18 +106,24 @@ def iter_render(
     model: LipSyncModel | None = None,
     detector: FaceDetector | None = None,
     face_track: FaceTrack | None = None,
+    enhancer: FaceEnhancer | None = None,
 ) -> Generator[FrameProgress, None, RenderResult]:
     """Yield a FrameProgress per written frame; return the RenderResult.
 
-    `model`, `detector` and `face_track` (a cached track of this video) replace what
-    the settings would load; tests and the batch scheduler pass them. Without a
+    `model`, `detector`, `face_track` (a cached track of this video) and `enhancer`
+    replace what the settings would load; tests and the batch scheduler pass them. Without a
     `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
     and stores it back after a successful render (track_cache.py).
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
     plan = plan_job(
-        settings, check_inputs(settings), model=model, detector=detector, face_track=face_track
+        settings,
+        check_inputs(settings),
+        model=model,
+        detector=detector,
+        face_track=face_track,
+        enhancer=enhancer,
     )
     log.info(
         "render %s + %s -> %s: %d frames at %.3f fps, model %s, detector %s",
@@ -260,7 +267,7 @@ class _Run:
         settings = plan.settings
         self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
         self.convert = convert
-        self.lipsync = LipSync(plan.model, plan.mels)
+        self.lipsync = plan.lipsync()
         self.model_workers = ModelWorkers(self.lipsync, threads.model_workers)
         self.batch_size = plan.model.batch_size
         self.stop = threading.Event()
@@ -338,15 +345,27 @@ class _Run:
             yield batch
 
     def _blend(self, clock: StageClock) -> None:
-        """Paste the mouth back, then convert to the encoder's format here: the encoder's
-        thread is the pipeline's serial bottleneck on the CPU, this one is idle."""
+        # In the batches the face enhancer wants (one frame at a time without one).
+        size = self.lipsync.paste_batch_size
+        batch: list[Generated] = []
         for item in self.generated:
-            with Timer(clock):
-                if item.mouth is not None:
-                    self.lipsync.paste(item)
-                converted = self.convert(item.frame)
-            self.blended.put((item.index, item.frame, converted))
+            batch.append(item)
+            if len(batch) >= size:
+                self._blend_batch(batch, clock)
+                batch = []
+        self._blend_batch(batch, clock)
         self.blended.put(END)
+
+    def _blend_batch(self, batch: list[Generated], clock: StageClock) -> None:
+        """Paste the mouths back (and run the face enhancer), then convert to the
+        encoder's format here: the encoder's thread is the pipeline's serial bottleneck
+        on the CPU, this one is idle."""
+        with Timer(clock, len(batch)):
+            if any(item.mouth is not None for item in batch):
+                self.lipsync.paste_batch(batch)
+            converted = [self.convert(item.frame) for item in batch]
+        for item, frame in zip(batch, converted):
+            self.blended.put((item.index, item.frame, frame))
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:

@@ -3,7 +3,8 @@
 - `plan_job`: everything a render decides before its first frame: the inputs' facts,
   the output frame count (it follows the audio), the mel chunk of every frame, the
   model, the face detector and the video's cached face track.
-- `LipSync`: one batch of frames through crop -> infer -> paste.
+- `LipSync`: one batch of frames through crop -> infer -> paste (only what the model
+  changed, blend.py) -> the optional face enhancer (enhance.py).
 - `settle_face`: the source frame an output frame shows and its face, settled the way
   the render's forward pass settles it (tracked and smoothed, not a raw detection).
 
@@ -28,13 +29,14 @@ from app.engine.models.lipsync.loader import load_model
 from app.engine.models.registry import find_detector_model
 from app.engine.render import media, track_cache, tracking
 from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import lower_face_mask, paste_back
+from app.engine.render.blend import PasteOptions, paste_face
 from app.engine.render.crop import estimate_alignment, warp_to_crop
+from app.engine.render.enhance import EnhanceItem, FaceEnhancer, enhance_faces
 from app.engine.render.face_choice import Anchor
 from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
 from app.engine.render.faces import Face, FaceDetector, create_detector
 from app.engine.render.frame_plan import FrameSource, source_index
-from app.engine.settings import RenderSettings
+from app.engine.settings import MASK_PRESETS, RenderSettings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,14 @@ class JobPlan:
     track_entry: track_cache.TrackEntry | None  # where the track is stored after the render
     warnings: tuple[str, ...] = ()  # found while planning (an audio file cut short)
     anchor: Anchor | None = None  # the face under a `--face X,Y@SECONDS` point
+    enhancer: FaceEnhancer | None = None  # the face enhancer after lip sync, if any
+
+    def lipsync(self) -> LipSync:
+        """The recipe's crop -> infer -> paste -> enhance for this plan."""
+        settings = self.settings
+        return LipSync(
+            self.model, self.mels, paste_options(settings), self.enhancer, settings.enhancer_blend
+        )
 
     @property
     def fps(self) -> float:
@@ -86,6 +96,31 @@ def audio_warnings(audio: Path, decoded_s: float) -> tuple[str, ...]:
     if cut is not None:
         log.warning(cut)
     return () if cut is None else (cut,)
+
+
+def check_look(settings: RenderSettings) -> None:
+    """The mask, feather and enhancer blend are in range (a hand-edited job may not be)."""
+    if settings.mask not in MASK_PRESETS:
+        raise InputError(f"mask '{settings.mask}': must be one of {', '.join(MASK_PRESETS)}")
+    for name, value in (("feather", settings.feather), ("enhancer blend", settings.enhancer_blend)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name} {value:g}: must be between 0 and 1")
+
+
+def paste_options(settings: RenderSettings) -> PasteOptions:
+    """How a render pastes lip-sync results (blend.py)."""
+    return PasteOptions(settings.mask, settings.feather, settings.restore_detail)
+
+
+def load_enhancer(settings: RenderSettings) -> FaceEnhancer | None:
+    """The settings' face enhancer on the lip-sync model's device, sharing its session
+    cache; None for "none" (then ONNX Runtime need not load at all)."""
+    if settings.enhancer == "none":
+        return None
+    from app.engine.models.enhance.loader import load_enhancer as load
+    from app.engine.models.lipsync.factory import SESSIONS
+
+    return load(settings.enhancer, settings.device, settings.batch_size, SESSIONS)
 
 
 def speech_mels(audio: Path, fps: float, frames: int | None = None) -> np.ndarray:
@@ -127,13 +162,15 @@ def plan_job(
     model: LipSyncModel | None = None,
     detector: FaceDetector | None = None,
     face_track: FaceTrack | None = None,
+    enhancer: FaceEnhancer | None = None,
 ) -> JobPlan:
     """Plan one render of `settings` (`video`: its probed facts, when already known).
 
-    `model`, `detector` and `face_track` replace what the settings would load. Without a
+    `model`, `detector`, `face_track` and `enhancer` replace what the settings would load. Without a
     `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
     (track_cache.py); `track_entry` is where the caller stores it back.
     """
+    check_look(settings)
     video = video or probe_inputs(settings)
     wav = load_speech(settings.audio)
     warnings = audio_warnings(settings.audio, len(wav) / ANALYSIS_RATE)
@@ -141,6 +178,7 @@ def plan_job(
     del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
     model.prepare(mels)
+    enhancer = enhancer or load_enhancer(settings)
     detector = detector or make_detector(settings)
     anchor = tracking.anchor_of(settings, detector, video)
     entry = None
@@ -148,38 +186,67 @@ def plan_job(
         entry = tracking.cache_entry(settings, detector, video.fps)
         face_track = entry.load() if entry is not None else None
     return JobPlan(
-        settings, video, len(mels), mels, model, detector, face_track, entry, warnings, anchor
+        settings,
+        video,
+        len(mels),
+        mels,
+        model,
+        detector,
+        face_track,
+        entry,
+        warnings,
+        anchor,
+        enhancer,
     )
 
 
 @dataclass(frozen=True)
 class Generated:
-    """One frame after the model: the mouth to paste (None: leave the frame as it is)."""
+    """One frame after the model: its result to paste (None: leave the frame as it is)."""
 
     index: int  # output frame number
     frame: np.ndarray = field(repr=False)
-    mouth: np.ndarray | None = field(default=None, repr=False)
+    mouth: np.ndarray | None = field(default=None, repr=False)  # the model's output crop
+    crop: np.ndarray | None = field(default=None, repr=False)  # the model's input crop
     matrix: np.ndarray | None = field(default=None, repr=False)  # frame -> crop affine
+    landmarks: np.ndarray | None = field(default=None, repr=False)  # the face's 5 points
 
 
 class LipSync:
-    """crop -> infer -> paste for one job's model and mel chunks.
+    """crop -> infer -> paste (-> enhance) for one job's model and mel chunks.
 
-    `infer` and `paste` are separate so the pipeline can run them in two threads;
+    `infer` and `paste_batch` are separate so the pipeline can run them in two threads;
     `run` does both for callers with one batch in hand.
     """
 
-    def __init__(self, model: LipSyncModel, mels: np.ndarray) -> None:
+    def __init__(
+        self,
+        model: LipSyncModel,
+        mels: np.ndarray,
+        options: PasteOptions | None = None,
+        enhancer: FaceEnhancer | None = None,
+        enhancer_blend: float = 0.8,
+    ) -> None:
         self.model = model
         self.mels = mels
-        self.mask = lower_face_mask(model.template, model.crop_size)
-        self._passthrough = bool(getattr(model, "passthrough_unchanged", False))
+        self.options = options or PasteOptions()
+        self.enhancer = enhancer
+        self.enhancer_blend = enhancer_blend
+
+    def with_model(self, model: LipSyncModel) -> LipSync:
+        """The same recipe (mels, paste options, enhancer) over another model instance."""
+        return LipSync(model, self.mels, self.options, self.enhancer, self.enhancer_blend)
+
+    @property
+    def paste_batch_size(self) -> int:
+        """Frames `paste_batch` wants at once: the enhancer's batch, else one."""
+        return self.enhancer.batch_size if self.enhancer is not None else 1
 
     def infer(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[Generated]:
         """(output index, frame, face or None) in -> the same frames with their mouths."""
         model, size = self.model, self.model.crop_size
         todo = [(i, frame, face) for i, frame, face in batch if face is not None]
-        results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        results: dict[int, Generated] = {}
         if todo:
             matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
             crops = np.stack(
@@ -187,25 +254,40 @@ class LipSync:
             )
             indices = np.array([i for i, _, _ in todo], dtype=np.int64)
             mouths = model.infer(crops, self.mels[indices], indices)
-            for k, index in enumerate(indices):
-                # An unchanged crop (draft model in silence) leaves the frame bit-exact.
-                if not (self._passthrough and np.array_equal(mouths[k], crops[k])):
-                    results[int(index)] = (mouths[k], matrices[k])
-        out = []
-        for index, frame, _ in batch:
-            mouth, matrix = results.get(index, (None, None))
-            out.append(Generated(index, frame, mouth, matrix))
-        return out
+            for k, (index, frame, face) in enumerate(todo):
+                # An unchanged crop (identity model, draft in silence) leaves the frame
+                # bit-exact: nothing to paste, unless an enhancer still works on the face.
+                if self.enhancer is None and np.array_equal(mouths[k], crops[k]):
+                    continue
+                results[index] = Generated(
+                    index, frame, mouths[k], crops[k], matrices[k], face.landmarks
+                )
+        return [results.get(index) or Generated(index, frame) for index, frame, _ in batch]
 
     def paste(self, item: Generated) -> np.ndarray:
-        """The frame with its mouth pasted in (in place); untouched when there is none."""
-        if item.mouth is not None:
-            assert item.matrix is not None
-            paste_back(item.frame, item.mouth, item.matrix, self.mask)
-        return item.frame
+        """The frame with its result pasted in (in place); untouched when there is none."""
+        return self.paste_batch([item])[0]
+
+    def paste_batch(self, items: Sequence[Generated]) -> list[np.ndarray]:
+        """The frames with their results pasted in (in place), then the face enhancer
+        over the pasted regions, in one batch; frames without a result are untouched."""
+        to_enhance: list[EnhanceItem] = []
+        for item in items:
+            if item.mouth is None:
+                continue
+            assert item.crop is not None and item.matrix is not None
+            assert item.landmarks is not None
+            pasted = paste_face(
+                item.frame, item.mouth, item.crop, item.matrix, item.landmarks, self.options
+            )
+            if pasted is not None:
+                to_enhance.append(EnhanceItem(item.frame, item.landmarks, pasted))
+        if self.enhancer is not None:
+            enhance_faces(self.enhancer, to_enhance, self.enhancer_blend)
+        return [item.frame for item in items]
 
     def run(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[np.ndarray]:
-        return [self.paste(item) for item in self.infer(batch)]
+        return self.paste_batch(self.infer(batch))
 
 
 @dataclass(frozen=True)

@@ -1074,6 +1074,14 @@ Download it ({size})?</source>
         <translation>OpenCV Haar（离线备用）</translation>
     </message>
     <message>
+        <source>Mouth only</source>
+        <translation>仅嘴部</translation>
+    </message>
+    <message>
+        <source>Mouth, chin and jaw</source>
+        <translation>嘴部、下巴和下颌</translation>
+    </message>
+    <message>
         <source>Automatic (best GPU, else CPU)</source>
         <translation>自动（优先用最好的 GPU，否则用 CPU）</translation>
     </message>
@@ -1092,6 +1100,14 @@ Download it ({size})?</source>
     <message>
         <source>non-commercial licence</source>
         <translation>非商业许可</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source> — non-commercial licence</source>
+        <translation> — 非商业许可</translation>
     </message>
     <message>
         <source>Settings</source>
@@ -1136,6 +1152,18 @@ Download it ({size})?</source>
     <message>
         <source>Jobs rendering at once on each device (1 is best for a GPU)</source>
         <translation>每个设备同时渲染的任务数（GPU 建议设为 1）</translation>
+    </message>
+    <message>
+        <source>Where the lip-sync result may change the face</source>
+        <translation>口型同步结果可以改变面部的区域</translation>
+    </message>
+    <message>
+        <source>How much of the mask fades out at its edge</source>
+        <translation>遮罩边缘的渐隐程度</translation>
+    </message>
+    <message>
+        <source>Restore the face after lip sync (inside the lip-sync area); download it in Models</source>
+        <translation>口型同步后修复面部（仅在口型同步区域内）；请在“模型”中下载</translation>
     </message>
     <message>
         <source>This computer</source>
@@ -1192,6 +1220,18 @@ Download it ({size})?</source>
     <message>
         <source>Short video</source>
         <translation>视频比音频短时</translation>
+    </message>
+    <message>
+        <source>Lip-sync area</source>
+        <translation>口型同步区域</translation>
+    </message>
+    <message>
+        <source>Soft edge</source>
+        <translation>柔化边缘</translation>
+    </message>
+    <message>
+        <source>Face enhancer</source>
+        <translation>面部增强</translation>
     </message>
     <message>
         <source>Stall timeout</source>

@@ -2,11 +2,9 @@
 
 The pipeline cuts an aligned square crop of the face for each frame (template and
 size chosen by the model), hands the model a batch of crops with the mel chunk of
-each frame, and pastes what comes back. A model that leaves a crop unchanged
-(the draft model in silence) returns it bit-identical; if the model also sets
-`passthrough_unchanged = True`, the pipeline then leaves that frame untouched
-instead of pasting the crop back. Neural models always paste (an identity model
-must still exercise the geometry and the blend).
+each frame, and pastes only what the model changed (render/blend.py). A crop a
+model leaves unchanged (the draft model in silence, an identity model) must come
+back bit-identical: the frame then keeps its own full-resolution pixels.
 """
 
 from __future__ import annotations

@@ -32,6 +32,11 @@ LIBX264 = "libx264"
 # order of how fast and how good their encoders are at equal quality.
 AUTO_ORDER: tuple[str, ...] = ("h264_nvenc", "h264_videotoolbox", "h264_qsv", "h264_amf", "h264_mf")
 PROBE_SIZE = (1280, 720)  # hardware encoders have minimum sizes; test at a real one
+# x264's macroblock-tree rate control gives a different encode of the same frames from
+# one run to the next in the libx264 of the PyAV wheels: the heap's state (what other
+# threads or processes allocated) changes its choices, even with one encoder thread
+# (tests/unit/test_determinism.py). Turned off, the same job gives the same bytes.
+X264_DETERMINISTIC = "mbtree=0"
 
 # x264 preset -> NVENC p1 (fastest) .. p7 (best)
 _NVENC_PRESET = {
@@ -66,9 +71,8 @@ def setup(codec: str, crf: int, preset: str, threads: int = 0) -> EncoderSetup:
     """The options that make `codec` encode at constant quality `crf` (x264's scale)."""
     q = str(crf)
     if codec == LIBX264:
-        return EncoderSetup(
-            codec, "yuv420p", {"crf": q, "preset": preset, "threads": str(threads or "auto")}
-        )
+        options = {"crf": q, "preset": preset, "threads": str(threads or "auto")}
+        return EncoderSetup(codec, "yuv420p", {**options, "x264-params": X264_DETERMINISTIC})
     if codec in ("h264_nvenc", "hevc_nvenc"):
         options = {"preset": _NVENC_PRESET.get(preset, "p4"), "tune": "hq"}
         options.update(rc="vbr", cq=q, b="0")  # constant quality, no bitrate cap

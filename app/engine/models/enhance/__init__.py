@@ -1,0 +1,1 @@
+"""Face enhancers (face restorers) run after lip sync on the pasted face region."""
