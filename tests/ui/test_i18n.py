@@ -44,6 +44,7 @@ NAMES = [
     r"\b(draft|auto)\b",
     r"\bEnglish\b",  # a language is offered in its own name
     r"\b(Wav2Lip|EDTalk)\b",  # model families, by their papers' names
+    r"\bface_enhancer\b",  # the enhancers' family, as the registry names it
     r"\bRay\b",  # the render farm engine (ray.io) is called Ray in every language
     # encoders and their makers, as FFmpeg and the vendors name them
     r"\b(NVIDIA|NVENC|HEVC|AMD|AMF|Intel|Quick Sync|Apple|VideoToolbox|VA-API)\b",
