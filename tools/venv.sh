@@ -17,7 +17,7 @@ esac
 # with these extras already in needs no pip run (offline, and seconds faster).
 stamp=.venv/.installed
 want=$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest())')
-read -r have_hash have_extras < "$stamp" 2>/dev/null || have_hash=
+{ read -r have_hash have_extras < "$stamp"; } 2>/dev/null || have_hash=
 [ "$have_hash" = "$want" ] || have_extras=
 missing=
 for e in ${extras//,/ }; do

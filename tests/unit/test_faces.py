@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import av
 import cv2
 import numpy as np
@@ -173,22 +171,16 @@ def test_haar_fallback_agrees_with_yunet(yunet, haar, clip, name):
     _check_order_and_crop(face, image.shape)
 
 
-def test_auto_falls_back_to_haar_with_a_warning(tmp_path, caplog):
-    missing = tmp_path / "yunet.onnx"
-    with caplog.at_level(logging.WARNING, logger="app.engine.render.faces"):
-        detector = create_detector("auto", missing)
-    assert detector.name == "haar"
-    assert "Haar" in caplog.text and str(missing) in caplog.text
-
-
-def test_auto_falls_back_when_the_model_does_not_load(tmp_path, caplog):
+def test_auto_never_falls_back_to_haar(tmp_path):
+    """Haar only when asked for: a missing or damaged YuNet says what to do."""
+    with pytest.raises(InputError, match="--detector haar"):
+        create_detector("auto", None)
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"this is not an onnx file" * 40)
-    with caplog.at_level(logging.WARNING, logger="app.engine.render.faces"):
-        assert create_detector("auto", broken).name == "haar"
-    assert str(broken) in caplog.text
-    with pytest.raises(InputError, match="broken.onnx"):
-        create_detector("yunet", broken)
+    for kind in ("auto", "yunet"):
+        with pytest.raises(InputError, match="broken.onnx"):
+            create_detector(kind, broken)
+    assert create_detector("haar", broken).name == "haar"
 
 
 def test_yunet_without_a_usable_file_raises_input_error(tmp_path):

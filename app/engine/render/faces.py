@@ -225,30 +225,19 @@ def _follow_eyes(base: np.ndarray, eyes: np.ndarray) -> np.ndarray:
 
 
 def create_detector(kind: str = "auto", yunet_path: Path | None = None) -> FaceDetector:
-    """ "auto": YuNet when the model loads, else Haar (with a warning); "yunet"; "haar"."""
+    """ "auto" and "yunet": YuNet (it ships with the app); "haar": OpenCV's Haar cascades,
+    only when asked for. A missing or damaged YuNet is an InputError that says what to do,
+    never a silent switch to the weaker detector."""
     if kind == "haar":
         return HaarDetector()
-    if kind == "yunet":
-        if yunet_path is None:
-            raise InputError(
-                "the YuNet face detector is not installed: run `lipsync-studio models pull "
-                "yunet_2026may` (or `models import FILE --as yunet_2026may` offline), "
-                "or use --detector haar"
-            )
-        return YuNetDetector(yunet_path)
-    if kind != "auto":
+    if kind not in ("auto", "yunet"):
         raise InputError(f"unknown face detector {kind!r}: use auto, yunet or haar")
     if yunet_path is None:
-        log.warning(
-            "face detector: YuNet is not installed, using OpenCV's Haar cascade "
-            "(better tracking: lipsync-studio models pull yunet_2026may)"
+        raise InputError(
+            "the YuNet face detector is missing (it ships with Lipsync Studio: reinstall it, "
+            "or run `lipsync-studio models pull yunet_2026may`), or use --detector haar"
         )
-        return HaarDetector()
-    try:
-        return YuNetDetector(yunet_path)
-    except InputError as exc:
-        log.warning("face detector: falling back to OpenCV's Haar cascade: %s", exc)
-        return HaarDetector()
+    return YuNetDetector(yunet_path)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
