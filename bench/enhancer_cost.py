@@ -30,8 +30,8 @@ from app.engine.render.blend import paste_face  # noqa: E402
 from app.engine.render.crop import estimate_alignment, warp_to_crop  # noqa: E402
 from app.engine.render.enhance import EnhanceItem, enhance_faces  # noqa: E402
 from app.engine.render.faces import create_detector  # noqa: E402
-from tests.conftest import SHARED_MEDIA, YUNET_PATH  # noqa: E402
 from tests.support import standins  # noqa: E402
+from tests.support.paths import SHARED_MEDIA, YUNET_PATH  # noqa: E402
 
 VIDEO = SHARED_MEDIA / "video/v05_latentsync_demo1_woman_outdoor_1080x1920_hevc.mp4"
 BATCH = 8

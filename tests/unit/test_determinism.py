@@ -24,8 +24,8 @@ from app.engine.render.pipeline import RenderResult, render
 from app.engine.render.recipe import LipSync
 from app.engine.render.stages import Channel
 from app.engine.settings import RenderSettings
-from tests.conftest import YUNET_PATH
-from tests.unit.test_track_cache import load_source_frames, load_speech, write_clip, write_speech
+from tests.support.media import load_speech, talking_head_frames, write_clip, write_speech
+from tests.support.paths import YUNET_PATH
 
 SIDE = 320  # at 192 px too; 320 px shows the old encoder's drift in most runs
 
@@ -47,7 +47,7 @@ def _encode(path: Path, frames: list[np.ndarray], noise: random.Random) -> list[
 
 
 def test_the_encoder_gives_the_same_bytes_whatever_the_heap_holds(tmp_path: Path) -> None:
-    frames = [cv2.resize(f, (SIDE, SIDE)) for f in load_source_frames(15)]
+    frames = [cv2.resize(f, (SIDE, SIDE)) for f in talking_head_frames(15, 192)]
     noise = random.Random(1)
     first = _encode(tmp_path / "first.mp4", frames, noise)
     for run in range(4):
@@ -60,7 +60,7 @@ def test_the_encoder_gives_the_same_bytes_whatever_the_heap_holds(tmp_path: Path
 def job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The farm test's job: 1 s of real face frames at 192 px, 0.6 s of speech."""
     folder = tmp_path_factory.mktemp("job")
-    video = write_clip(folder / "face.mp4", load_source_frames(25))
+    video = write_clip(folder / "face.mp4", talking_head_frames(25, 192))
     audio = write_speech(folder / "speech.wav", load_speech(), 1.0, 0.6)
     return video, audio
 

@@ -18,8 +18,8 @@ from app.engine.render.masks import crop_points, face_mask
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from tests.support import standins
-from tests.unit.test_neural_render import install
-from tests.unit.test_pipeline import PORTRAIT_VIDEO, SPEECH, decode_all, write_wav
+from tests.support.media import PORTRAIT_VIDEO, SPEECH, decode_all, write_wav
+from tests.support.models import install
 
 SECONDS = 1.0
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.engine.models import registry as models
 from app.engine.models.lipsync.loader import load_model
 from app.engine.render import media
 from app.engine.render.blend import paste_region
@@ -21,6 +20,7 @@ from app.engine.settings import RenderSettings
 from tests.support import standins
 from tests.support.media import SPEECH, decode_all, write_wav
 from tests.support.mediagen import luma_psnr
+from tests.support.models import install
 
 PRESENTER_720P = "video/v09_liveportrait_s18_woman_silent_1280x720_30fps.mp4"
 SECONDS = 1.5
@@ -43,12 +43,6 @@ def clip_720p(shared_media, tmp_path) -> Path:
 def speech(shared_media, tmp_path) -> Path:
     samples = media.load_audio(shared_media / SPEECH)[: int(SECONDS * 16000)]
     return write_wav(tmp_path / "speech.wav", samples)
-
-
-def install(tmp_path: Path, builder, name: str, family: str) -> str:
-    path = builder(tmp_path / f"{name}.onnx")
-    models.import_model(path, as_name=name, family=family)
-    return name
 
 
 def mean_luma_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
