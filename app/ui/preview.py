@@ -15,7 +15,16 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    Q_ARG,
+    QCoreApplication,
+    QMetaObject,
+    QRectF,
+    QSize,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -399,5 +408,15 @@ class PreviewPanel(QWidget):
                 self.player.errorOccurred,
             ):
                 signal.disconnect()
-            self.player.stop()
-            self.player.setSource(QUrl())
+            # Not player.stop() from here: it waits for FFmpeg's playback threads while this
+            # thread holds Python's GIL, and a playback thread ending an object tied to the
+            # player's (Python-made) signals needs the GIL: a deadlock at quit. Queued, the
+            # event loop runs them with the GIL released.
+            QMetaObject.invokeMethod(self.player, "stop", Qt.ConnectionType.QueuedConnection)
+            QMetaObject.invokeMethod(
+                self.player,
+                "setSource",
+                Qt.ConnectionType.QueuedConnection,
+                Q_ARG(QUrl, QUrl()),
+            )
+            QCoreApplication.processEvents()
