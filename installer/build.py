@@ -81,7 +81,8 @@ FORBIDDEN_MODULES = (
     "tests",
     "bench",
 )
-FORBIDDEN_SUBMODULES = ("tests.support.standins",)
+# The render farm stays out: a cluster node is a pip install with the farm extra.
+FORBIDDEN_SUBMODULES = ("tests.support.standins", "app.engine.farm")
 FORBIDDEN_FILES = re.compile(
     r"(QtWebEngine|Qt6WebEngine|Qt3D|Qt6Charts|QtCharts|"
     r"DataVisualization|Qt6Designer|QtDesigner|libtk|libtcl|_tkinter)"
@@ -448,6 +449,8 @@ def audit(folder: Path, flavour: str) -> list[str]:
             )
         )
         for name in missing:
+            if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_SUBMODULES):
+                continue  # left out on purpose (EXCLUDES); the app says how to get it
             hint = (
                 " (the desktop app: app/ui/main.py with run_gui())" if name == "app.ui.main" else ""
             )
