@@ -102,7 +102,7 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         "--detector",
         default="auto",
         choices=("auto", "yunet", "haar"),
-        help="face detector: auto = YuNet if installed, else OpenCV's Haar",
+        help="face detector: auto = YuNet (built in); haar = OpenCV's Haar cascades",
     )
     parser.add_argument(
         "--no-track-cache",

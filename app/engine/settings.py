@@ -57,7 +57,7 @@ class RenderSettings:
     detect_interval: int = 10
     adaptive_detection: bool = True
     face: str = "auto"  # which face speaks: auto | largest | center | left | right | X,Y@SECONDS
-    detector: str = "auto"  # auto (YuNet if installed, else Haar) | yunet | haar
+    detector: str = "auto"  # auto = yunet (ships with the app) | haar (only when asked for)
     detector_model: Path | None = None  # YuNet ONNX file; None: the model registry's copy
     track_cache: bool = True  # reuse and keep the video's face track (track_cache.py)
     mask: str = "lower-face"  # where a lip-sync result may land: mouth | lower-face

@@ -66,7 +66,7 @@ def hw_decode_labels() -> dict[str, str]:
 
 def detector_labels() -> dict[str, str]:
     return {
-        "auto": translate("SettingsDialog", "Automatic (YuNet if installed, else Haar)"),
+        "auto": translate("SettingsDialog", "Automatic (YuNet, built in)"),
         "yunet": "YuNet",
         "haar": translate("SettingsDialog", "OpenCV Haar (offline fallback)"),
     }

@@ -1066,8 +1066,8 @@ Download it ({size})?</source>
         <translation>自动（GPU 可用时使用）</translation>
     </message>
     <message>
-        <source>Automatic (YuNet if installed, else Haar)</source>
-        <translation>自动（已安装 YuNet 时使用，否则用 Haar）</translation>
+        <source>Automatic (YuNet, built in)</source>
+        <translation>自动（内置 YuNet）</translation>
     </message>
     <message>
         <source>OpenCV Haar (offline fallback)</source>
