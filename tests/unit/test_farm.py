@@ -248,3 +248,22 @@ def test_without_engine_ray_ray_is_never_imported(inputs, tmp_path):
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_task_stops_once_its_driver_is_gone(ray_cluster):
+    """The board dies with its driver; a task watching it cancels its render (and so
+    cleans up) instead of finishing or being killed mid-write by Ray later."""
+    from app.engine.farm.board import ProgressBoard
+    from app.engine.farm.task import watch_driver
+
+    board = ProgressBoard.remote()
+    cancel, stop = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=watch_driver, args=(board, cancel, stop), daemon=True)
+    watcher.start()
+    try:
+        assert not cancel.wait(2.0)  # a live driver: the render goes on
+        ray.kill(board)
+        assert cancel.wait(30.0)
+    finally:
+        stop.set()
+        watcher.join(30)

@@ -46,6 +46,10 @@ class ProgressBoard:
             )
         return job_id in self._cancelled
 
+    def ping(self) -> bool:
+        """Tasks call it to learn that the driver (the board's owner) is still there."""
+        return True
+
     def progress(self, job_id: int) -> TaskProgress | None:
         return self._progress.get(job_id)
 

@@ -24,6 +24,7 @@ from app.engine.progress import FrameProgress
 from app.engine.settings import RenderSettings
 
 REPORT_EVERY_S = 2.0  # progress reaches the driver this often ("coarse")
+DRIVER_CHECK_S = 0.5  # how often a task makes sure its driver (the board's owner) lives
 BUILT_IN_MODELS = ("draft",)
 
 
@@ -78,6 +79,21 @@ def _is_ray_worker(pid: int) -> bool:
         return False
 
 
+def watch_driver(board: Any, cancel: threading.Event, stop: threading.Event) -> None:
+    """Set `cancel` once the board stops answering: its owner, the driver, is gone.
+
+    Ray ends a dead driver's tasks, but only after a while; meanwhile an orphan would
+    finish and publish an output the resumed batch does not know about, or be killed
+    mid-render and leave its temporary file behind. Cancelled, it cleans up and stops.
+    """
+    while not stop.wait(DRIVER_CHECK_S):
+        try:
+            ray.get(board.ping.remote(), timeout=10 * DRIVER_CHECK_S)
+        except Exception:  # RayActorError, GetTimeoutError: no driver to render for
+            cancel.set()
+            return
+
+
 @ray.remote(max_retries=2, retry_exceptions=False)  # retried only when a node or worker dies
 def render_job(job_id: int, settings: RenderSettings, board: Any) -> dict[str, Any]:
     """Render one job on this node. Returns {"status": "done", "result": fields} or
@@ -89,6 +105,11 @@ def render_job(job_id: int, settings: RenderSettings, board: Any) -> dict[str, A
     node = node_name()
     ray.get(board.started.remote(job_id, os.getpid(), node))
     cancel = threading.Event()
+    stop_watch = threading.Event()
+    watcher = threading.Thread(
+        target=watch_driver, args=(board, cancel, stop_watch), name="driver-watch", daemon=True
+    )
+    watcher.start()
     last = 0.0
 
     def report(progress: FrameProgress) -> None:
@@ -110,4 +131,6 @@ def render_job(job_id: int, settings: RenderSettings, board: Any) -> dict[str, A
         result = pipeline.render(settings, on_progress=report, cancel=cancel)
     except InputError as exc:
         return {"status": "input_error", "message": str(exc)}
+    finally:
+        stop_watch.set()
     return {"status": "done", "result": result_fields(result)}

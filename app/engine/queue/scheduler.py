@@ -514,6 +514,7 @@ class Scheduler:
         if free == job.output or not self.store.set_output(job.id, free):
             return job
         log.info("job %d: %s is taken; rendering to %s", job.id, job.output, free)
+        outputs.remove_temps(job.output)  # a dead earlier attempt's, under the old name
         return self.store.get(job.id) or job
 
     def _report(self, run: _RunningJob, progress: FrameProgress) -> None:
