@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         )
         self.queue.auto_start = bool(qsettings.value("queue/auto_start", False, type=bool))
         self.bridge = self.queue.bridge
-        self.model = BatchModel(store, self, results=self.queue.result)
+        self.model = BatchModel(store, self)
         self.model.priority_changed = lambda _job_id: self.queue.wake()  # type: ignore[method-assign]
         self.store_watch = StoreWatch(store, self.model, self)  # jobs other processes add
         self.table = BatchTable(self.model)
