@@ -95,6 +95,10 @@ class QueueController(QObject):
         """Where jobs render, for the status bar."""
         return self.farm.describe() if self.farm is not None else describe_local()
 
+    def target_problem(self) -> str:
+        """Why the chosen render target cannot take jobs, in full ("" when it can)."""
+        return self.farm.problem if self.farm is not None else ""
+
     # -- building -------------------------------------------------------------------------
 
     def _make_scheduler(self) -> Scheduler:
