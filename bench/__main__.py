@@ -4,7 +4,8 @@ side by side in one run, written to DIR/results.json and DIR/RESULTS.md.
 Sections: 1 probe (in-process vs ffprobe), 2 stages alone at 720p and 1080p,
 3 pipeline efficiency (end-to-end fps / floor), 4 the sequential (Wav2Lip-script)
 baseline, 5 flat memory (short vs long render), 6 batch with/without the face-track
-cache. Inputs are made on the spot (inputs.py); everything the run writes besides the
+cache, 7 encoders, 8 large frames (peak RSS of a 36 MP still and a 4K video,
+large_frames.py). Inputs are made on the spot (inputs.py); everything the run writes besides the
 two result files lives in a temporary folder, the app's cache included.
 --quick is CI's smoke run (under 2 minutes on 2 cores): the same sections on shorter
 inputs; its numbers are noisier and say so.

@@ -69,12 +69,17 @@ def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> Re
         detect_interval=int(job.get("interval", 5)),
         track_cache=track_cache,
         batch_size=job.get("batch"),
+        max_still_side=int(job.get("max_still_side", RenderSettings.max_still_side)),
     )
 
 
 def run_render(job: dict) -> dict:
+    from app.engine.render import frame_budget
     from app.engine.render.pipeline import render
 
+    if job.get("unbounded"):  # frames in flight capped by count alone, as before (large_frames)
+        for name in ("CHANNEL_BYTES", "BATCH_BYTES", "HELD_BYTES"):
+            setattr(frame_budget, name, 1 << 40)
     model, detector = make_model(job), make_detector(job)
     settings = settings_of(job, job["audio"], job["output"], bool(job.get("track_cache")))
     ticks: list[float] = []
@@ -99,6 +104,10 @@ def run_render(job: dict) -> dict:
         "steady_fps": steady,
         "detections": result.detections,
         "frames_with_face": result.frames_with_face,
+        "width": result.width,
+        "height": result.height,
+        "queue_frames": frame_budget.channel_capacity(result.width * result.height * 3),
+        "warnings": list(result.warnings),
         "stages": {
             name: {"wall_s": c.wall_s, "cpu_s": c.cpu_s, "items": c.items}
             for name, c in result.stages.items()

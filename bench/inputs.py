@@ -81,14 +81,14 @@ def _frame_at(image: np.ndarray, size: tuple[int, int], t: float, period: float)
 
 def write_presenter(path: Path, resolution: str, seconds: float) -> Path:
     """An H.264 clip of `seconds` whose motion loops at its end."""
-    size = SIZES[resolution]
+    return write_face_clip(path, SIZES[resolution], seconds)
+
+
+def write_face_clip(path: Path, size: tuple[int, int], seconds: float) -> Path:
+    """write_presenter at any (width, height)."""
     image = _face_image()
     frames = round(seconds * FPS)
-    rng = np.random.default_rng(0)
-    grain = [
-        np.rint(rng.normal(0.0, GRAIN, (size[1], size[0], 1))).astype(np.int16)
-        for _ in range(GRAIN_FRAMES)
-    ]
+    grain = _grain(size, GRAIN_FRAMES)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(
             "libx264", rate=Fraction(FPS), options={"crf": INPUT_CRF, "preset": "veryfast"}
@@ -101,6 +101,23 @@ def write_presenter(path: Path, resolution: str, seconds: float) -> Path:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(bgr, format="bgr24")))
         container.mux(stream.encode())
     return path
+
+
+def write_still(path: Path, size: tuple[int, int]) -> Path:
+    """A JPEG photo of the presenter at (width, height), with grain (a camera's photo)."""
+    still = _frame_at(_face_image(), size, 0.0, 1.0)
+    still = np.clip(still + _grain(size, 1)[0], 0, 255).astype(np.uint8)
+    if not cv2.imwrite(str(path), still, [cv2.IMWRITE_JPEG_QUALITY, 92]):
+        raise RuntimeError(f"{path}: OpenCV could not write it")
+    return path
+
+
+def _grain(size: tuple[int, int], count: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [
+        np.rint(rng.normal(0.0, GRAIN, (size[1], size[0], 1))).astype(np.int16)
+        for _ in range(count)
+    ]
 
 
 def repeat_video(base: Path, path: Path, times: int) -> Path:

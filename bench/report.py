@@ -61,6 +61,8 @@ def markdown(r: dict) -> str:
     _memory(r, add)
     _batch(r, add)
     _encoders(r, add)
+    if "large_frames" in r:
+        add(large_frames_markdown(r["large_frames"]))
     add("---\n")
     add(
         "Also in bench/: `bench_jobstore.py` (the job queue at 100,000 jobs) and "
@@ -147,6 +149,16 @@ def _summary(r: dict, add) -> None:
                 _status(b["time_ratio"] <= b["target"]),
             ]
         )
+    for x in r.get("large_frames", {}).get("renders", []):
+        if x["target_gb"] is not None:
+            rows.append(
+                [
+                    f"8. peak RSS GB, {x['input']} (draft)",
+                    f"<= {x['target_gb']}",
+                    f"{x['peak_rss_gb']:.2f}",
+                    _status(x["met"]),
+                ]
+            )
     add(_table(["what", "target", "measured", ""], rows, "lrrl"))
     add(
         "Section 1 has no target; its ratio is reported below. "
@@ -600,3 +612,31 @@ def _encoders(r: dict, add) -> None:
             "Listed by this FFmpeg build but cannot open here (so `--encoder auto` takes "
             "libx264): " + "; ".join(f"{k} ({v})" for k, v in e["closed"].items()) + ".\n"
         )
+
+
+def large_frames_markdown(section: dict) -> str:
+    """Section 8 (bench/large_frames.py)."""
+    out = ["## 8. Large frames: peak RSS of a 36 MP still and a 4K video\n"]
+    out.append(
+        f"Draft model, {section['seconds']:g} s of speech, each render in a fresh process "
+        "(peak = VmHWM at exit, in GB of 10^9 bytes). The stage queues hold a byte budget of "
+        "frames (`frame_budget.py`), not 8 frames whatever their size; a still's long "
+        "side is scaled to 4096 px when it is read (`--max-still-side`).\n"
+    )
+    rows = [
+        [
+            x["input"],
+            x["source"],
+            x["rendered"],
+            x["frames"],
+            x["queue_frames"],
+            f"{x['fps']:.1f}",
+            f"{x['peak_rss_gb']:.2f}",
+            "" if x["target_gb"] is None else f"<= {x['target_gb']}",
+            "" if x["met"] is None else _status(x["met"]),
+        ]
+        for x in section["renders"]
+    ]
+    header = ["input", "source", "rendered", "frames", "frames per queue", "fps", "peak GB"]
+    out.append(_table(header + ["target", ""], rows, "lll" + "r" * 5 + "l"))
+    return "\n".join(out) + "\n"

@@ -8,7 +8,7 @@ import gc
 from typing import TYPE_CHECKING
 
 from app.engine.threads import thread_plan
-from bench import efficiency, encoder_quality, probe_cost, stage_costs, stages
+from bench import efficiency, encoder_quality, large_frames, probe_cost, stage_costs, stages
 from bench.inputs import FPS, SIZES
 from bench.measure import cores, disturbed, least_disturbed, run_child
 
@@ -26,6 +26,7 @@ def run_all(run: Run) -> None:
     memory(run)
     batch(run)
     encoder_table(run)
+    large_frames.run(run)
 
 
 def probe(run: Run) -> None:

@@ -34,6 +34,7 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
 job_id = int_between(1, SQLITE_MAX)
 priority = int_between(-MAX_PRIORITY, MAX_PRIORITY)
 batch_size = int_between(1, MAX_BATCH)
+still_side = int_between(0, 1 << 16)  # pixels; 0 = never scale a still
 
 
 def path(text: str) -> Path:

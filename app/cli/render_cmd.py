@@ -15,6 +15,7 @@ from app.engine.settings import (
     HW_DECODERS,
     LOOP_MODES,
     MASK_PRESETS,
+    MAX_STILL_SIDE,
     PRESETS,
     RenderSettings,
 )
@@ -79,6 +80,14 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         default="pingpong",
         choices=LOOP_MODES,
         help="how a video shorter than the audio is extended",
+    )
+    parser.add_argument(
+        "--max-still-side",
+        type=arg_types.still_side,
+        default=MAX_STILL_SIDE,
+        metavar="N",
+        help="a still presenter whose long side is over N pixels is scaled to N, said in a "
+        f"message; 0 = never (default: {MAX_STILL_SIDE})",
     )
     parser.add_argument(
         "--batch-size", type=arg_types.batch_size, default=None, help="frames per model call"
@@ -171,6 +180,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         encoder=args.encoder,
         hw_decode=args.hw_decode,
         loop=args.loop,
+        max_still_side=args.max_still_side,
         batch_size=args.batch_size,
         detect_interval=args.detect_interval,
         face=str(FaceSpec.parse(args.face)),

@@ -35,6 +35,10 @@ ENCODERS: tuple[str, ...] = (
     "h264_mf",
     "h264_videotoolbox",
 )
+# A still presenter whose long side is over this is scaled to it when read
+# (media/stills.py): DCI 4K's width, what players, hardware decoders and H.264's usual
+# levels handle; past it a render costs memory (the square of the side) nobody sees.
+MAX_STILL_SIDE = 4096
 # Hardware decoding (media/hw_decode.py), opt-in: none = FFmpeg's CPU decoder.
 HW_DECODERS: tuple[str, ...] = ("none", "auto", "cuda", "d3d11va", "videotoolbox", "vaapi", "qsv")
 
@@ -51,6 +55,7 @@ class RenderSettings:
     encoder: str = "auto"  # one of ENCODERS; one that cannot open here falls back to libx264
     hw_decode: str = "none"  # one of HW_DECODERS; opt-in, falls back to the CPU decoder
     loop: LoopMode = "pingpong"
+    max_still_side: int = MAX_STILL_SIDE  # a larger still is scaled down; 0 = never
     batch_size: int | None = None  # None: the model's default for the device
     # The face detector runs at least every k-th source frame, more often where the face
     # moves (face_track.py); adaptive_detection=False: exactly every k-th (and at cuts).

@@ -228,23 +228,34 @@ def _by_rule(mode: str, faces: list[Face], width: int, height: int) -> Face:
 
 
 def find_anchor(
-    video: Path, spec: FaceSpec, detector: FaceDetector, fps: float, frame_count: int
+    video: Path,
+    spec: FaceSpec,
+    detector: FaceDetector,
+    fps: float,
+    frame_count: int,
+    max_still_side: int = 0,
 ) -> Anchor:
-    """The face under `spec`'s point at its time; InputError naming the video if none."""
+    """The face under `spec`'s point at its time; InputError naming the video if none.
+
+    The point is in the file's pixels; a still the render scales down (max_still_side,
+    media/stills.py) is searched scaled, as the render reads it, with the point scaled too."""
     from app.engine.render import media
 
     assert spec.point is not None and spec.seconds is not None
     index = min(max(0, int(round(spec.seconds * fps))), max(0, frame_count - 1))
-    with media.open_video(video) as reader:
+    with media.open_video(video, max_still_side=max_still_side) as reader:
         frame = next(iter(reader.frames(index)), None)
+        scale = reader.info.width / reader.source_info.width
     if frame is None:
         raise InputError(f"{video.name}: no frame at {spec.seconds:g} s for --face {spec}")
     faces = detector.detect(frame)
     x, y = spec.point
-    under = [f for f in faces if f.box[0] <= x <= f.box[2] and f.box[1] <= y <= f.box[3]]
+    px, py = x * scale, y * scale
+    under = [f for f in faces if f.box[0] <= px <= f.box[2] and f.box[1] <= py <= f.box[3]]
     if not under:
         seen = ", ".join(
-            f"({(f.box[0] + f.box[2]) / 2:.0f},{(f.box[1] + f.box[3]) / 2:.0f})" for f in faces
+            f"({(f.box[0] + f.box[2]) / 2 / scale:.0f},{(f.box[1] + f.box[3]) / 2 / scale:.0f})"
+            for f in faces
         )
         raise InputError(
             f"{video.name}: no face at {x:g},{y:g} at {spec.seconds:g} s"

@@ -36,7 +36,7 @@ def render_one_frame(settings: RenderSettings, index: int) -> FramePair:
     from app.engine.render.recipe import plan_job, probe_inputs, settle_face
 
     plan = plan_job(settings, probe_inputs(settings))
-    with media.open_video(settings.video) as reader:
+    with media.open_video(settings.video, max_still_side=settings.max_still_side) as reader:
         settled = settle_face(plan, reader, index)
     before = settled.frame
     if settled.face is None:
@@ -89,6 +89,11 @@ def frame_pair(video: Path, output: Path, index: int, loop: str = "pingpong") ->
         raise InputError(f"{video}: has no video stream")
     after = decode_frame(output, index)
     before = decode_frame(video, source_index(index, max(1, source.frame_count), loop))
+    (h, w), (out_h, out_w) = before.shape[:2], after.shape[:2]
+    if h > out_h + 1 or w > out_w + 1:  # a still scaled down for the render (media/stills.py)
+        import cv2
+
+        before = cv2.resize(before, (out_w, out_h), interpolation=cv2.INTER_AREA)
     if before.shape != after.shape:  # odd sizes: the writer drops the last column/row
         before = before[: after.shape[0], : after.shape[1]]
     return FramePair(index, before, after)

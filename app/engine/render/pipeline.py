@@ -3,8 +3,9 @@
 Decode, faces, model and blend are threads joined by bounded queues (see
 stages.py); the encoder runs in the caller's thread, which is also where progress
 is yielded, so the generator is the job (STYLE.md 2). Frames in flight are capped
-by the queue sizes, in bytes (stages.channel_capacity), so memory grows neither with
-the video's length nor much with its frame size.
+in bytes as well as in number (frame_budget.py: the queues, the model's batches, the
+face track's held frames), so memory grows neither with the video's length nor much
+with its frame size.
 
 What a render does to each frame is recipe.py (shared with the one-frame preview and
 the benchmarks); this module runs it in threads. Output length follows the audio; a
@@ -26,11 +27,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine import outputs
+from app.engine import heap, outputs
 from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
-from app.engine.render import media, tracking
+from app.engine.render import frame_budget, media, tracking
 from app.engine.render.coverage import FaceCoverage
 from app.engine.render.enhance import FaceEnhancer
 from app.engine.render.face_track import FaceTrack, Settled
@@ -45,11 +46,10 @@ from app.engine.render.stages import (
     StageClock,
     StopPipeline,
     Timer,
-    channel_capacity,
     timed_iter,
 )
 from app.engine.settings import RenderSettings
-from app.engine.threads import ModelDevice, ThreadPlan, thread_plan
+from app.engine.threads import ModelDevice, ThreadPlan, thread_plan, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def iter_render(
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
+    heap.return_large_blocks()  # freed frames leave the process (heap.py)
     plan = plan_job(
         settings,
         check_inputs(settings),
@@ -239,12 +240,6 @@ def model_device(model: LipSyncModel) -> ModelDevice:
     return "cpu" if provider == "CPUExecutionProvider" else "gpu"
 
 
-def frame_bytes(video: media.VideoInfo) -> int:
-    """Bytes of one decoded BGR frame of `video`: what each item in a stage queue holds
-    (the blend queue's encoder copy adds half of that again)."""
-    return video.width * video.height * 3
-
-
 def _decoded_short(video: Path, info: media.VideoInfo, decoded: int | None) -> str | None:
     """One line for a video that ran out of decodable frames well before its header's
     count (damaged or cut short): FFmpeg conceals the damage, the render loops early."""
@@ -279,18 +274,24 @@ class _Run:
         self.convert = convert
         self.lipsync = plan.lipsync()
         self.model_workers = ModelWorkers(self.lipsync, threads.model_workers)
-        self.batch_size = plan.model.batch_size
+        each = frame_budget.frame_bytes(plan.video)
+        self.batch_size = frame_budget.batch_size(each, plan.model.batch_size)
         self.stop = threading.Event()
         self.builder = plan.new_builder()
         self.frames_with_face = 0
         self.looped_after: int | None = None  # source frames decoded before the video looped
         self.encode_clock = StageClock()
-        capacity = channel_capacity(frame_bytes(plan.video))
+        capacity = frame_budget.channel_capacity(each)
         self.decoded = Channel(self.stop, capacity)
         self.with_faces = Channel(self.stop, capacity)
         self.generated = Channel(self.stop, capacity)
         self.blended = Channel(self.stop, capacity)
-        self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
+        decoder_threads = frame_budget.decoder_threads(
+            each, threads.decoder_threads, usable_cores()
+        )
+        self.reader = media.open_video(
+            settings.video, settings.hw_decode, decoder_threads, settings.max_still_side
+        )
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),

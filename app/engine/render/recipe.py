@@ -74,7 +74,9 @@ class JobPlan:
     def new_builder(self) -> FaceTrackBuilder:
         """The track builder the job's frames go through: its face choice and schedule,
         going on from the cached track."""
-        return tracking.new_builder(self.settings, self.detector, self.face_track, self.anchor)
+        return tracking.new_builder(
+            self.settings, self.detector, self.video, self.face_track, self.anchor
+        )
 
 
 def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
@@ -86,6 +88,14 @@ def probe_inputs(settings: RenderSettings) -> media.VideoInfo:
     if audio.audio is None:
         raise InputError(f"{settings.audio}: has no audio stream")
     return video.video
+
+
+def still_warnings(settings: RenderSettings, source: media.VideoInfo) -> tuple[str, ...]:
+    """A line when the still presenter is scaled down for the render (media/stills.py)."""
+    note = media.still_note(settings.video, source, settings.max_still_side)
+    if note is not None:
+        log.warning(note)
+    return () if note is None else (note,)
 
 
 def audio_warnings(audio: Path, decoded_s: float) -> tuple[str, ...]:
@@ -168,12 +178,15 @@ def plan_job(
 
     `model`, `detector`, `face_track` and `enhancer` replace what the settings would load. Without a
     `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
-    (track_cache.py); `track_entry` is where the caller stores it back.
+    (track_cache.py); `track_entry` is where the caller stores it back. The plan's `video`
+    is the size the render reads (an oversized still scaled down, media/stills.py).
     """
     check_look(settings)
-    video = video or probe_inputs(settings)
+    source = video or probe_inputs(settings)
+    video = media.fit_still(source, settings.max_still_side)
     wav = load_speech(settings.audio)
-    warnings = audio_warnings(settings.audio, len(wav) / ANALYSIS_RATE)
+    warnings = still_warnings(settings, source)
+    warnings += audio_warnings(settings.audio, len(wav) / ANALYSIS_RATE)
     mels = mels_of(wav, video.fps)
     del wav
     model = model or load_model(settings.model, settings.device, settings.batch_size)
@@ -183,7 +196,7 @@ def plan_job(
     anchor = tracking.anchor_of(settings, detector, video)
     entry = None
     if face_track is None:
-        entry = tracking.cache_entry(settings, detector, video.fps)
+        entry = tracking.cache_entry(settings, detector, video)
         face_track = entry.load() if entry is not None else None
     return JobPlan(
         settings,

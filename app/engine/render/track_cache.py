@@ -61,6 +61,7 @@ class TrackSettings:
     fps: float  # the rate the video is decoded at: source frame indices depend on it
     schedule: str = f"adaptive:{MOTION_LIMIT}"  # or "fixed": where else keys go
     face: str = "auto"  # the face choice (face_choice.FaceSpec, as text)
+    frame_size: str = ""  # a still's "WxH" as the render reads it (scaled down or not)
 
     @classmethod
     def of(
@@ -72,6 +73,7 @@ class TrackSettings:
         *,
         adaptive: bool = True,
         face: str = "auto",
+        frame_size: str = "",
     ) -> TrackSettings:
         """The settings of a render that uses `detector` (a YuNet detector's model file is
         hashed through the same remembered-hash index as videos)."""
@@ -81,7 +83,9 @@ class TrackSettings:
         else:
             detector_id = f"{detector.name}@{cv2.__version__}"
         schedule = f"adaptive:{MOTION_LIMIT}" if adaptive else "fixed"
-        return cls(detector.name, detector_id, int(interval), float(fps), schedule, face)
+        return cls(
+            detector.name, detector_id, int(interval), float(fps), schedule, face, frame_size
+        )
 
     def digest(self) -> str:
         text = json.dumps(
@@ -94,6 +98,8 @@ class TrackSettings:
                 f"{self.fps:.6f}",
                 self.schedule,
                 self.face,
+                # only where set: the keys of videos' tracks stay what they were
+                *([self.frame_size] if self.frame_size else []),
             ],
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -11,7 +11,7 @@ from contextlib import closing
 from typing import Any
 
 from app.engine.errors import InputError, RenderCancelled
-from app.engine.render import media, track_cache
+from app.engine.render import frame_budget, media, track_cache
 from app.engine.render.face_choice import Anchor, FaceChooser, FaceSpec, find_anchor
 from app.engine.render.face_track import FaceTrack, FaceTrackBuilder
 from app.engine.render.faces import Face, FaceDetector
@@ -23,6 +23,12 @@ def face_spec(settings: RenderSettings) -> FaceSpec:
     return FaceSpec.parse(settings.face)
 
 
+def detect_interval(settings: RenderSettings, video: media.VideoInfo) -> int:
+    """The job's detect interval for frames of `video`'s size: large frames get a shorter
+    one, so the frames the track builder holds stay within a byte budget (frame_budget.py)."""
+    return frame_budget.detect_interval(frame_budget.frame_bytes(video), settings.detect_interval)
+
+
 def anchor_of(
     settings: RenderSettings, detector: FaceDetector, video: media.VideoInfo
 ) -> Anchor | None:
@@ -30,23 +36,28 @@ def anchor_of(
     spec = face_spec(settings)
     if spec.mode != "point":
         return None
-    return find_anchor(settings.video, spec, detector, video.fps, video.frame_count)
+    return find_anchor(
+        settings.video, spec, detector, video.fps, video.frame_count, settings.max_still_side
+    )
 
 
 def cache_entry(
-    settings: RenderSettings, detector: FaceDetector, fps: float
+    settings: RenderSettings, detector: FaceDetector, video: media.VideoInfo
 ) -> track_cache.TrackEntry | None:
-    """Where this job's track is cached (None: cache off, or the video can't be hashed)."""
+    """Where this job's track is cached (None: cache off, or the video can't be hashed).
+    `video`: the size the render reads; a still's track is kept per size (its faces'
+    coordinates are in the pixels of the scaled still, media/stills.py)."""
     if not settings.track_cache:
         return None
     return track_cache.entry(
         settings.video,
         track_cache.TrackSettings.of(
             detector,
-            settings.detect_interval,
-            fps,
+            detect_interval(settings, video),
+            video.fps,
             adaptive=settings.adaptive_detection,
             face=str(face_spec(settings)),
+            frame_size=f"{video.width}x{video.height}" if video.is_image else "",
         ),
         settings.track_cache_dir,
     )
@@ -55,13 +66,15 @@ def cache_entry(
 def new_builder(
     settings: RenderSettings,
     detector: FaceDetector,
+    video: media.VideoInfo,
     track: FaceTrack | None,
     anchor: Anchor | None,
 ) -> FaceTrackBuilder:
-    """A builder with the job's face choice and schedule, going on from `track`."""
+    """A builder with the job's face choice and schedule for frames of `video` (as the
+    render reads them), going on from `track`."""
     return FaceTrackBuilder(
         detector,
-        settings.detect_interval,
+        detect_interval(settings, video),
         track=track,
         chooser=FaceChooser(face_spec(settings), anchor),
         adaptive=settings.adaptive_detection,
@@ -78,13 +91,17 @@ def track_until(
     """The job's track over source frames 0..`last` (all when None), settled exactly as
     the render settles them, without audio or a model (`probe --faces`). Stored in the
     track cache (when on), so a render that follows detects nothing again."""
-    info = media.probe(settings.video).video
-    if info is None:
+    source = media.probe(settings.video).video
+    if source is None:
         raise InputError(f"{settings.video.name}: has no video stream")
-    entry = cache_entry(settings, detector, info.fps)
+    info = media.fit_still(source, settings.max_still_side)
+    entry = cache_entry(settings, detector, info)
     cached = entry.load() if entry is not None else None
-    builder = new_builder(settings, detector, cached, anchor_of(settings, detector, info))
-    with media.open_video(settings.video) as reader, closing(reader.frames(0)) as frames:
+    builder = new_builder(settings, detector, info, cached, anchor_of(settings, detector, info))
+    with (
+        media.open_video(settings.video, max_still_side=settings.max_still_side) as reader,
+        closing(reader.frames(0)) as frames,
+    ):
         for index, frame in enumerate(frames):
             if cancel is not None and cancel.is_set():
                 raise RenderCancelled(f"{settings.video.name}: cancelled")

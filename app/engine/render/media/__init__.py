@@ -10,12 +10,14 @@ Conventions:
   are resampled by timestamp, so output frame i always means time i / fps.
 - Every problem with an input file raises `InputError("NAME: problem")`; FFmpeg's own
   exceptions never leave this package.
+- A still larger than a render's `max_still_side` is scaled down once, when read
+  (`stills`): the reader's `info` is the size it yields, `source_info` the file's.
 - The writer encodes H.264 (libx264, or a hardware encoder: `encoders`; BT.709) + AAC
   into a temporary file and renames it on close(), so a failed or cancelled render
   leaves nothing at the output path.
 
-Modules: `container` (opening and checking inputs), `probe`, `video_reader`, `audio_reader`,
-`writer`, `encoders`. Callers use the names re-exported here.
+Modules: `container` (opening and checking inputs), `probe`, `video_reader`, `stills`,
+`audio_reader`, `writer`, `encoders`. Callers use the names re-exported here.
 """
 
 from app.engine.render.media.audio_reader import load_audio
@@ -28,6 +30,7 @@ from app.engine.render.media.probe import (
     cut_short,
     probe,
 )
+from app.engine.render.media.stills import fit_still, still_note, still_size
 from app.engine.render.media.video_reader import VideoReader, open_video, resample
 from app.engine.render.media.writer import FrameConverter, VideoWriter
 
@@ -43,8 +46,11 @@ __all__ = [
     "VideoWriter",
     "choose_rate",
     "cut_short",
+    "fit_still",
     "load_audio",
     "open_video",
     "probe",
     "resample",
+    "still_note",
+    "still_size",
 ]

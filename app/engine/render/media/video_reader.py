@@ -29,6 +29,7 @@ from app.engine.render.media.container import (
 )
 from app.engine.render.media.hw_decode import choose as hw_decode_device
 from app.engine.render.media.probe import VideoInfo, probe
+from app.engine.render.media.stills import fit_still
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ log = logging.getLogger(__name__)
 
 
 def open_video(
-    path: str | os.PathLike[str], hw_decode: str = "none", threads: int = 0
+    path: str | os.PathLike[str], hw_decode: str = "none", threads: int = 0, max_still_side: int = 0
 ) -> VideoReader:
-    return VideoReader(path, hw_decode, threads)
+    return VideoReader(path, hw_decode, threads, max_still_side)
 
 
 class VideoReader:
@@ -48,10 +49,16 @@ class VideoReader:
     (the pipeline re-reads stretches backwards while extending a short video).
     `hw_decode` (settings.HW_DECODERS) decodes on a GPU where one works (hw_decode.py);
     `threads` is FFmpeg's decoder thread count (0: FFmpeg's choice; threads.py).
+    A still whose long side is over `max_still_side` (0: never) is scaled down once, as
+    it is read (stills.py); `info` is then its size as read, `source_info` the file's.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], hw_decode: str = "none", threads: int = 0
+        self,
+        path: str | os.PathLike[str],
+        hw_decode: str = "none",
+        threads: int = 0,
+        max_still_side: int = 0,
     ) -> None:
         self.path = Path(path)
         self._threads = threads
@@ -59,7 +66,8 @@ class VideoReader:
         media = probe(self.path)
         if media.video is None:
             raise InputError(f"{self.path}: has no video stream")
-        self.info: VideoInfo = media.video
+        self.source_info: VideoInfo = media.video
+        self.info: VideoInfo = fit_still(media.video, max_still_side)
         # The exact rate; the writer derives the same Fraction from the float.
         self._fps = Fraction(self.info.fps).limit_denominator(1001)
         self._live: WeakSet[Generator[np.ndarray, None, None]] = WeakSet()
@@ -100,7 +108,11 @@ class VideoReader:
             stream = video_stream(container)
             assert stream is not None  # probe saw it
             for frame in decode_packets(container, stream, self.path.name):
-                yield _BgrConverter(self.info.rotation)(frame)
+                bgr = _BgrConverter(self.info.rotation)(frame)
+                if self.info is not self.source_info:  # an oversized still: scaled once here
+                    size = (self.info.width, self.info.height)
+                    bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+                yield bgr
                 return
         raise InputError(f"{self.path}: no image could be decoded")
 
