@@ -32,7 +32,7 @@ def connect(address: str = "auto") -> None:
         )
     except ConnectionError as exc:
         raise InputError(
-            f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "
+            f"{address}: no Ray cluster answers there ({exc}); start one with "
             "`ray start --head` or give HOST:PORT"
         ) from None
     log.info("joined Ray cluster at %s: %s", address, ray.cluster_resources())
@@ -49,7 +49,7 @@ def check_answers(address: str) -> None:
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
         raise InputError(
-            f"--ray-address {address}: no Ray cluster answers there ({reason}); start one "
+            f"{address}: no Ray cluster answers there ({reason}); start one "
             "with `ray start --head` or give HOST:PORT"
         ) from None
 
