@@ -11,11 +11,11 @@ from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
 from app.engine.settings import (
+    DETECTORS,
     ENCODERS,
     HW_DECODERS,
     LOOP_MODES,
     MASK_PRESETS,
-    MAX_STILL_SIDE,
     PRESETS,
     RenderSettings,
 )
@@ -50,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(handler=run_demo)
 
 
-def add_render_options(parser: argparse.ArgumentParser, default_model: str = "auto") -> None:
+def add_render_options(
+    parser: argparse.ArgumentParser, default_model: str = RenderSettings.model
+) -> None:
     """The options `render`, `demo` and `batch` share."""
     parser.add_argument(
         "--model",
@@ -58,39 +60,55 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         help=f"auto (best installed, else draft) | draft | a model name (default: {default_model})",
     )
     parser.add_argument(
-        "--device", default="auto", type=arg_types.device, help="auto | cpu | cuda[:N] | dml[:N]"
+        "--device",
+        default=RenderSettings.device,
+        type=arg_types.device,
+        help="auto | cpu | cuda[:N] | dml[:N]",
     )
-    parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
-    parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
+    parser.add_argument(
+        "--crf", type=int, default=RenderSettings.crf, help="x264 quality, 0-51, lower is better"
+    )
+    parser.add_argument(
+        "--preset", default=RenderSettings.preset, choices=PRESETS, help="x264 speed preset"
+    )
     parser.add_argument(
         "--encoder",
-        default="auto",
+        default=RenderSettings.encoder,
         choices=ENCODERS,
         help="video encoder: auto = the first hardware encoder that opens here, else libx264; "
         "one that cannot open falls back to libx264 (default: auto)",
     )
     parser.add_argument(
+        "--reproducible",
+        action="store_true",
+        help="the same job gives the same bytes in every run (libx264; files are larger: "
+        "x264's macroblock-tree rate control is off)",
+    )
+    parser.add_argument(
         "--hw-decode",
-        default="none",
+        default=RenderSettings.hw_decode,
         choices=HW_DECODERS,
         help="decode the video on a GPU (opt-in; falls back to the CPU; default: none)",
     )
     parser.add_argument(
         "--loop",
-        default="pingpong",
+        default=RenderSettings.loop,
         choices=LOOP_MODES,
         help="how a video shorter than the audio is extended",
     )
     parser.add_argument(
         "--max-still-side",
         type=arg_types.still_side,
-        default=MAX_STILL_SIDE,
+        default=RenderSettings.max_still_side,
         metavar="N",
         help="a still presenter whose long side is over N pixels is scaled to N, said in a "
-        f"message; 0 = never (default: {MAX_STILL_SIDE})",
+        f"message; 0 = never (default: {RenderSettings.max_still_side})",
     )
     parser.add_argument(
-        "--batch-size", type=arg_types.batch_size, default=None, help="frames per model call"
+        "--batch-size",
+        type=arg_types.batch_size,
+        default=RenderSettings.batch_size,
+        help="frames per model call",
     )
     parser.add_argument(
         "--detect-every",
@@ -102,15 +120,15 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--face",
-        default="auto",
+        default=RenderSettings.face,
         help="which face speaks: auto (the presenter; small or turned-away faces are left "
         "alone) | largest | center | left | right | X,Y@SECONDS (the face under that point "
         "of the video at that time, followed from there)",
     )
     parser.add_argument(
         "--detector",
-        default="auto",
-        choices=("auto", "yunet", "haar"),
+        default=RenderSettings.detector,
+        choices=DETECTORS,
         help="face detector: auto = YuNet (built in); haar = OpenCV's Haar cascades",
     )
     parser.add_argument(
@@ -129,12 +147,15 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--mask",
-        default="lower-face",
+        default=RenderSettings.mask,
         choices=MASK_PRESETS,
         help="where the lip-sync result may land: the mouth only, or mouth, chin and jaw",
     )
     parser.add_argument(
-        "--feather", type=float, default=0.3, help="soft edge of the mask, 0-1 (default 0.3)"
+        "--feather",
+        type=float,
+        default=RenderSettings.feather,
+        help=f"soft edge of the mask, 0-1 (default {RenderSettings.feather:g})",
     )
     parser.add_argument(
         "--no-detail",
@@ -144,15 +165,16 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--enhancer",
-        default="none",
+        default=RenderSettings.enhancer,
         help="face enhancer after lip sync: none | gfpgan_1.4 | restoreformer_plus_plus | "
         "gpen_bfr_256 | gpen_bfr_512 (default none)",
     )
     parser.add_argument(
         "--enhancer-blend",
         type=float,
-        default=0.8,
-        help="how much of the enhanced face is kept, 0-1 (default 0.8)",
+        default=RenderSettings.enhancer_blend,
+        help="how much of the enhanced face is kept, 0-1 "
+        f"(default {RenderSettings.enhancer_blend:g})",
     )
 
 
@@ -178,6 +200,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         crf=args.crf,
         preset=args.preset,
         encoder=args.encoder,
+        reproducible=args.reproducible,
         hw_decode=args.hw_decode,
         loop=args.loop,
         max_still_side=args.max_still_side,

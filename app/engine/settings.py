@@ -53,6 +53,7 @@ class RenderSettings:
     crf: int = 18
     preset: str = "veryfast"
     encoder: str = "auto"  # one of ENCODERS; one that cannot open here falls back to libx264
+    reproducible: bool = False  # same job, same bytes (libx264; larger files: encoders.py)
     hw_decode: str = "none"  # one of HW_DECODERS; opt-in, falls back to the CPU decoder
     loop: LoopMode = "pingpong"
     max_still_side: int = MAX_STILL_SIDE  # a larger still is scaled down; 0 = never
