@@ -56,6 +56,16 @@ def test_model_batches_track_interval_and_decoder_threads_shrink_for_large_frame
     assert frame_budget.decoder_threads(uhd, 0, cores=2) == 2
     assert frame_budget.decoder_threads(small, 0, cores=16) == 8  # not 17 frame threads
     assert frame_budget.decoder_threads(uhd, 4, cores=16) == 2
+    assert frame_budget.encoder_lookahead(small) >= 10 > frame_budget.encoder_lookahead(uhd)
+
+
+def test_x264_looks_ahead_less_only_below_the_presets_own():
+    from app.engine.render.media.encoders import setup
+
+    assert "rc-lookahead" not in setup("libx264", 18, "veryfast", max_lookahead=12).options
+    assert setup("libx264", 18, "veryfast", max_lookahead=4).options["rc-lookahead"] == "4"
+    assert setup("libx264", 18, "medium", max_lookahead=21).options["rc-lookahead"] == "21"
+    assert "rc-lookahead" not in setup("libx264", 18, "ultrafast", max_lookahead=1).options
 
 
 def test_a_render_never_queues_more_frame_bytes_than_the_budget(tmp_path, tone, monkeypatch):

@@ -22,6 +22,7 @@ from av.video.stream import VideoStream
 
 from app.engine import outputs
 from app.engine.errors import InputError
+from app.engine.render import frame_budget
 from app.engine.render.media import encoders
 from app.engine.render.media.audio_reader import AudioSource
 from app.engine.render.media.container import (
@@ -124,7 +125,11 @@ class VideoWriter:
         self._state = "open"
         even_w, even_h = width - width % 2, height - height % 2
         self.encoder = encoders.choose(encoder, even_w, even_h)
-        self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads, reproducible)
+        # x264 keeps every frame it looks ahead: fewer for large frames (frame_budget.py)
+        lookahead = frame_budget.encoder_lookahead(even_w * even_h * 3)
+        self._setup = encoders.setup(
+            self.encoder, crf, preset, encoder_threads, reproducible, lookahead
+        )
         self._convert = self.converter()
         self._audio: AudioSource | None = None
         self._container: OutputContainer | None = None
@@ -147,7 +152,7 @@ class VideoWriter:
                 self._container.close()
                 self.encoder = encoders.LIBX264
                 self._setup = encoders.setup(
-                    self.encoder, crf, preset, encoder_threads, reproducible
+                    self.encoder, crf, preset, encoder_threads, reproducible, lookahead
                 )
                 self._convert = self.converter()
                 self._container = self._open_container()
