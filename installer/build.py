@@ -369,6 +369,7 @@ def stage_models(names: list[str], allow_non_commercial: bool) -> Path | None:
 
 def fetch_verified(name: str) -> Path:
     from app.engine.models import registry as models
+    from app.engine.models.download import download
 
     if models.status(name) == "installed" and models.verify(name):
         return models.resolve(name).path
@@ -384,7 +385,7 @@ def fetch_verified(name: str) -> Path:
             print(f"        {done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""))
 
     try:
-        models.download(name, progress=progress)
+        download(name, progress=progress)
     except Exception as exc:  # DownloadError says what to do; anything else is worth the text
         raise Refused(f"cannot get model {name}: {exc}") from None
     if not models.verify(name):

@@ -84,7 +84,7 @@ def _tile(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def tiles(out: Path) -> None:
-    from app.engine.models import registry as models
+    from app.engine.models.importing import import_model
     from app.engine.render import media
     from app.engine.render.pipeline import render
     from app.engine.settings import RenderSettings
@@ -97,7 +97,7 @@ def tiles(out: Path) -> None:
         loud_s = sorted((np.argsort(rms[: int(SPEECH_S * 25)])[-3:] / 25).tolist())
         end_s = (int(np.flatnonzero(rms > 0.01).max()) + 1) / 25  # when speech stops
         identity = standins.build_wav2lip_identity(work / "w2l_identity.onnx")
-        models.import_model(identity, as_name="w2l_identity", family="wav2lip")
+        import_model(identity, as_name="w2l_identity", family="wav2lip")
         for clip, rel in CLIPS.items():
             model = "w2l_identity" if clip == "v05" else "draft"
             video = SHARED / rel

@@ -9,6 +9,8 @@ from typing import TextIO
 
 from app.cli import arg_types
 from app.engine.models import registry as models
+from app.engine.models.download import DEFAULT_TIMEOUT_S, MIRROR_ENV, download
+from app.engine.models.importing import import_model
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pull",
         help="download a model, resuming and verifying it",
-        epilog=f"${models.MIRROR_ENV}: base URLs (space-separated) to fetch from instead of "
+        epilog=f"${MIRROR_ENV}: base URLs (space-separated) to fetch from instead of "
         "the published ones, e.g. an in-house mirror.",
     )
     p.add_argument("name", metavar="NAME")
@@ -41,9 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--timeout",
         type=arg_types.seconds,
-        default=models.DEFAULT_TIMEOUT_S,
+        default=DEFAULT_TIMEOUT_S,
         metavar="S",
-        help=f"seconds to wait to connect and for each read (default {models.DEFAULT_TIMEOUT_S:g})",
+        help=f"seconds to wait to connect and for each read (default {DEFAULT_TIMEOUT_S:g})",
     )
     p.set_defaults(handler=_pull)
 
@@ -100,7 +102,7 @@ def _pull(args: argparse.Namespace) -> int:
         print(f"{entry.name}: licence {entry.licence}. {entry.licence_note}", file=sys.stderr)
     bar = ProgressBar(sys.stderr, entry.name)
     try:
-        path = models.download(
+        path = download(
             entry.name,
             progress=bar,
             retries=args.retries,
@@ -114,7 +116,7 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    installed = models.import_model(args.path, as_name=args.as_name, family=args.family)
+    installed = import_model(args.path, as_name=args.as_name, family=args.family)
     print(f"installed {installed.name} ({installed.family}) at {installed.path}")
     return EXIT_OK
 

@@ -120,7 +120,7 @@ class CallWorker(BaseWorker):
 
 
 class DownloadWorker(BaseWorker):
-    """`models.download(name)` with progress((bytes, total or None)) at most ~10/s.
+    """`download.download(name)` with progress((bytes, total or None)) at most ~10/s.
 
     cancel() stops it between chunks: cancelled() is emitted and the partial file stays,
     so the next download of that model resumes where this one stopped.
@@ -135,11 +135,9 @@ class DownloadWorker(BaseWorker):
         self._gate = Throttle(progress_interval)
 
     def work(self) -> object:
-        from app.engine.models import registry as models
+        from app.engine.models.download import download
 
-        return models.download(
-            self.name, self._on_progress, self.cancel_event, **self.download_kwargs
-        )
+        return download(self.name, self._on_progress, self.cancel_event, **self.download_kwargs)
 
     def _on_progress(self, done: int, total: int | None) -> None:
         if self._gate.ready(force=total is not None and done >= total):

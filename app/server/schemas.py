@@ -115,6 +115,7 @@ class JobOut(BaseModel):
     error_kind: str | None = Field(description="model_missing, bad_input, error, stalled …")
     warning: str | None = Field(description="a done job whose output needs a look, and why")
     face_frames: int | None = Field(description="frames with an animated face, once done")
+    model_used: str | None = Field(description="the model that rendered it ('auto' resolved)")
     attempts: int
     created: float
     started: float | None
@@ -140,6 +141,7 @@ class JobOut(BaseModel):
             error_kind=job.error_kind,
             warning=job.warning,
             face_frames=job.face_frames,
+            model_used=job.model_used,
             attempts=job.attempts,
             created=job.created,
             started=job.started,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,6 @@ STATE_COLOURS = {
     "failed": QColor(198, 40, 40),
     "cancelled": QColor(117, 117, 117),
 }
-Results = Callable[[int], "Mapping[str, Any] | None"]
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -146,11 +144,9 @@ class BatchModel(QAbstractTableModel):
         self,
         store: JobStore,
         parent: QObject | None = None,
-        results: Results = lambda _job_id: None,
     ) -> None:
         super().__init__(parent)
         self.store = store
-        self.results = results  # what a finished render reported (model used, faces)
         self.missing_models: frozenset[str] = frozenset()  # asked of the registry, off-thread
         self._ids: list[int] = []  # row -> job id, in run order
         self._keys: list[tuple[int, int]] = []  # row -> order key, for bisect
@@ -426,8 +422,7 @@ class BatchModel(QAbstractTableModel):
 
     def model_text(self, job: Job) -> str:
         """The model asked for, and the one used when "auto" picked it."""
-        result = self.results(job.id)
-        used = str(result.get("model", "")) if result else ""
+        used = job.model_used or ""
         text = f"{job.model} → {used}" if used and used != job.model else job.model
         return text if job.device == "auto" else f"{text} · {device_label(job.device)}"
 

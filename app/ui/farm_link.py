@@ -64,13 +64,16 @@ class FarmLink(QObject):
 
         return RayRunner()
 
+    @property
+    def problem(self) -> str:
+        """Why the cluster cannot be used, in full ("" while there is no problem)."""
+        return self.error or ""
+
     def describe(self) -> str:
         """The status bar's words for where jobs render."""
         where = translate("FarmLink", "Ray cluster at {address}").format(address=self.address)
-        if self.error is not None:
-            return translate("FarmLink", "Render on: {where} (not reachable: {error})").format(
-                where=where, error=self.error
-            )
+        if self.error is not None:  # the reason is long: it goes in the tooltip (`problem`)
+            return translate("FarmLink", "Render on: {where} (not reachable)").format(where=where)
         if self.slots is None:
             return translate("FarmLink", "Render on: {where} (connecting…)").format(where=where)
         jobs = sum(self.slots.values())

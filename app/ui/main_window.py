@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         )
         self.queue.auto_start = bool(qsettings.value("queue/auto_start", False, type=bool))
         self.bridge = self.queue.bridge
-        self.model = BatchModel(store, self, results=self.queue.result)
+        self.model = BatchModel(store, self)
         self.model.priority_changed = lambda _job_id: self.queue.wake()  # type: ignore[method-assign]
         self.store_watch = StoreWatch(store, self.model, self)  # jobs other processes add
         self.table = BatchTable(self.model)
@@ -237,7 +237,8 @@ class MainWindow(QMainWindow):
         self.overall.setFixedWidth(180)
         self.overall.setTextVisible(True)
         self.overall.setFormat("%p%")
-        self.target_label = QLabel(self.queue.target_text())  # where jobs render
+        self.target_label = QLabel()  # where jobs render
+        self._show_target(self.queue.target_text())
         bar.addPermanentWidget(self.target_label)
         bar.addPermanentWidget(self.summary_label)
         bar.addPermanentWidget(self.overall)
@@ -248,7 +249,7 @@ class MainWindow(QMainWindow):
         self.bridge.preview.connect(self.presenter.on_preview)
         self.queue.state_changed.connect(self._on_queue_state)
         self.queue.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.queue.target_changed.connect(self.target_label.setText)
+        self.queue.target_changed.connect(self._show_target)
         self.presenter.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.presenter.failed.connect(lambda title, text: QMessageBox.warning(self, title, text))
         self.notice.open_models.connect(self._open_models_at)
@@ -265,6 +266,10 @@ class MainWindow(QMainWindow):
         selection.selectionChanged.connect(lambda *_: self._selection_changed())
         selection.currentRowChanged.connect(lambda *_: self._selection_changed())
         self.log_dock.visibilityChanged.connect(self._log_shown)
+
+    def _show_target(self, text: str) -> None:
+        self.target_label.setText(text)
+        self.target_label.setToolTip(self.queue.target_problem())  # the why, in full
 
     def _restore_state(self) -> None:
         geometry = self.qsettings.value("window/geometry")

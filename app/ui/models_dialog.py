@@ -356,14 +356,14 @@ class ModelsDialog(QDialog):
             self.import_path(Path(path), self.selected_name())
 
     def import_path(self, path: Path, as_name: str | None = None) -> None:
-        from app.engine.models import registry as models
+        from app.engine.models.importing import import_model
 
         row = self.row(as_name) if as_name else None
         if row is not None and row.status == "installed":
             as_name = None  # import by content: do not replace a good install by surprise
         self._say(self.tr("Importing {file}…").format(file=path.name))
         self.tasks.start(
-            CallWorker(models.import_model, path, as_name),
+            CallWorker(import_model, path, as_name),
             on_finished=lambda m: self._changed(
                 self.tr("Imported {file} as {name}").format(file=path.name, name=m.name)
             ),

@@ -16,8 +16,7 @@ dry the queue stops again unless "Start new jobs automatically" is on.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
@@ -26,7 +25,7 @@ from app.engine import paths
 from app.engine.progress import FrameProgress
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
-from app.engine.queue.scheduler import RenderRunner, Runner, Scheduler, result_fields
+from app.engine.queue.scheduler import RenderRunner, Runner, Scheduler
 from app.engine.workers import PoolExecutor, SchedulerBridge
 from app.ui.app_settings import AppSettings
 from app.ui.farm_link import RAY, FarmLink, describe_local
@@ -65,8 +64,6 @@ class QueueController(QObject):
         self.auto_start = False
         self._rebuild_when_idle = False
         self._closed = False
-        self._results: dict[int, dict[str, Any]] = {}
-        self._results_lock = threading.Lock()
         self.farm: FarmLink | None = None  # set while Settings say "Render on: Ray cluster"
         self._active_runner: Runner = self._runner
         self.scheduler = self._make_scheduler()
@@ -89,11 +86,6 @@ class QueueController(QObject):
     def running_jobs(self) -> list[int]:
         return self.scheduler.running_jobs()
 
-    def result(self, job_id: int) -> Mapping[str, Any] | None:
-        """What the render of a job finished in this session reported (model, faces…)."""
-        with self._results_lock:
-            return self._results.get(job_id)
-
     def slots(self) -> int:
         if self.farm is not None and self.farm.slots:
             return max(1, sum(self.farm.slots.values()))
@@ -103,6 +95,10 @@ class QueueController(QObject):
         """Where jobs render, for the status bar."""
         return self.farm.describe() if self.farm is not None else describe_local()
 
+    def target_problem(self) -> str:
+        """Why the chosen render target cannot take jobs, in full ("" when it can)."""
+        return self.farm.problem if self.farm is not None else ""
+
     # -- building -------------------------------------------------------------------------
 
     def _make_scheduler(self) -> Scheduler:
@@ -110,7 +106,7 @@ class QueueController(QObject):
         slots = self._target_slots(settings) or settings.slots(self.devices)
         scheduler = Scheduler(
             self.store,
-            self._run_and_keep,
+            self._run,
             slots=slots,
             stall_timeout=settings.stall_timeout_s,
             on_job_event=self.bridge.on_job_event,
@@ -167,12 +163,9 @@ class QueueController(QObject):
             )
         )
 
-    def _run_and_keep(self, job: Job, on_progress: Callable[[FrameProgress], None], cancel: Any):
-        returned = self._active_runner(job, on_progress, cancel)
-        fields = returned if isinstance(returned, Mapping) else result_fields(returned)
-        with self._results_lock:
-            self._results[job.id] = dict(fields)
-        return returned
+    def _run(self, job: Job, on_progress: Callable[[FrameProgress], None], cancel: Any) -> Any:
+        """The scheduler's runner: local or Ray, whichever the settings chose last."""
+        return self._active_runner(job, on_progress, cancel)
 
     def apply_settings(self, old: AppSettings, new: AppSettings) -> None:
         """New slots or stall timeout need a new Scheduler: now if idle, else when idle."""

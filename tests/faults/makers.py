@@ -140,7 +140,7 @@ def face_still(folder: Path) -> None:
 
 def nan_model(folder: Path) -> None:
     """A face, and a Wav2Lip-contract model (imported as `nanny`) that outputs NaN."""
-    from app.engine.models.registry import import_model
+    from app.engine.models.importing import import_model
     from tests.support.standins import build_wav2lip_solid
 
     face_still(folder)

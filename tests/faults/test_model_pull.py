@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from app.engine.errors import DownloadCancelled
 from app.engine.models import registry as models
+from app.engine.models.download import MIRROR_ENV, download
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,7 +53,7 @@ def silent_server() -> Iterator[str]:
 
 def pull(base: str, *argv: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
-    env[models.MIRROR_ENV] = base
+    env[MIRROR_ENV] = base
     return subprocess.Popen(
         [sys.executable, "-m", "app", "models", "pull", "wav2lip_96", *argv],
         env=env,
@@ -94,8 +96,8 @@ def test_cancel_ends_a_download_waiting_between_retries(silent_server):
         cancel.set()  # the user presses Cancel during the wait before the next try
 
     started = time.monotonic()
-    with pytest.raises(models.DownloadCancelled):
-        models.download(
+    with pytest.raises(DownloadCancelled):
+        download(
             "wav2lip_96",
             cancel=cancel,
             retries=5,

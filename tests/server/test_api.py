@@ -77,6 +77,7 @@ def test_submit_by_path_follow_progress_and_download(server, media, tmp_path):
     assert states[-1] == "done" and "running" in states
     finished = events[-1][1]
     assert finished["face_frames"] == 0 and "face" in finished["warning"]  # a test pattern
+    assert finished["model_used"] == "draft"
     progress = [p for p in progress if p["total"]]  # the first may come before the plan
     assert progress and all(p["done"] <= p["total"] == 90 * 25 for p in progress)
     assert [p["done"] for p in progress] == sorted(p["done"] for p in progress)

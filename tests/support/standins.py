@@ -21,9 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from app.engine.models.contracts import EDTALK, WAV2LIP, Contract, TensorSpec
 from app.engine.models.enhance import runner as enhancer
-from app.engine.models.lipsync import edtalk, wav2lip
-from app.engine.models.lipsync.onnx_runner import Contract, TensorSpec
 
 # Opset 17 / IR 8: loads in every onnxruntime the app supports (>= 1.16).
 OPSET = 17
@@ -129,7 +128,7 @@ def build_wav2lip_identity(
     nodes = [*sl, *zn, helper.make_node("Add", ["picked", "zero"], ["output"])]
     return _save(
         path,
-        wav2lip.CONTRACT,
+        WAV2LIP,
         nodes,
         consts + zc,
         names=names,
@@ -154,7 +153,7 @@ def build_wav2lip_solid(
     ]
     return _save(
         path,
-        wav2lip.CONTRACT,
+        WAV2LIP,
         nodes,
         [*consts, *zc, colour],
         names=None,
@@ -170,9 +169,7 @@ def build_edtalk_identity(
     depends on `source` and `weight` so both stay fed inputs."""
     zn, zc = _zero_from(["source", "weight"], "zero")
     nodes = [*zn, helper.make_node("Add", ["target", "zero"], ["output"])]
-    return _save(
-        path, edtalk.CONTRACT, nodes, zc, names=names, batch=batch, graph_name="edtalk_identity"
-    )
+    return _save(path, EDTALK, nodes, zc, names=names, batch=batch, graph_name="edtalk_identity")
 
 
 def build_face_enhancer(
@@ -528,7 +525,7 @@ def build_wav2lip_fullsize(path: str | Path, seed: int = 0, fp16: bool = False) 
     _walk(builder)
     return _save(
         path,
-        wav2lip.CONTRACT,
+        WAV2LIP,
         builder.nodes,
         builder.inits,
         names=None,

@@ -53,3 +53,24 @@ def test_render_on_a_ray_cluster_from_settings(
     qtbot.waitUntil(lambda: window.store.get(job.id).state == "done", timeout=120_000)
     assert stream_facts(job.output)["frames"] == 25
     assert window.queue.scheduler.slots == {"cpu": 1}
+
+
+def test_an_unreachable_cluster_is_said_briefly_with_the_reason_in_the_tooltip(
+    qtbot, make_window, monkeypatch
+) -> None:
+    from app.engine.errors import InputError
+    from app.engine.farm import cluster
+
+    reason = (
+        "--ray-address 10.9.9.9:6379: no Ray cluster answers there (timed out); start one "
+        "with `ray start --head` or give HOST:PORT"
+    )
+
+    def unreachable(address: str = "auto") -> None:  # what connect raises after its timeout
+        raise InputError(reason)
+
+    monkeypatch.setattr(cluster, "connect", unreachable)
+    window = make_window(render_on="ray", ray_address="10.9.9.9:6379")
+    qtbot.waitUntil(lambda: "not reachable" in window.target_label.text(), timeout=10_000)
+    assert window.target_label.text() == ("Render on: Ray cluster at 10.9.9.9:6379 (not reachable)")
+    assert window.target_label.toolTip() == reason

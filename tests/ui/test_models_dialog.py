@@ -13,6 +13,7 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
 from app.engine.models import registry as models
+from app.engine.models.download import MIRROR_ENV
 from app.ui.models_dialog import COL_LICENCE, COL_NAME, COL_STATUS, ModelsDialog
 from app.ui.tasks import Tasks
 
@@ -142,7 +143,7 @@ def test_download_shows_progress_cancels_and_resumes(
     server = SlowServer(yunet_path.read_bytes())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setenv(models.MIRROR_ENV, server.url)
+    monkeypatch.setenv(MIRROR_ENV, server.url)
     try:
         assert dialog.start_download(YUNET)  # MIT: no licence prompt
         assert not dialog.progress.isHidden() and dialog.cancel_button.isEnabled()

@@ -414,6 +414,26 @@ def test_log_panel_state_is_restored_and_the_model_list_has_draft(
     assert draft is not None and draft.status == "installed" and not draft.downloadable
 
 
+def test_the_model_column_shows_the_model_auto_picked_also_after_a_restart(
+    qtbot, make_window, pattern_clip, speech, no_dialogs
+) -> None:
+    window = make_window(model="auto")  # only draft is installed in the test's home
+    window.show()
+    drop(window, [pattern_clip, speech("hello.wav")])
+    wait_jobs(qtbot, window, 1)
+    (job,) = window.model.jobs()
+    assert window.model.data(window.model.index(0, COL_MODEL)).startswith("auto ·")  # not yet
+    with qtbot.waitSignal(
+        window.bridge.job_event, timeout=60_000, check_params_cb=lambda i, s: s == "done"
+    ):
+        window.act_start.trigger()
+    assert window.model.data(window.model.index(0, COL_MODEL)).startswith("auto → draft ·")
+    window.shutdown()
+    again = make_window(save_settings=False)  # the store, not this session's memory, knows
+    row = again.model.row_of(job.id)
+    assert again.model.data(again.model.index(row, COL_MODEL)).startswith("auto → draft ·")
+
+
 def test_the_log_panel_reads_as_words_and_failures_are_errors(
     qtbot, jsonlog, make_window, pattern_clip, speech, out_dir, no_dialogs
 ) -> None:

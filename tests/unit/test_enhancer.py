@@ -11,6 +11,7 @@ import pytest
 from app.engine.models import registry as models
 from app.engine.models.enhance.loader import load_enhancer
 from app.engine.models.enhance.runner import ENHANCERS, FaceEnhancer
+from app.engine.models.importing import import_model
 from app.engine.models.providers import SessionCache
 from app.engine.render import media
 from app.engine.render.crop import estimate_alignment
@@ -117,7 +118,7 @@ def test_a_brightening_enhancer_changes_only_the_pasted_face_region(
 ):
     lipsync = install(tmp_path, standins.build_wav2lip_identity, "w2l_identity", "wav2lip")
     bright = standins.build_face_enhancer(tmp_path / "bright.onnx", brighten=0.2)
-    models.import_model(bright, as_name="gfpgan_1.4")
+    import_model(bright, as_name="gfpgan_1.4")
     plain = render(lossless(clip, speech, tmp_path / "plain.mp4", lipsync, yunet_path))
     enhanced = render(
         lossless(clip, speech, tmp_path / "enh.mp4", lipsync, yunet_path, enhancer="gfpgan_1.4")
@@ -143,7 +144,7 @@ def test_a_brightening_enhancer_changes_only_the_pasted_face_region(
 def test_enhancer_none_is_byte_identical_to_no_stage(clip, speech, tmp_path, yunet_path):
     """`none` and an enhancer at blend 0 give the same bytes as a render without it."""
     identity = standins.build_face_enhancer(tmp_path / "bright.onnx", brighten=0.2)
-    models.import_model(identity, as_name="gpen_bfr_512")
+    import_model(identity, as_name="gpen_bfr_512")
     outs = []
     for name, look in (
         ("none.mp4", {"enhancer": "none"}),

@@ -296,15 +296,17 @@ def test_a_done_job_keeps_its_face_coverage_and_warning(store: JobStore, tmp_pat
     for job_id, face_frames, warning in ((clean, 183, None), (warned, 0, "no face found")):
         assert store.claim_next("cpu") is not None
         store.update_progress(job_id, 200, 200, 10.0)
-        assert store.finish(job_id, face_frames, warning)
+        assert store.finish(job_id, face_frames, warning, model_used="draft")
     a, b = store.get(clean), store.get(warned)
     assert a is not None and b is not None
     assert a.coverage is not None and a.coverage.text == "face in 183 of 200 frames"
     assert (a.outcome, a.done_with_warning) == ("done", False)
     assert (b.outcome, b.warning, b.state) == ("done-with-warning", "no face found", "done")
+    assert a.model_used == b.model_used == "draft"
     assert store.requeue(warned)  # a retry starts clean
     again = store.get(warned)
     assert again is not None and again.warning is None and again.coverage is None
+    assert again.model_used is None
 
 
 def test_a_queue_written_before_face_coverage_opens_with_its_jobs(tmp_path: Path) -> None:
@@ -327,7 +329,7 @@ def test_a_queue_written_before_face_coverage_opens_with_its_jobs(tmp_path: Path
     with JobStore(path) as store:
         job = store.get(1)
         assert job is not None and job.state == "done" and job.coverage is None
-        assert job.outcome == "done" and job.error_kind is None
+        assert job.outcome == "done" and job.error_kind is None and job.model_used is None
         (version,) = store._query("PRAGMA user_version")[0]
         assert version == jobstore.SCHEMA_VERSION
         (new,) = store.add_many([JobSpec(settings(tmp_path, "new", "cpu"))])

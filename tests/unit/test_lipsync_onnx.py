@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from app.engine.errors import InputError, ModelOutputError
-from app.engine.models.lipsync import wav2lip
+from app.engine.models.contracts import WAV2LIP
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.models.lipsync.edtalk import EdTalkModel
 from app.engine.models.lipsync.onnx_runner import OnnxRunner, default_batch_size, infer_batches
@@ -218,7 +218,7 @@ def test_fixed_batch_files_are_fed_exactly_their_batch(tmp_path, fixed):
 def test_io_binding_path_runs_and_pads_the_tail(tmp_path):
     # The CUDA/DirectML code path, exercised on the CPU device.
     session = _session(standins.build_wav2lip_identity(tmp_path / "id.onnx"))
-    runner = OnnxRunner(session, wav2lip.CONTRACT, batch_size=8, label="id", io_binding=True)
+    runner = OnnxRunner(session, WAV2LIP, batch_size=8, label="id", io_binding=True)
     assert runner.uses_io_binding
     crops = _crops(11, 96)
     target = runner.inputs["target"]

@@ -17,8 +17,16 @@ import pytest
 
 from app import cli
 from app.engine import paths
-from app.engine.errors import InputError, ModelNotInstalled
+from app.engine.errors import DownloadCancelled, InputError, ModelNotInstalled
 from app.engine.models import registry as models
+from app.engine.models.download import (
+    MIRROR_ENV,
+    ChecksumMismatch,
+    DownloadError,
+    download,
+)
+from app.engine.models.importing import import_model
+from tests.support import standins
 
 W2L = "wav2lip_96"
 
@@ -107,13 +115,13 @@ def dead_url() -> str:
 
 @pytest.fixture(autouse=True)
 def no_mirror_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(models.MIRROR_ENV, raising=False)
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
 
 
 def fetch(name: str, srv: ModelServer | str, **kwargs: object) -> Path:
     base = srv.url if isinstance(srv, ModelServer) else srv
     kwargs.setdefault("mirrors", [base])
-    return models.download(name, retries=kwargs.pop("retries", 3), backoff=0, timeout=5, **kwargs)  # type: ignore[arg-type]
+    return download(name, retries=kwargs.pop("retries", 3), backoff=0, timeout=5, **kwargs)  # type: ignore[arg-type]
 
 
 def file_requests(srv: ModelServer, path: str = "/wav2lip_96.onnx") -> list[str | None]:
@@ -285,7 +293,7 @@ def test_a_complete_part_is_verified_without_downloading_again(server: ModelServ
 
 def test_checksum_mismatch_leaves_nothing_behind(server: ModelServer) -> None:
     server.files["/wav2lip_96.hash"] = b"deadbeef"
-    with pytest.raises(models.ChecksumMismatch, match="wav2lip_96.*deleted") as info:
+    with pytest.raises(ChecksumMismatch, match="wav2lip_96.*deleted") as info:
         fetch(W2L, server)
     assert "CRC32" in str(info.value) and "models import" in str(info.value)
     assert sorted(os.listdir(paths.models_dir())) == []
@@ -298,7 +306,7 @@ def test_a_published_file_that_does_not_fit_the_contract_is_not_installed(
     wrong = lipsync_model(picture_shape=("N", 3, 96, 96))
     server.files["/wav2lip_96.onnx"] = wrong
     server.files["/wav2lip_96.hash"] = format(zlib.crc32(wrong), "08x").encode()
-    with pytest.raises(models.DownloadError, match="passed its checksum but does not fit"):
+    with pytest.raises(DownloadError, match="passed its checksum but does not fit"):
         fetch(W2L, server)
     assert os.listdir(paths.models_dir()) == []
 
@@ -310,7 +318,7 @@ def test_cancel_keeps_the_part_and_a_later_pull_resumes(server: ModelServer) -> 
         if done > 0:
             cancel.set()
 
-    with pytest.raises(models.DownloadCancelled):
+    with pytest.raises(DownloadCancelled):
         fetch(W2L, server, progress=progress, cancel=cancel)
     part = paths.models_dir() / "wav2lip_96.onnx.part"
     kept = part.stat().st_size
@@ -321,7 +329,7 @@ def test_cancel_keeps_the_part_and_a_later_pull_resumes(server: ModelServer) -> 
 
 
 def test_unreachable_server_says_how_to_import_by_hand(dead_url: str) -> None:
-    with pytest.raises(models.DownloadError) as info:
+    with pytest.raises(DownloadError) as info:
         fetch(W2L, dead_url, retries=1)
     message = str(info.value)
     assert f"{dead_url}wav2lip_96" in message  # names the URL to fetch by hand
@@ -357,8 +365,8 @@ def test_a_404_moves_on_to_the_mirror_without_retrying(server: ModelServer) -> N
 def test_mirror_environment_variable_replaces_the_manifest_urls(
     server: ModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(models.MIRROR_ENV, server.url)
-    assert models.download(W2L, backoff=0).read_bytes() == PAYLOAD
+    monkeypatch.setenv(MIRROR_ENV, server.url)
+    assert download(W2L, backoff=0).read_bytes() == PAYLOAD
 
 
 def test_yunet_ships_with_the_app_and_is_hashed_not_recorded(yunet_path: Path) -> None:
@@ -394,14 +402,14 @@ def test_sha256_model_download_and_detector_lookup(
 
 
 def test_the_users_yunet_wins_over_the_shipped_one(yunet_path: Path) -> None:
-    installed = models.import_model(yunet_path)  # recognised by its sha256
+    installed = import_model(yunet_path)  # recognised by its sha256
     assert installed.path == paths.models_dir() / "face_detection_yunet_2026may.onnx"
     assert models.find_detector_model() == installed.path
 
 
 def test_sha256_mismatch_is_rejected(server: ModelServer, without_shipped_models: Path) -> None:
     server.files["/face_detection_yunet_2026may.onnx"] = b"not yunet"
-    with pytest.raises(models.ChecksumMismatch, match="sha256"):
+    with pytest.raises(ChecksumMismatch, match="sha256"):
         fetch("yunet_2026may", server)
     assert os.listdir(paths.models_dir()) == []
 
@@ -472,7 +480,7 @@ def test_delete_removes_file_record_and_part(server: ModelServer) -> None:
 
 def test_import_registry_model_by_contract(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "w2l.onnx")
-    installed = models.import_model(src, as_name=W2L)
+    installed = import_model(src, as_name=W2L)
     assert installed.path == paths.models_dir() / "wav2lip_96.onnx"
     assert installed.input_names == {"source": "source", "target": "target"}
     assert models.status(W2L) == "installed" and models.verify(W2L)
@@ -484,7 +492,7 @@ def test_import_reexported_file_binds_inputs_by_shape(tmp_path: Path) -> None:
     from app.engine.models.providers import SessionCache
 
     src = lipsync_onnx(tmp_path / "renamed.onnx", audio="mel", picture="face", out="y")
-    installed = models.import_model(src, as_name="wav2lip_gan_96")
+    installed = import_model(src, as_name="wav2lip_gan_96")
     assert installed.input_names == {"source": "mel", "target": "face"}
     assert installed.output_names == {"output": "y"}
     assert models.resolve("wav2lip_gan_96").input_names == installed.input_names
@@ -498,6 +506,48 @@ def test_import_reexported_file_binds_inputs_by_shape(tmp_path: Path) -> None:
     assert out.shape == (2, 3, 96, 96) and np.allclose(out, 1.0)
 
 
+def test_the_runner_uses_the_binding_recorded_at_import(tmp_path: Path) -> None:
+    from app.engine.models.lipsync.loader import load_model
+    from app.engine.models.lipsync.wav2lip import Wav2LipModel
+
+    # A re-export that swapped the input names: only the shapes tell which is which.
+    swapped = {"source": "target", "target": "source", "output": "y"}
+    src = standins.build_wav2lip_identity(tmp_path / "swapped.onnx", names=swapped)
+    installed = import_model(src, as_name="swapped", family="wav2lip")
+    assert installed.names.inputs == {"source": "target", "target": "source"}
+    assert installed.names.outputs == {"output": "y"}
+
+    model = load_model("swapped", "cpu")
+    assert isinstance(model, Wav2LipModel)
+    assert model.runner.binding.by == "record"
+    assert model.runner.binding.names() == installed.names
+    crops = np.random.default_rng(3).integers(0, 256, (3, 96, 96, 3), dtype=np.uint8)
+    mels = np.zeros((3, 80, 16), np.float32)
+    np.testing.assert_array_equal(model.infer(crops, mels, np.arange(3)), crops)
+
+    # A record naming tensors the file does not have is refused, not guessed around.
+    record_file = installed.path.with_name(installed.path.name + ".json")
+    record = json.loads(record_file.read_text())
+    record["input_names"] = {"source": "mel", "target": "face"}
+    record_file.write_text(json.dumps(record))
+    with pytest.raises(InputError, match=r"swapped\.onnx: its install record binds input 'source'"):
+        load_model("swapped", "cpu")
+
+
+def test_a_file_that_fits_no_family_is_refused_at_import_in_one_line(
+    run_cli, tmp_path: Path
+) -> None:
+    src = standins.build_face_enhancer(tmp_path / "enhancer.onnx", size=96)
+    for family in ("wav2lip", "edtalk"):
+        code, out, err = run_cli("models", "import", str(src), "--as", "mine", "--family", family)
+        assert code == 2 and out == ""
+        (line,) = err.splitlines()
+        assert str(src) in line and f"not a {family} model" in line
+        assert "no input named 'source'" in line and "unexpected input 'input'" in line
+    assert "mine" not in models.load_registry().names()
+    assert os.listdir(paths.models_dir()) == []
+
+
 def test_import_edtalk_contract(tmp_path: Path) -> None:
     src = lipsync_onnx(
         tmp_path / "ed.onnx",
@@ -505,18 +555,19 @@ def test_import_edtalk_contract(tmp_path: Path) -> None:
         picture_shape=("N", 3, 256, 256),
         out_shape=("N", 3, 256, 256),
     )
-    assert models.import_model(src, as_name="edtalk_256").family == "edtalk"
-    with pytest.raises(InputError, match="does not fit the wav2lip model contract"):
-        models.import_model(src, as_name=W2L)
+    assert import_model(src, as_name="edtalk_256").family == "edtalk"
+    with pytest.raises(InputError, match=r"ed\.onnx: not a wav2lip model: input 'target' is"):
+        import_model(src, as_name=W2L)
 
 
 def test_import_rejects_a_wrong_contract_naming_file_and_difference(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "three_channels.onnx", picture_shape=("N", 3, 96, 96))
     with pytest.raises(InputError) as info:
-        models.import_model(src, as_name=W2L)
+        import_model(src, as_name=W2L)
     message = str(info.value)
     assert str(src) in message
-    assert "input 'target' has shape (N, 3, 96, 96) float32, expected (N, 6, 96, 96)" in message
+    assert "input 'target' is (N,3,96,96) float, expected (N,6,96,96) float" in message
+    assert "\n" not in message
     assert models.status(W2L) == "missing"
     assert os.listdir(paths.models_dir()) == []  # the staged copy is gone too
 
@@ -524,16 +575,16 @@ def test_import_rejects_a_wrong_contract_naming_file_and_difference(tmp_path: Pa
 def test_import_rejects_an_extra_input_and_a_non_onnx_file(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "extra.onnx", weight="gain")  # wav2lip takes no third input
     with pytest.raises(InputError, match="unexpected input 'gain'"):
-        models.import_model(src, as_name=W2L)
+        import_model(src, as_name=W2L)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00not onnx at all" * 10)
     with pytest.raises(InputError, match=r"junk\.onnx: not a loadable ONNX model"):
-        models.import_model(junk, as_name=W2L)
+        import_model(junk, as_name=W2L)
 
 
 def test_custom_model_is_registered_and_resolvable(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "mine.onnx")
-    installed = models.import_model(src, as_name="my_lips", family="wav2lip")
+    installed = import_model(src, as_name="my_lips", family="wav2lip")
     assert "my_lips" in models.load_registry().names()
     resolved = models.resolve("my_lips")
     assert (resolved.family, resolved.path) == ("wav2lip", installed.path)
@@ -543,7 +594,7 @@ def test_custom_model_is_registered_and_resolvable(tmp_path: Path) -> None:
     assert models.status("my_lips") == "installed"
     assert "my_lips" in [m.name for m in models.installed_models()]
     with pytest.raises(InputError, match="no download URL"):
-        models.download("my_lips")
+        download("my_lips")
     models.delete("my_lips")
     assert "my_lips" not in models.load_registry().names()
     assert not installed.path.exists()
@@ -556,32 +607,32 @@ def test_custom_import_checks_the_contract_too(tmp_path: Path) -> None:
         picture_shape=("N", 3, 256, 256),
         out_shape=("N", 3, 256, 256),
     )
-    with pytest.raises(InputError, match="ed.onnx does not fit the wav2lip model contract"):
-        models.import_model(src, as_name="mine", family="wav2lip")
+    with pytest.raises(InputError, match=r"ed\.onnx: not a wav2lip model"):
+        import_model(src, as_name="mine", family="wav2lip")
     assert "mine" not in models.load_registry().names()
-    assert models.import_model(src, as_name="mine", family="edtalk").family == "edtalk"
+    assert import_model(src, as_name="mine", family="edtalk").family == "edtalk"
 
 
 def test_custom_import_needs_a_family_and_a_good_name(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "mine.onnx")
     with pytest.raises(InputError, match="needs --family wav2lip or --family edtalk"):
-        models.import_model(src, as_name="my_lips")
+        import_model(src, as_name="my_lips")
     with pytest.raises(InputError, match="cannot be a model name"):
-        models.import_model(src, as_name="auto", family="wav2lip")
+        import_model(src, as_name="auto", family="wav2lip")
     with pytest.raises(InputError, match="is of the wav2lip family, not edtalk"):
-        models.import_model(src, as_name=W2L, family="edtalk")
+        import_model(src, as_name=W2L, family="edtalk")
 
 
 def test_unknown_file_without_as_is_refused_with_a_hint(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "wav2lip_96.onnx")
     with pytest.raises(InputError) as info:
-        models.import_model(src)
+        import_model(src)
     assert "add --as wav2lip_96" in str(info.value)
     assert "--as NAME --family wav2lip|edtalk" in str(info.value)
 
 
 def test_import_recognises_a_known_sha256(yunet_path: Path) -> None:
-    installed = models.import_model(yunet_path)
+    installed = import_model(yunet_path)
     assert (installed.name, installed.family) == ("yunet_2026may", "detector")
     assert models.find_detector_model() == installed.path
 
@@ -589,7 +640,7 @@ def test_import_recognises_a_known_sha256(yunet_path: Path) -> None:
 def test_import_under_a_sha256_name_checks_the_hash(tmp_path: Path) -> None:
     src = lipsync_onnx(tmp_path / "x.onnx")
     with pytest.raises(InputError, match="is not yunet_2026may: its sha256 is"):
-        models.import_model(src, as_name="yunet_2026may")
+        import_model(src, as_name="yunet_2026may")
 
 
 # --------------------------------------------------------------------------- CLI
@@ -608,7 +659,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
 
 
 def test_cli_models_list(run_cli, yunet_path: Path) -> None:
-    models.import_model(yunet_path)
+    import_model(yunet_path)
     code, out, _ = run_cli("models", "list")
     assert code == 0
     lines = {line.split()[0]: line.split() for line in out.splitlines()}
@@ -622,7 +673,7 @@ def test_cli_models_list(run_cli, yunet_path: Path) -> None:
 def test_cli_models_pull_from_the_local_server(
     run_cli, server: ModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(models.MIRROR_ENV, server.url)
+    monkeypatch.setenv(MIRROR_ENV, server.url)
     code, out, err = run_cli("models", "pull", W2L)
     assert code == 0
     assert err.index("Non-commercial") < err.index("100%")  # licence shown before the bar
@@ -635,7 +686,7 @@ def test_cli_models_pull_from_the_local_server(
 def test_cli_pull_unreachable_exits_2_with_the_import_hint(
     run_cli, dead_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(models.MIRROR_ENV, dead_url)
+    monkeypatch.setenv(MIRROR_ENV, dead_url)
     code, _, err = run_cli("models", "pull", W2L, "--retries", "0")
     assert code == 2
     assert "models import FILE --as wav2lip_96" in err

@@ -47,7 +47,7 @@ DONE_WITH_WARNING = "done-with-warning"  # Job.outcome of a done job with a warn
 FailureKind = Literal["bad_input", "model_missing", "error", "stalled", "interrupted"]
 PageOrder = Literal["priority", "created"]
 DB_NAME = "jobs.sqlite3"
-SCHEMA_VERSION = 3  # 2: face_frames and warning; 3: error_kind
+SCHEMA_VERSION = 4  # 2: face_frames and warning; 3: error_kind; 4: model_used
 BUSY_TIMEOUT_S = 5.0  # another process (CLI beside the GUI) holding the write lock
 
 # RenderSettings fields that have their own column; the rest go to the JSON `settings`.
@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     started   REAL,
     finished  REAL,
     face_frames INTEGER,  -- frames the face was animated in; NULL until done
-    warning   TEXT        -- done-with-warning: why the output needs a look
+    warning   TEXT,       -- done-with-warning: why the output needs a look
+    model_used TEXT       -- the model that rendered it ("auto" resolved); NULL until done
 );
 -- Scheduler: next queued job for one device. Partial, so it holds only the queue
 -- (small once most of a batch is done); claim_next asks once per accepted device.
@@ -93,10 +94,16 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1);
 
 _COLUMNS = (
     "id, seq, video, audio, output, model, device, settings, priority, state, done, total, "
-    "fps, error, attempts, slot, created, started, finished, face_frames, warning, error_kind"
+    "fps, error, attempts, slot, created, started, finished, face_frames, warning, error_kind, "
+    "model_used"
 )
 # Columns added after version 1, with their declarations: an older file gains them.
-_ADDED_COLUMNS = (("face_frames", "INTEGER"), ("warning", "TEXT"), ("error_kind", "TEXT"))
+_ADDED_COLUMNS = (
+    ("face_frames", "INTEGER"),
+    ("warning", "TEXT"),
+    ("error_kind", "TEXT"),
+    ("model_used", "TEXT"),
+)
 
 
 def device_family(device: str) -> str:
@@ -143,6 +150,7 @@ class Job:
     face_frames: int | None = None  # frames with an animated face; None until done
     warning: str | None = None  # set on a done job whose output needs a look
     error_kind: FailureKind | None = None  # why it failed; None unless `error` is set
+    model_used: str | None = None  # the model that rendered a done job ("auto" resolved)
     # Not stored: the scheduler's word, when it starts the job, that queued jobs of the
     # same presenter video follow it (so the render keeps the video's decoded frames).
     presenter_follows: bool = field(default=False, compare=False)
@@ -208,6 +216,7 @@ def _row_to_job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
         face_frames,
         warning,
         error_kind,
+        model_used,
     ) = row
     return Job(
         id=id_,
@@ -232,6 +241,7 @@ def _row_to_job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
         face_frames=face_frames,
         warning=warning,
         error_kind=error_kind,
+        model_used=model_used,
     )
 
 
@@ -516,7 +526,8 @@ class JobStore:
             conn.execute(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, slot = ?, "
                 "started = ?, finished = NULL, done = 0, fps = 0, error = NULL, "
-                "face_frames = NULL, warning = NULL, error_kind = NULL WHERE id = ?",
+                "face_frames = NULL, warning = NULL, error_kind = NULL, model_used = NULL "
+                "WHERE id = ?",
                 (device_slot, time.time(), best[2]),
             )
             row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (best[2],)).fetchone()
@@ -532,15 +543,20 @@ class JobStore:
         )
 
     def finish(
-        self, job_id: int, face_frames: int | None = None, warning: str | None = None
+        self,
+        job_id: int,
+        face_frames: int | None = None,
+        warning: str | None = None,
+        model_used: str | None = None,
     ) -> bool:
-        """running -> done, with the render's face coverage and its warning if any
-        (done-with-warning). False if the job is not running (e.g. cancelled meanwhile)."""
+        """running -> done, with the render's face coverage, its warning if any
+        (done-with-warning) and the model that rendered it. False if the job is not
+        running (e.g. cancelled meanwhile)."""
         return bool(
             self._execute(
                 "UPDATE jobs SET state = 'done', finished = ?, done = MAX(done, total), "
-                "face_frames = ?, warning = ? WHERE id = ? AND state = 'running'",
-                (time.time(), face_frames, warning, job_id),
+                "face_frames = ?, warning = ?, model_used = ? WHERE id = ? AND state = 'running'",
+                (time.time(), face_frames, warning, model_used, job_id),
             )
         )
 
@@ -585,7 +601,7 @@ class JobStore:
                 return False
             conn.execute(
                 "UPDATE jobs SET state = 'queued', seq = ?, done = 0, fps = 0, started = NULL, "
-                "finished = NULL, face_frames = NULL, warning = NULL, "
+                "finished = NULL, face_frames = NULL, warning = NULL, model_used = NULL, "
                 "attempts = CASE WHEN ? THEN 0 ELSE attempts END WHERE id = ?",
                 (self._take_seq(conn), reset_attempts, job_id),
             )

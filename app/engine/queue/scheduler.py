@@ -645,7 +645,12 @@ class Scheduler:
         self, job: Job, outcome: _Outcome, fields: dict[str, Any]
     ) -> list[tuple[int, str]]:
         written = outcome.written(job)
-        if not self.store.finish(job.id, *_coverage_of(outcome.result)):
+        model_used = outcome.result.get("model")
+        if not self.store.finish(
+            job.id,
+            *_coverage_of(outcome.result),
+            model_used=model_used if isinstance(model_used, str) else None,
+        ):
             # Cancelled in the store after its last progress report: no output.
             _remove_outputs(job, written)
             log_event("job_cancelled", logger=log, **fields)

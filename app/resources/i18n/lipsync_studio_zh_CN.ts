@@ -224,8 +224,8 @@ Or use Add videos and Add audio above.</source>
         <translation>Ray 集群（{address}）</translation>
     </message>
     <message>
-        <source>Render on: {where} (not reachable: {error})</source>
-        <translation>渲染位置：{where}（无法连接：{error}）</translation>
+        <source>Render on: {where} (not reachable)</source>
+        <translation>渲染位置：{where}（无法连接）</translation>
     </message>
     <message>
         <source>Render on: {where} (connecting…)</source>

@@ -26,4 +26,6 @@ def load_enhancer(
         raise InputError(f"enhancer '{name}': not a face enhancer (known: {known})")
     installed = models.resolve(name)  # ModelNotInstalled says how to get it
     session = sessions.get(installed.path, device)
-    return FaceEnhancer(session, name, batch_size=batch_size, model_path=installed.path)
+    return FaceEnhancer(
+        session, name, batch_size=batch_size, model_path=installed.path, names=installed.names
+    )

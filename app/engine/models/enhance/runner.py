@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from app.engine.models.contracts import FACE_ENHANCER, Contract, TensorNames
 from app.engine.models.lipsync.onnx_runner import (
-    Contract,
     OnnxRunner,
-    TensorSpec,
     default_batch_size,
     session_label,
     to_uint8_hwc,
@@ -33,15 +32,11 @@ ENHANCERS: dict[str, tuple[str, int]] = {
     "gpen_bfr_256": ("arcface_128", 256),
     "gpen_bfr_512": ("ffhq", 512),
 }
-FAMILY = "face_enhancer"
+FAMILY = FACE_ENHANCER.family
 
 
 def contract(size: int) -> Contract:
-    return Contract(
-        family=FAMILY,
-        inputs=(TensorSpec("input", (3, size, size)),),
-        output=TensorSpec("output", (3, size, size)),
-    )
+    return FACE_ENHANCER.sized(size=size)
 
 
 def input_size(session: ort.InferenceSession) -> int:
@@ -61,14 +56,16 @@ class FaceEnhancer:
         template: str | None = None,
         batch_size: int | None = None,
         model_path: str | Path | None = None,
+        names: TensorNames | None = None,
     ) -> None:
+        """`names`: the binding recorded at install (registry.InstalledModel.names)."""
         self.name = name
         self.size = input_size(session)
         self.template = template or ENHANCERS.get(name, ("ffhq", self.size))[0]
         self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
         label = str(model_path) if model_path else session_label(session, name)
         self._runner = OnnxRunner(
-            session, contract(self.size), batch_size=self.batch_size, label=label
+            session, contract(self.size), batch_size=self.batch_size, label=label, names=names
         )
 
     @property

@@ -22,32 +22,16 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from app.engine.models.lipsync.onnx_runner import (
-    MEL_SHAPE,
-    Contract,
-    OnnxLipSyncModel,
-    TensorSpec,
-    check_batch,
-    infer_batches,
-)
+from app.engine.models.contracts import EDTALK, TensorNames
+from app.engine.models.lipsync.onnx_runner import OnnxLipSyncModel, check_batch, infer_batches
 
-CROP_SIZE = 256
-
-CONTRACT = Contract(
-    family="edtalk",
-    inputs=(
-        TensorSpec("source", (1, *MEL_SHAPE)),
-        TensorSpec("target", (3, CROP_SIZE, CROP_SIZE)),
-        TensorSpec("weight", (1,), batched=False),
-    ),
-    output=TensorSpec("output", (3, CROP_SIZE, CROP_SIZE)),
-)
+CROP_SIZE = int(EDTALK.output.dims[-1])  # the face crop's side, in and out
 
 
 class EdTalkModel(OnnxLipSyncModel):
     """A LipSyncModel over an EDTalk session (any provider)."""
 
-    contract = CONTRACT
+    contract = EDTALK
     default_name = "edtalk_256"
     template = "ffhq"
     crop_size = CROP_SIZE
@@ -60,11 +44,12 @@ class EdTalkModel(OnnxLipSyncModel):
         weight: float = 1.0,
         *,
         model_path: str | Path | None = None,
+        names: TensorNames | None = None,
     ) -> None:
         if not math.isfinite(weight):
             raise ValueError(f"weight must be finite, got {weight}")
         self.weight = float(weight)
-        super().__init__(session, name, batch_size, model_path=model_path)
+        super().__init__(session, name, batch_size, model_path=model_path, names=names)
 
     def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
         n = check_batch(crops, mels, CROP_SIZE)

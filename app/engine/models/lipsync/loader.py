@@ -66,7 +66,9 @@ def _load_onnx_model(name: str, device: str, batch_size: int | None) -> LipSyncM
     if runner is None:
         raise InputError(f"{name}: a {installed.family} model, not a lip-sync model")
     session = sessions().get(installed.path, device)
-    return runner(session, name=name, batch_size=batch_size, model_path=installed.path)
+    return runner(
+        session, name=name, batch_size=batch_size, model_path=installed.path, names=installed.names
+    )
 
 
 @functools.cache

@@ -1,20 +1,17 @@
-"""Shared ONNX machinery for the neural lip-sync families.
+"""Shared ONNX machinery for the neural families (lip-sync, face enhancer).
 
-A family declares its `Contract` (input/output names and per-frame shapes, as the
-published files have them). `OnnxRunner` matches a session's inputs to the contract
-by name, or by shape when a re-exported file renamed them, owns one preallocated
-array per input that the family writes each batch into, and runs the session batch
-by batch: plain `run` on CPU, IO binding on CUDA / DirectML. A file fixed to a batch
+`OnnxRunner` binds a session to its family's `Contract` (models/contracts.py: through the
+names recorded when the model was installed, else from the file itself), owns one
+preallocated array per input that the family writes each batch into, and runs the session
+batch by batch: plain `run` on CPU, IO binding on CUDA / DirectML. A file fixed to a batch
 of 1 (or any fixed batch) is fed exactly that many rows, padded at the end.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,13 @@ import numpy as np
 import onnxruntime as ort
 
 from app.engine.errors import InputError, ModelOutputError
+from app.engine.models.contracts import (
+    MEL_SHAPE,
+    Contract,
+    FileTensor,
+    TensorNames,
+    bind_contract,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,6 @@ _DEFAULT_BATCH: dict[str, int] = {
     "openvino": 8,
 }
 
-MEL_SHAPE = (80, 16)  # one mel chunk: 80 bands x 16 columns (0.2 s), both families
-
 _FLOAT_TYPES: dict[str, type[np.floating[Any]]] = {
     "tensor(float)": np.float32,
     "tensor(float16)": np.float16,
@@ -60,172 +62,6 @@ def default_batch_size(provider: str) -> int:
     key = provider.lower().removesuffix("executionprovider")
     key = {"directml": "dml"}.get(key, key)
     return _DEFAULT_BATCH.get(key, _DEFAULT_BATCH["cpu"])
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One tensor of a family's contract: `dims` are per frame (batch dim excluded
-    when `batched`)."""
-
-    name: str
-    dims: tuple[int, ...]
-    batched: bool = True
-
-    def shape_str(self) -> str:
-        shape = (("N",) if self.batched else ()) + self.dims
-        return f"({','.join(map(str, shape))}) float"
-
-    def describe(self) -> str:
-        return f"'{self.name}' {self.shape_str()}"
-
-
-@dataclass(frozen=True)
-class Contract:
-    family: str
-    inputs: tuple[TensorSpec, ...]
-    output: TensorSpec
-
-    def describe(self) -> str:
-        ins = ", ".join(s.describe() for s in self.inputs)
-        return f"inputs {ins}; output {self.output.describe()}"
-
-
-@dataclass(frozen=True)
-class FileTensor:
-    """An input or output as the .onnx file declares it."""
-
-    name: str
-    shape: tuple[int | str | None, ...]  # int fixed, str symbolic, None unknown
-    type: str  # ORT's type string, e.g. "tensor(float)"
-
-    @classmethod
-    def of(cls, arg: Any) -> FileTensor:  # ort.NodeArg
-        return cls(arg.name, tuple(arg.shape), arg.type)
-
-    def shape_str(self) -> str:
-        shape = ",".join("?" if d is None else str(d) for d in self.shape)
-        return f"({shape}) {self.type.removeprefix('tensor(').removesuffix(')')}"
-
-    def describe(self) -> str:
-        return f"'{self.name}' {self.shape_str()}"
-
-
-@dataclass(frozen=True)
-class Binding:
-    """Contract name -> the file's tensor, the file's output, and its fixed batch."""
-
-    inputs: dict[str, FileTensor]
-    output: FileTensor
-    fixed_batch: int | None  # None: the batch dim is dynamic
-    by: str  # "name" or "shape": how the inputs were matched (for the log)
-
-
-def _compatible(spec: TensorSpec, ft: FileTensor) -> bool:
-    if ft.type not in _FLOAT_TYPES:
-        return False
-    if len(ft.shape) != len(spec.dims) + spec.batched:
-        return False
-    dims = ft.shape[1:] if spec.batched else ft.shape
-    if spec.batched and isinstance(ft.shape[0], int) and ft.shape[0] < 1:
-        return False
-    # A symbolic dim accepts anything; a fixed one must equal the contract's.
-    return all(not isinstance(d, int) or d == want for d, want in zip(dims, spec.dims))
-
-
-def bind_contract(
-    contract: Contract,
-    file_inputs: Sequence[FileTensor],
-    file_outputs: Sequence[FileTensor],
-    label: str,
-) -> Binding:
-    """Match a file's tensors to the contract: by name where every name matches,
-    otherwise by shape (the one assignment that fits). Raises InputError naming
-    `label` (the file) and what differs."""
-    by_name = {ft.name: ft for ft in file_inputs}
-    name_problems = _name_problems(contract, file_inputs)
-    inputs: dict[str, FileTensor] | None = None
-    how = "name"
-    if not name_problems:
-        inputs = {spec.name: by_name[spec.name] for spec in contract.inputs}
-    elif len(file_inputs) == len(contract.inputs):
-        fits = [
-            perm
-            for perm in itertools.permutations(file_inputs)
-            if all(_compatible(s, ft) for s, ft in zip(contract.inputs, perm))
-        ]
-        if len(fits) > 1:  # e.g. all dims symbolic: prefer the most names kept
-            best = max(sum(s.name == ft.name for s, ft in zip(contract.inputs, p)) for p in fits)
-            fits = [
-                p
-                for p in fits
-                if sum(s.name == ft.name for s, ft in zip(contract.inputs, p)) == best
-            ]
-        if len(fits) == 1:
-            inputs = {s.name: ft for s, ft in zip(contract.inputs, fits[0])}
-            how = "shape"
-        elif len(fits) > 1:
-            raise InputError(
-                f"{label}: cannot tell which input is which for a {contract.family} model: "
-                f"{_describe_file(file_inputs, file_outputs)} fit {contract.describe()} "
-                "in more than one order"
-            )
-    if inputs is None:
-        raise InputError(
-            f"{label}: not a {contract.family} model: "
-            f"{'; '.join(name_problems)}; and the inputs do not fit by shape either. "
-            f"Expected {contract.describe()}. "
-            f"The file has {_describe_file(file_inputs, file_outputs)}"
-        )
-
-    output = _bind_output(contract, file_outputs, label)
-    batches = {
-        ft.shape[0]
-        for spec, ft in ((s, inputs[s.name]) for s in contract.inputs)
-        if spec.batched and isinstance(ft.shape[0], int)
-    }
-    if isinstance(output.shape[0], int):
-        batches.add(output.shape[0])
-    if len(batches) > 1:
-        raise InputError(
-            f"{label}: inconsistent fixed batch sizes {sorted(batches)} in "
-            f"{_describe_file(file_inputs, file_outputs)}"
-        )
-    fixed = int(batches.pop()) if batches else None
-    return Binding(inputs, output, fixed, how)
-
-
-def _name_problems(contract: Contract, file_inputs: Sequence[FileTensor]) -> list[str]:
-    by_name = {ft.name: ft for ft in file_inputs}
-    problems = []
-    for spec in contract.inputs:
-        ft = by_name.get(spec.name)
-        if ft is None:
-            problems.append(f"no input named '{spec.name}'")
-        elif not _compatible(spec, ft):
-            problems.append(f"input '{ft.name}' is {ft.shape_str()}, expected {spec.shape_str()}")
-    wanted = {s.name for s in contract.inputs}
-    problems += [f"unexpected input {ft.describe()}" for ft in file_inputs if ft.name not in wanted]
-    return problems
-
-
-def _bind_output(contract: Contract, file_outputs: Sequence[FileTensor], label: str) -> FileTensor:
-    spec = contract.output
-    named = [ft for ft in file_outputs if ft.name == spec.name and _compatible(spec, ft)]
-    fits = named or [ft for ft in file_outputs if _compatible(spec, ft)]
-    if len(fits) != 1:
-        outs = ", ".join(ft.describe() for ft in file_outputs)
-        what = "no output" if not fits else "more than one output"
-        raise InputError(
-            f"{label}: not a {contract.family} model: {what} fits {spec.describe()} "
-            f"(the file's outputs: {outs})"
-        )
-    return fits[0]
-
-
-def _describe_file(file_inputs: Sequence[FileTensor], file_outputs: Sequence[FileTensor]) -> str:
-    ins = ", ".join(ft.describe() for ft in file_inputs)
-    outs = ", ".join(ft.describe() for ft in file_outputs)
-    return f"inputs {ins}; outputs {outs}"
 
 
 def session_label(session: ort.InferenceSession, fallback: str) -> str:
@@ -251,9 +87,16 @@ class OnnxRunner:
         batch_size: int,
         label: str,
         io_binding: bool | None = None,
+        names: TensorNames | None = None,
     ) -> None:
+        """`names`: the binding recorded when the model was installed; without it the
+        session's own tensors are bound (a file given directly: tests, the bench)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        dims = {s.name: s.dims for s in (*contract.inputs, contract.output)}
+        free = [name for name, d in dims.items() if not all(isinstance(x, int) for x in d)]
+        if free:  # buffers need sizes: Contract.sized() fixes them
+            raise ValueError(f"{contract.family}: free sizes in {free}; size the contract first")
         self.session = session
         self.contract = contract
         self.label = label
@@ -262,7 +105,9 @@ class OnnxRunner:
             [FileTensor.of(a) for a in session.get_inputs()],
             [FileTensor.of(a) for a in session.get_outputs()],
             label,
+            names,
         )
+        self._output = self.binding.outputs[contract.output.name]
         if self.binding.by == "shape":
             log.info(
                 "%s: inputs bound by shape: %s",
@@ -286,7 +131,7 @@ class OnnxRunner:
         self.inputs: dict[str, np.ndarray] = {}
         for spec in contract.inputs:
             dtype = _FLOAT_TYPES[self.binding.inputs[spec.name].type]
-            shape = ((self.capacity,) if spec.batched else ()) + spec.dims
+            shape = ((self.capacity,) if spec.batched else ()) + tuple(map(int, spec.dims))
             self.inputs[spec.name] = np.zeros(shape, dtype=dtype)
         self._io: ort.IOBinding | None = None
         self._io_verified = False  # one IO-binding run succeeded
@@ -313,7 +158,7 @@ class OnnxRunner:
         if self._use_io_binding:
             result = self._run_io_binding(feeds)
         else:
-            result = self.session.run([self.binding.output.name], feeds)[0]
+            result = self.session.run([self._output.name], feeds)[0]
         want = (fed,) + self.contract.output.dims
         if result.shape != want:
             raise InputError(
@@ -339,7 +184,7 @@ class OnnxRunner:
             # so every batch binds again after its buffers were filled.
             for name, array in feeds.items():
                 io.bind_cpu_input(name, array)
-            io.bind_output(self.binding.output.name, self._device, self._device_id)
+            io.bind_output(self._output.name, self._device, self._device_id)
             io.synchronize_inputs()
             self.session.run_with_iobinding(io)
             io.synchronize_outputs()
@@ -356,7 +201,7 @@ class OnnxRunner:
                 exc_info=True,
             )
             self._use_io_binding = False
-            return self.session.run([self.binding.output.name], feeds)[0]
+            return self.session.run([self._output.name], feeds)[0]
         self._io_verified = True
         return result
 
@@ -419,13 +264,20 @@ class OnnxLipSyncModel:
         *,
         model_path: str | Path | None = None,
         io_binding: bool | None = None,
+        names: TensorNames | None = None,
     ) -> None:
-        """`io_binding` None: on for CUDA/DirectML sessions (the bench compares both)."""
+        """`io_binding` None: on for CUDA/DirectML sessions (the bench compares both);
+        `names`: the binding recorded at install (registry.InstalledModel.names)."""
         self.name = name or self.default_name
         self.batch_size = batch_size or default_batch_size(session.get_providers()[0])
         label = str(model_path) if model_path else session_label(session, self.name)
         self._runner = OnnxRunner(
-            session, self.contract, batch_size=self.batch_size, label=label, io_binding=io_binding
+            session,
+            self.contract,
+            batch_size=self.batch_size,
+            label=label,
+            io_binding=io_binding,
+            names=names,
         )
 
     @property
@@ -442,6 +294,7 @@ class OnnxLipSyncModel:
             batch_size=self.batch_size,
             label=self._runner.label,
             io_binding=self._runner.uses_io_binding,
+            names=self._runner.binding.names(),
         )
         return twin
 

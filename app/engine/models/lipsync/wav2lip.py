@@ -19,31 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.engine.models.lipsync.onnx_runner import (
-    MEL_SHAPE,
-    Contract,
-    OnnxLipSyncModel,
-    TensorSpec,
-    check_batch,
-    infer_batches,
-)
+from app.engine.models.contracts import WAV2LIP
+from app.engine.models.lipsync.onnx_runner import OnnxLipSyncModel, check_batch, infer_batches
 
-CROP_SIZE = 96
-
-CONTRACT = Contract(
-    family="wav2lip",
-    inputs=(
-        TensorSpec("source", (1, *MEL_SHAPE)),
-        TensorSpec("target", (6, CROP_SIZE, CROP_SIZE)),
-    ),
-    output=TensorSpec("output", (3, CROP_SIZE, CROP_SIZE)),
-)
+CROP_SIZE = int(WAV2LIP.output.dims[-1])  # the face crop's side, in and out
 
 
 class Wav2LipModel(OnnxLipSyncModel):
     """A LipSyncModel over a Wav2Lip session (any provider)."""
 
-    contract = CONTRACT
+    contract = WAV2LIP
     default_name = "wav2lip_96"
     template = "wav2lip"
     crop_size = CROP_SIZE
