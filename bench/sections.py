@@ -16,7 +16,7 @@ from bench.measure import cores, disturbed, least_disturbed, run_child
 if TYPE_CHECKING:
     from bench.__main__ import Run
 
-CPU_DEFAULT_BATCH = 8  # onnx_runner._DEFAULT_BATCH["cpu"]; also pipeline.QUEUE_FRAMES
+CPU_DEFAULT_BATCH = 8  # onnx_runner._DEFAULT_BATCH["cpu"]; also stages.CHANNEL_FRAMES (up to 1080p)
 MEMORY_TARGET = 1.2
 BATCH_TARGET = 0.75  # issue 15: one presenter x 10 audios, reuse on / off, draft
 

@@ -2,8 +2,10 @@
 with sound, a before/after comparison of one frame, and "Preview one frame".
 
 Playback uses QtMultimedia (QMediaPlayer + QVideoWidget + QAudioOutput). Where that is
-missing (a build without PySide6-Addons) a frame scrubber takes its place: the slider
-asks for one decoded frame at a time, off the GUI thread.
+missing (a build without PySide6-Addons, or Linux without libpulse0, which Qt's
+multimedia library links) a frame scrubber takes its place: the slider asks for one
+decoded frame at a time, off the GUI thread, and the play button is disabled with
+a tooltip saying why.
 
 The pane itself never decodes or renders: it emits requests (`one_frame_requested`,
 `compare_requested`, `scrub_requested`) and the window answers them with workers.
@@ -156,6 +158,13 @@ class PreviewPanel(QWidget):
         self.play_button = QToolButton()
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.setToolTip(self.tr("Play the finished render with sound (Space)"))
+        if self.player is None:  # disabled for good: say why, and what works instead
+            self.play_button.setToolTip(
+                self.tr(
+                    "Playback is unavailable: QtMultimedia did not load (on Linux it needs "
+                    "libpulse0). Drag the slider to step through the render frame by frame."
+                )
+            )
         self.play_button.clicked.connect(self.toggle_play)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)

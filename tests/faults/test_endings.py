@@ -65,10 +65,19 @@ def cli(folder: Path, *argv: str, **popen: object) -> subprocess.Popen:
 def wait_for_temp(proc: subprocess.Popen, output: Path, timeout: float = 120) -> None:
     """Until the render has written into its temporary file (it is mid-render then)."""
     deadline = time.monotonic() + timeout
-    while not any(p.stat().st_size > 0 for p in outputs.temps_of(output)):
+    while not any(_size(p) > 0 for p in outputs.temps_of(output)):
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert time.monotonic() < deadline, "the render never started writing"
         time.sleep(0.02)
+
+
+def _size(path: Path) -> int:
+    """0 for a temporary that went meanwhile (check_output_path's writability probe is
+    made and removed at once)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 # -- item 2: a file appears at the output while rendering -----------------------------------

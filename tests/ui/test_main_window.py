@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl
 
 from app.engine import outputs
 from app.ui import intake
+from app.ui import preview as preview_module
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.batch_model import COL_OUTPUT, COL_PROGRESS, COL_STATE, FRACTION_ROLE
 from app.ui.settings_dialog import SettingsDialog
@@ -313,9 +314,13 @@ def test_finished_job_plays_and_compares_one_frame(
         window.act_start.trigger()
     window.select_job(job.id)
     preview = window.preview
-    assert preview.mode == "player"
-    assert preview.player.source() == QUrl.fromLocalFile(str(job.output))
-    preview.player.setPosition(400)
+    if preview_module.HAVE_MULTIMEDIA:  # the player, with sound
+        assert preview.mode == "player" and preview.play_button.isEnabled()
+        assert preview.player.source() == QUrl.fromLocalFile(str(job.output))
+        preview.player.setPosition(400)
+    else:  # no QtMultimedia here (Linux without libpulse0): the documented fallback
+        assert preview.mode == "scrub" and not preview.play_button.isEnabled()
+        preview.slider.setValue(400)
     preview.compare_button.setChecked(True)  # Before: the frame without lip-sync
     qtbot.waitUntil(lambda: preview.mode == "pair", timeout=20_000)
     assert preview.showing_before() and preview.view.caption().startswith("Before")
@@ -398,11 +403,13 @@ def test_jobs_in_the_store_are_listed_when_the_window_opens(
 def test_without_qtmultimedia_a_finished_job_is_scrubbed_frame_by_frame(
     qtbot, make_window, face_clip, speech, monkeypatch, no_dialogs
 ) -> None:
-    from app.ui import preview as preview_module
-
+    """README, Desktop app: without QtMultimedia (libpulse0 missing) the play button is
+    disabled and says why; the scrubber, Before/After and one-frame preview still work."""
     monkeypatch.setattr(preview_module, "HAVE_MULTIMEDIA", False)
     window = make_window()
     assert window.preview.player is None
+    assert not window.preview.play_button.isEnabled()
+    assert "libpulse0" in window.preview.play_button.toolTip()
     drop(window, [face_clip, speech("a.wav", 1.0)])
     wait_jobs(qtbot, window, 1)
     (job,) = window.model.jobs()
@@ -417,6 +424,10 @@ def test_without_qtmultimedia_a_finished_job_is_scrubbed_frame_by_frame(
     qtbot.waitUntil(lambda: preview.view.caption() == "frame 0", timeout=10_000)
     preview.slider.setValue(600)
     qtbot.waitUntil(lambda: preview.view.caption() == "frame 15", timeout=10_000)
+    assert not preview.play_button.isEnabled() and preview.slider.isEnabled()
     preview.compare_button.setChecked(True)
     qtbot.waitUntil(lambda: preview.showing_before(), timeout=10_000)
     assert preview.view.caption() == "Before · frame 15"
+    preview.frame_spin.setValue(10)  # "Preview one frame" needs no player either
+    preview.one_frame_button.click()
+    qtbot.waitUntil(lambda: preview.view.caption() == "After · frame 10", timeout=20_000)

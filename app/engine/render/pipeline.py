@@ -3,7 +3,8 @@
 Decode, faces, model and blend are threads joined by bounded queues (see
 stages.py); the encoder runs in the caller's thread, which is also where progress
 is yielded, so the generator is the job (STYLE.md 2). Frames in flight are capped
-by the queue sizes, so memory does not grow with the video's length.
+by the queue sizes, in bytes (stages.channel_capacity), so memory grows neither with
+the video's length nor much with its frame size.
 
 What a render does to each frame is recipe.py (shared with the one-frame preview and
 the benchmarks); this module runs it in threads. Output length follows the audio; a
@@ -49,6 +50,7 @@ from app.engine.render.stages import (
     StageClock,
     StopPipeline,
     Timer,
+    channel_capacity,
     timed_iter,
 )
 from app.engine.settings import RenderSettings
@@ -58,7 +60,6 @@ log = logging.getLogger(__name__)
 
 PREVIEW_EVERY_S = 0.3
 PREVIEW_MAX_SIDE = 480
-QUEUE_FRAMES = 8  # frames waiting between two stages
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,12 @@ def model_device(model: LipSyncModel) -> ModelDevice:
     return "cpu" if provider == "CPUExecutionProvider" else "gpu"
 
 
+def frame_bytes(video: media.VideoInfo) -> int:
+    """Bytes of one decoded BGR frame of `video`: what each item in a stage queue holds
+    (the blend queue's encoder copy adds half of that again)."""
+    return video.width * video.height * 3
+
+
 def _decoded_short(video: Path, info: media.VideoInfo, decoded: int | None) -> str | None:
     """One line for a video that ran out of decodable frames well before its header's
     count (damaged or cut short): FFmpeg conceals the damage, the render loops early."""
@@ -290,10 +297,11 @@ class _Run:
         self.frames_with_face = 0
         self.looped_after: int | None = None  # source frames decoded before the video looped
         self.encode_clock = StageClock()
-        self.decoded = Channel(self.stop, QUEUE_FRAMES)
-        self.with_faces = Channel(self.stop, QUEUE_FRAMES)
-        self.generated = Channel(self.stop, QUEUE_FRAMES)
-        self.blended = Channel(self.stop, QUEUE_FRAMES)
+        capacity = channel_capacity(frame_bytes(plan.video))
+        self.decoded = Channel(self.stop, capacity)
+        self.with_faces = Channel(self.stop, capacity)
+        self.generated = Channel(self.stop, capacity)
+        self.blended = Channel(self.stop, capacity)
         self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
         self.frames = frames
         self.source = frames.source(self.reader) if frames is not None else self.reader

@@ -2,8 +2,10 @@
 
 Each stage is a thread that takes items from its inbox and puts results in its
 outbox. Queues are bounded, so frames in flight are capped and memory does not
-grow with the video's length. Every blocking call wakes up regularly to check a
-shared stop event, so a cancel or a failure anywhere winds all stages down.
+grow with the video's length; their size follows the frame's bytes
+(`channel_capacity`), so it hardly grows with the frame size either. Every blocking
+call wakes up regularly to check a shared stop event, so a cancel or a failure
+anywhere winds all stages down.
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ from typing import Any
 
 END = object()  # end-of-stream marker, passed down the chain once
 _POLL_S = 0.1
+CHANNEL_FRAMES = 8  # frames waiting between two stages: enough to smooth out bursts
+# The most frame bytes one queue between two stages holds. 8 frames up to 1080p (6 MB
+# each) keep every stage busy; a 4K frame (25 MB) or a 36 MP still (108 MB) would make 8
+# of them 0.2-0.9 GB per queue, times 4 queues, for no speed: the slowest stage sets
+# the pace and one or two frames of slack are enough there.
+CHANNEL_BYTES = 64 << 20
+
+
+def channel_capacity(frame_bytes: int, most: int = CHANNEL_FRAMES) -> int:
+    """How many frames of `frame_bytes` one queue holds: CHANNEL_BYTES' worth, at least
+    one (a queue of none would deadlock) and at most `most`."""
+    return max(1, min(most, CHANNEL_BYTES // max(1, frame_bytes)))
 
 
 class StopPipeline(Exception):
@@ -37,7 +51,7 @@ class Channel:
     """A bounded queue whose put/get give up when `stop` is set."""
 
     stop: threading.Event
-    maxsize: int = 8
+    maxsize: int = CHANNEL_FRAMES
     _queue: queue.Queue[Any] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -909,6 +909,10 @@ Download it ({size})?</source>
         <translation>带声音播放成片（空格键）</translation>
     </message>
     <message>
+        <source>Playback is unavailable: QtMultimedia did not load (on Linux it needs libpulse0). Drag the slider to step through the render frame by frame.</source>
+        <translation>无法播放：QtMultimedia 未能加载（在 Linux 上需要 libpulse0）。拖动滑块可逐帧查看成片。</translation>
+    </message>
+    <message>
         <source>Before / After</source>
         <translation>前 / 后对比</translation>
     </message>
