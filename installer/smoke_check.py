@@ -32,6 +32,8 @@ REQUIRED = (
     "_internal/app/resources/samples/speech.wav",
     "_internal/app/resources/icons/lipsync-studio.png",
     "_internal/app/resources/icons/lipsync-studio.ico",
+    "_internal/app/resources/i18n/lipsync_studio_zh_CN.qm",  # 简体中文: ours, and Qt's own
+    "_internal/PySide6/Qt/translations/qtbase_zh_CN.qm",  # standard dialogs' buttons
     "_internal/cv2/data/haarcascade_frontalface_default.xml",
     "_internal/cv2/data/haarcascade_eye.xml",
     "_internal/onnxruntime/capi/*onnxruntime*",

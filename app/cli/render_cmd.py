@@ -69,6 +69,12 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         "one that cannot open falls back to libx264 (default: auto)",
     )
     parser.add_argument(
+        "--reproducible",
+        action="store_true",
+        help="the same job gives the same bytes in every run (libx264; files are larger: "
+        "x264's macroblock-tree rate control is off)",
+    )
+    parser.add_argument(
         "--hw-decode",
         default="none",
         choices=HW_DECODERS,
@@ -169,6 +175,7 @@ def settings_from_args(args: argparse.Namespace, video: Path, audio: Path) -> Re
         crf=args.crf,
         preset=args.preset,
         encoder=args.encoder,
+        reproducible=args.reproducible,
         hw_decode=args.hw_decode,
         loop=args.loop,
         batch_size=args.batch_size,

@@ -49,6 +49,7 @@ class RenderSettings:
     crf: int = 18
     preset: str = "veryfast"
     encoder: str = "auto"  # one of ENCODERS; one that cannot open here falls back to libx264
+    reproducible: bool = False  # same job, same bytes (libx264; larger files: encoders.py)
     hw_decode: str = "none"  # one of HW_DECODERS; opt-in, falls back to the CPU decoder
     loop: LoopMode = "pingpong"
     batch_size: int | None = None  # None: the model's default for the device

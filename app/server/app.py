@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.engine.queue.jobstore import JobStore
+from app.server import uploads
 from app.server.config import ServerConfig
 from app.server.errors import install_handlers
 from app.server.jobs import JobService
@@ -40,6 +41,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = JobStore()
+        uploads.remove_orphans(config.uploads_dir, store.input_paths())
         runner = runner_factory(store)
         if config.run_queue:
             runner.start()

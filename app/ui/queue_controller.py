@@ -157,9 +157,10 @@ class QueueController(QObject):
 
     def _on_farm_failed(self, error: str) -> None:
         self.target_changed.emit(self.target_text())
-        self.message.emit(
-            translate("QueueController", "Cannot render on the Ray cluster: {error}").format(
-                error=error
+        log.warning("cannot render on the Ray cluster: %s", error)
+        self.message.emit(  # short: the status bar's "Render on" label has the why
+            translate(
+                "QueueController", "Cannot render on the Ray cluster; the jobs wait in the queue"
             )
         )
 

@@ -3,15 +3,20 @@ real renders with the draft model on tiny media, requests on the standard librar
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import av
 import pytest
 
+from app.server.uploads import ORPHAN_AGE_S
 from tests.support.api import Server, start_server
 from tests.support.mediagen import make_audio, make_video
+from tests.support.paths import REPO
 
 MAX_UPLOAD_MB = 1
 
@@ -278,3 +283,37 @@ def test_models_list(server):
     models = {m["name"]: m for m in server.get("/v1/models").json()}
     assert models["draft"]["status"] == "installed"
     assert models["wav2lip_96"]["non_commercial"] is True
+
+
+def test_uploads_of_jobs_removed_elsewhere_are_deleted_at_the_next_start(media, tmp_path):
+    """`queue clear-done` (or the desktop app) forgets jobs without knowing about the
+    server's uploaded copies; the server deletes the orphans when it starts again."""
+    home = tmp_path / "home"
+    files = {"video": media / "presenter.mp4", "audio": media / "hello.wav"}
+    options = {"options": '{"model": "draft"}'}
+    first = start_server(home, "--allow-dir", media, "--output-dir", home / "out")
+    try:
+        gone = first.upload(files, options).json()
+        assert first.wait_for(gone["id"], ["done", "failed"])["state"] == "done"
+        env = {**os.environ, "LIPSYNC_STUDIO_HOME": str(home)}
+        cleared = subprocess.run(
+            [sys.executable, "-m", "app", "queue", "clear-done"], cwd=REPO, env=env
+        )
+        assert cleared.returncode == 0
+        kept = first.upload(files, options).json()  # still a job: its inputs stay
+    finally:
+        first.stop()
+    gone_dir, kept_dir = Path(gone["video"]).parent, Path(kept["video"]).parent
+    long_ago = time.time() - 2 * ORPHAN_AGE_S
+    for folder in (gone_dir, kept_dir):
+        os.utime(folder, (long_ago, long_ago))
+    young = gone_dir.parent / "just-being-submitted"  # by another server, not queued yet
+    young.mkdir()
+
+    second = start_server(home, "--allow-dir", media, "--output-dir", home / "out")
+    try:
+        assert not gone_dir.exists()
+        assert kept_dir.is_dir() and Path(kept["audio"]).is_file() and young.is_dir()
+        assert Path(gone["output"]).is_file()  # the render is the user's: never deleted
+    finally:
+        second.stop()

@@ -62,7 +62,7 @@ def test_an_unreachable_cluster_is_said_briefly_with_the_reason_in_the_tooltip(
     from app.engine.farm import cluster
 
     reason = (
-        "--ray-address 10.9.9.9:6379: no Ray cluster answers there (timed out); start one "
+        "10.9.9.9:6379: no Ray cluster answers there (timed out); start one "
         "with `ray start --head` or give HOST:PORT"
     )
 
@@ -74,3 +74,5 @@ def test_an_unreachable_cluster_is_said_briefly_with_the_reason_in_the_tooltip(
     qtbot.waitUntil(lambda: "not reachable" in window.target_label.text(), timeout=10_000)
     assert window.target_label.text() == ("Render on: Ray cluster at 10.9.9.9:6379 (not reachable)")
     assert window.target_label.toolTip() == reason
+    said = "Cannot render on the Ray cluster; the jobs wait in the queue"
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == said, timeout=10_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import ray
 
@@ -11,6 +12,9 @@ from app.engine.errors import InputError
 log = logging.getLogger(__name__)
 
 DEFAULT_CPUS_PER_JOB = 2  # decode/encode threads beside the model's: one job per 2 cores
+# ray.init retries an address where nothing answers for about two minutes; a plain TCP
+# connect says so in seconds (a cluster that answers is then joined by Ray as usual).
+ANSWER_TIMEOUT_S = 5.0
 
 
 def connect(address: str = "auto") -> None:
@@ -18,6 +22,7 @@ def connect(address: str = "auto") -> None:
     "local": start a private one-machine cluster). Already connected: nothing to do."""
     if ray.is_initialized():
         return
+    check_answers(address)
     try:
         ray.init(
             address=None if address == "local" else address,
@@ -27,10 +32,26 @@ def connect(address: str = "auto") -> None:
         )
     except ConnectionError as exc:
         raise InputError(
-            f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "
+            f"{address}: no Ray cluster answers there ({exc}); start one with "
             "`ray start --head` or give HOST:PORT"
         ) from None
     log.info("joined Ray cluster at %s: %s", address, ray.cluster_resources())
+
+
+def check_answers(address: str) -> None:
+    """InputError at once when nothing listens at a HOST:PORT (or ray://HOST:PORT) address;
+    "auto" and "local" are Ray's to resolve."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if address in ("auto", "local") or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), ANSWER_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise InputError(
+            f"{address}: no Ray cluster answers there ({reason}); start one "
+            "with `ray start --head` or give HOST:PORT"
+        ) from None
 
 
 def slots(cpus_per_job: int = DEFAULT_CPUS_PER_JOB) -> dict[str, int]:

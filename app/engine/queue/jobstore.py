@@ -467,6 +467,11 @@ class JobStore:
         rows = self._query(f"SELECT output FROM jobs {where} ORDER BY id", params)
         return [row[0] for row in rows]
 
+    def input_paths(self) -> set[str]:
+        """Every video and audio path any job refers to, in any state."""
+        rows = self._query("SELECT video, audio FROM jobs")
+        return {path for row in rows for path in row}
+
     # -- what other processes changed ---------------------------------------------------
 
     def data_version(self) -> int:

@@ -165,6 +165,7 @@ def iter_render(
         if_exists=settings.if_exists,
         encoder=settings.encoder,
         encoder_threads=threads.encoder_threads,
+        reproducible=settings.reproducible,
     )
     run: _Run | None = None
     try:

@@ -1035,8 +1035,8 @@ Download it ({size})?</source>
         <translation>另一个 Lipsync Studio（进程 {pid}）正在运行队列；此窗口只显示任务，不进行渲染</translation>
     </message>
     <message>
-        <source>Cannot render on the Ray cluster: {error}</source>
-        <translation>无法在 Ray 集群上渲染：{error}</translation>
+        <source>Cannot render on the Ray cluster; the jobs wait in the queue</source>
+        <translation>无法在 Ray 集群上渲染；任务留在队列中等待</translation>
     </message>
     <message>
         <source>The queue takes the new device settings when the running jobs end</source>

@@ -36,8 +36,10 @@ PROBE_SIZE = (1280, 720)  # hardware encoders have minimum sizes; test at a real
 # x264's macroblock-tree rate control gives a different encode of the same frames from
 # one run to the next in the libx264 of the PyAV wheels: the heap's state (what other
 # threads or processes allocated) changes its choices, even with one encoder thread
-# (tests/unit/test_determinism.py). Turned off, the same job gives the same bytes.
-X264_DETERMINISTIC = "mbtree=0"
+# (tests/unit/test_determinism.py). Turned off, the same job gives the same bytes, but
+# on a still presenter the file is ~30 % larger at equal quality (luma PSNR; measured on
+# the shared clips at CRF 18, veryfast): so only when asked (`reproducible`).
+X264_REPRODUCIBLE = "mbtree=0"
 
 # x264 preset -> NVENC p1 (fastest) .. p7 (best)
 _NVENC_PRESET = {
@@ -68,12 +70,17 @@ def _percent(crf: int) -> int:
     return round((51 - crf) * 100 / 51)
 
 
-def setup(codec: str, crf: int, preset: str, threads: int = 0) -> EncoderSetup:
-    """The options that make `codec` encode at constant quality `crf` (x264's scale)."""
+def setup(
+    codec: str, crf: int, preset: str, threads: int = 0, reproducible: bool = False
+) -> EncoderSetup:
+    """The options that make `codec` encode at constant quality `crf` (x264's scale);
+    `reproducible`: the same frames give the same bytes every run (libx264)."""
     q = str(crf)
     if codec == LIBX264:
         options = {"crf": q, "preset": preset, "threads": str(threads or "auto")}
-        return EncoderSetup(codec, "yuv420p", {**options, "x264-params": X264_DETERMINISTIC})
+        if reproducible:
+            options["x264-params"] = X264_REPRODUCIBLE
+        return EncoderSetup(codec, "yuv420p", options)
     if codec in ("h264_nvenc", "hevc_nvenc"):
         options = {"preset": _NVENC_PRESET.get(preset, "p4"), "tune": "hq"}
         options.update(rc="vbr", cq=q, b="0")  # constant quality, no bitrate cap

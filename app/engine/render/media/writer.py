@@ -79,6 +79,7 @@ class VideoWriter:
 
     `encoder` is one of encoders.ENCODERS; one that cannot open here falls back to
     libx264 (encoders.choose). `encoder_threads` 0 lets the encoder choose.
+    `reproducible`: the same frames give the same bytes in every run (encoders.setup).
     """
 
     def __init__(
@@ -95,6 +96,7 @@ class VideoWriter:
         if_exists: outputs.IfExists = "replace",
         encoder: str = encoders.LIBX264,
         encoder_threads: int = 0,
+        reproducible: bool = False,
     ) -> None:
         self.output = Path(output)
         self.if_exists: outputs.IfExists = if_exists
@@ -122,7 +124,7 @@ class VideoWriter:
         self._state = "open"
         even_w, even_h = width - width % 2, height - height % 2
         self.encoder = encoders.choose(encoder, even_w, even_h)
-        self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads)
+        self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads, reproducible)
         self._convert = self.converter()
         self._audio: AudioSource | None = None
         self._container: OutputContainer | None = None
@@ -144,7 +146,9 @@ class VideoWriter:
                 log.warning("encoder %s failed to open (%s); using libx264", self.encoder, exc)
                 self._container.close()
                 self.encoder = encoders.LIBX264
-                self._setup = encoders.setup(self.encoder, crf, preset, encoder_threads)
+                self._setup = encoders.setup(
+                    self.encoder, crf, preset, encoder_threads, reproducible
+                )
                 self._convert = self.converter()
                 self._container = self._open_container()
                 self._vstream = self._add_video()
