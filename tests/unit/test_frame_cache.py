@@ -48,6 +48,7 @@ def _settings(video: Path, audio: Path, out: Path) -> RenderSettings:
         track_cache=False,
         encoder="libx264",
         if_exists="replace",
+        reproducible=True,  # the same frames give the same bytes (encoders.setup)
     )
 
 
