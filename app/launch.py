@@ -6,11 +6,12 @@ from __future__ import annotations
 import sys
 
 from app import cli
+from app.engine.logs import setup_console_logging
 
 
 def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(sys.argv[1:] if argv is None else argv)
-    cli.setup_console_logging(args.verbose)
+    setup_console_logging(args.verbose)
     if args.command is not None:
         return cli.run(args)
     try:

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.engine.queue.joblog import setup_logging
+    from app.engine.logs import setup_logging
     from app.engine.queue.jobstore import JobStore
     from app.ui.app_settings import AppSettings, open_settings
     from app.ui.i18n import install_translators

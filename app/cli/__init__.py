@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import signal
 import sys
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 
 from app import __version__
 from app.engine.errors import InputError
+from app.engine.logs import setup_console_logging
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -52,13 +52,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; `command` is None when none was given (the entry point opens
     the desktop app then, see app/launch.py)."""
     return build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-
-
-def setup_console_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -205,9 +205,10 @@ def _with_output(args: argparse.Namespace, output: Path) -> argparse.Namespace:
 
 
 def _run_queue(store: JobStore, args: argparse.Namespace) -> int:
+    from app.engine.logs import log_to_file
     from app.engine.queue.scheduler import Scheduler
 
-    _log_to_file()
+    log_to_file()  # job events with stage timings; the console keeps the level main() gave it
     interrupted = store.count("running")  # a crash left them: start() requeues them
     queued = store.count("queued")
     if not interrupted and not queued:
@@ -257,20 +258,6 @@ def _engine(args: argparse.Namespace) -> tuple[Runner, dict[str, int]]:
         f"batch: rendering on the Ray cluster at {args.ray_address}: slots {slots}", file=sys.stderr
     )
     return RayRunner(args.ray_cpus_per_job), slots
-
-
-def _log_to_file() -> None:
-    """Job events (with stage timings) to the JSON-lines log; the console keeps the level
-    main() gave it (setup_logging lowers the root logger's level to INFO)."""
-    import logging
-
-    from app.engine.queue.joblog import setup_logging
-
-    root = logging.getLogger()
-    for handler in root.handlers:
-        if type(handler) is logging.StreamHandler and handler.level == logging.NOTSET:
-            handler.setLevel(root.level)
-    setup_logging()
 
 
 class _Reporter:

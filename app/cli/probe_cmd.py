@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from app.cli import arg_types
+from app.engine.settings import DETECTORS, RenderSettings
 
 RATE = 16_000  # enough to count seconds
 
@@ -26,9 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     probe.add_argument(
         "-o", "--output", type=arg_types.path, help="write the JSON to this file instead of stdout"
     )
-    probe.add_argument("--face", default="auto", help="as render's --face (with --faces)")
     probe.add_argument(
-        "--detector", default="auto", choices=("auto", "yunet", "haar"), help="as render's"
+        "--face", default=RenderSettings.face, help="as render's --face (with --faces)"
+    )
+    probe.add_argument(
+        "--detector", default=RenderSettings.detector, choices=DETECTORS, help="as render's"
     )
     probe.add_argument("--detect-every", type=int, default=None, dest="detect_interval")
     probe.set_defaults(handler=run_probe)
@@ -65,9 +68,7 @@ def run_probe(args: argparse.Namespace) -> int:
 def _faces(args: argparse.Namespace, fps: float) -> dict:
     from app.engine.render import tracking
     from app.engine.render.face_choice import FaceSpec
-    from app.engine.render.faces import create_detector
-    from app.engine.render.recipe import detector_path
-    from app.engine.settings import RenderSettings
+    from app.engine.render.recipe import make_detector
 
     interval = args.detect_interval or RenderSettings.detect_interval
     if interval < 1:
@@ -79,8 +80,7 @@ def _faces(args: argparse.Namespace, fps: float) -> dict:
         args.file, args.file, args.file, detect_interval=interval, detector=args.detector
     )
     settings.face = str(FaceSpec.parse(args.face))
-    detector = create_detector(settings.detector, detector_path(settings))
-    track = tracking.track_until(settings, detector)
+    track = tracking.track_until(settings, make_detector(settings))
     return tracking.report(track, fps, settings.face)
 
 

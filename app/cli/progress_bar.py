@@ -5,15 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from app.engine.progress import format_duration
 from app.engine.throttle import Throttle
-
-
-def _clock(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf"):  # NaN or unknown
-        return "--:--"
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 class ProgressBar:
@@ -36,7 +29,8 @@ class ProgressBar:
         self._shown = True
 
     def frames(self, done: int, total: int, fps: float, eta_s: float) -> None:
-        self.update(done, total, f"{done}/{total} frames  {fps:5.1f} fps  ETA {_clock(eta_s)}")
+        eta = format_duration(eta_s, unknown="--:--")
+        self.update(done, total, f"{done}/{total} frames  {fps:5.1f} fps  ETA {eta}")
 
     def close(self) -> None:
         if self._shown:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from app.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, arg_types
@@ -97,42 +97,45 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_cancel(args: argparse.Namespace) -> int:
-    code = EXIT_OK
-    with open_store() as store:
-        for job_id in args.ids:
-            job = store.get(job_id)
-            if job is None:
-                print(f"queue: no job {job_id}", file=sys.stderr)
-                code = max(code, EXIT_BAD_INPUT)
-            elif store.cancel(job_id):
-                note = "; the batch running it stops it" if job.state == "running" else ""
-                print(f"job {job_id}: cancelled{note}", file=sys.stderr)
-            else:
-                print(f"job {job_id}: is {job.state}, nothing to cancel", file=sys.stderr)
-                code = max(code, EXIT_FAILED)
-    return code
+    return _for_each_job(args.ids, _cancel)
 
 
 def run_retry(args: argparse.Namespace) -> int:
+    return _for_each_job(args.ids, _retry)
+
+
+def _cancel(store: JobStore, job: Job) -> int:
+    if not store.cancel(job.id):
+        print(f"job {job.id}: is {job.state}, nothing to cancel", file=sys.stderr)
+        return EXIT_FAILED
+    note = "; the batch running it stops it" if job.state == "running" else ""
+    print(f"job {job.id}: cancelled{note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _retry(store: JobStore, job: Job) -> int:
+    if not store.requeue(job.id, reset_attempts=True):
+        print(f"job {job.id}: is {job.state}, only finished jobs can be retried", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"job {job.id}: queued again (a running batch takes it; else "
+        "`lipsync-studio batch --resume`)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _for_each_job(ids: Sequence[int], act: Callable[[JobStore, Job], int]) -> int:
+    """`act` on each job; the exit status is the worst: an unknown id is bad input."""
     code = EXIT_OK
     with open_store() as store:
-        for job_id in args.ids:
+        for job_id in ids:
             job = store.get(job_id)
             if job is None:
                 print(f"queue: no job {job_id}", file=sys.stderr)
                 code = max(code, EXIT_BAD_INPUT)
-            elif store.requeue(job_id, reset_attempts=True):
-                print(
-                    f"job {job_id}: queued again (a running batch takes it; else "
-                    "`lipsync-studio batch --resume`)",
-                    file=sys.stderr,
-                )
             else:
-                print(
-                    f"job {job_id}: is {job.state}, only finished jobs can be retried",
-                    file=sys.stderr,
-                )
-                code = max(code, EXIT_FAILED)
+                code = max(code, act(store, job))
     return code
 
 

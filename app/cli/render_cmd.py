@@ -11,6 +11,7 @@ from app.cli.progress_bar import ProgressBar
 from app.engine.errors import RenderCancelled
 from app.engine.paths import resources_dir
 from app.engine.settings import (
+    DETECTORS,
     ENCODERS,
     HW_DECODERS,
     LOOP_MODES,
@@ -49,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(handler=run_demo)
 
 
-def add_render_options(parser: argparse.ArgumentParser, default_model: str = "auto") -> None:
+def add_render_options(
+    parser: argparse.ArgumentParser, default_model: str = RenderSettings.model
+) -> None:
     """The options `render`, `demo` and `batch` share."""
     parser.add_argument(
         "--model",
@@ -57,13 +60,20 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
         help=f"auto (best installed, else draft) | draft | a model name (default: {default_model})",
     )
     parser.add_argument(
-        "--device", default="auto", type=arg_types.device, help="auto | cpu | cuda[:N] | dml[:N]"
+        "--device",
+        default=RenderSettings.device,
+        type=arg_types.device,
+        help="auto | cpu | cuda[:N] | dml[:N]",
     )
-    parser.add_argument("--crf", type=int, default=18, help="x264 quality, 0-51, lower is better")
-    parser.add_argument("--preset", default="veryfast", choices=PRESETS, help="x264 speed preset")
+    parser.add_argument(
+        "--crf", type=int, default=RenderSettings.crf, help="x264 quality, 0-51, lower is better"
+    )
+    parser.add_argument(
+        "--preset", default=RenderSettings.preset, choices=PRESETS, help="x264 speed preset"
+    )
     parser.add_argument(
         "--encoder",
-        default="auto",
+        default=RenderSettings.encoder,
         choices=ENCODERS,
         help="video encoder: auto = the first hardware encoder that opens here, else libx264; "
         "one that cannot open falls back to libx264 (default: auto)",
@@ -76,18 +86,21 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--hw-decode",
-        default="none",
+        default=RenderSettings.hw_decode,
         choices=HW_DECODERS,
         help="decode the video on a GPU (opt-in; falls back to the CPU; default: none)",
     )
     parser.add_argument(
         "--loop",
-        default="pingpong",
+        default=RenderSettings.loop,
         choices=LOOP_MODES,
         help="how a video shorter than the audio is extended",
     )
     parser.add_argument(
-        "--batch-size", type=arg_types.batch_size, default=None, help="frames per model call"
+        "--batch-size",
+        type=arg_types.batch_size,
+        default=RenderSettings.batch_size,
+        help="frames per model call",
     )
     parser.add_argument(
         "--detect-every",
@@ -99,15 +112,15 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--face",
-        default="auto",
+        default=RenderSettings.face,
         help="which face speaks: auto (the presenter; small or turned-away faces are left "
         "alone) | largest | center | left | right | X,Y@SECONDS (the face under that point "
         "of the video at that time, followed from there)",
     )
     parser.add_argument(
         "--detector",
-        default="auto",
-        choices=("auto", "yunet", "haar"),
+        default=RenderSettings.detector,
+        choices=DETECTORS,
         help="face detector: auto = YuNet (built in); haar = OpenCV's Haar cascades",
     )
     parser.add_argument(
@@ -126,12 +139,15 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--mask",
-        default="lower-face",
+        default=RenderSettings.mask,
         choices=MASK_PRESETS,
         help="where the lip-sync result may land: the mouth only, or mouth, chin and jaw",
     )
     parser.add_argument(
-        "--feather", type=float, default=0.3, help="soft edge of the mask, 0-1 (default 0.3)"
+        "--feather",
+        type=float,
+        default=RenderSettings.feather,
+        help=f"soft edge of the mask, 0-1 (default {RenderSettings.feather:g})",
     )
     parser.add_argument(
         "--no-detail",
@@ -141,15 +157,16 @@ def add_render_options(parser: argparse.ArgumentParser, default_model: str = "au
     )
     parser.add_argument(
         "--enhancer",
-        default="none",
+        default=RenderSettings.enhancer,
         help="face enhancer after lip sync: none | gfpgan_1.4 | restoreformer_plus_plus | "
         "gpen_bfr_256 | gpen_bfr_512 (default none)",
     )
     parser.add_argument(
         "--enhancer-blend",
         type=float,
-        default=0.8,
-        help="how much of the enhanced face is kept, 0-1 (default 0.8)",
+        default=RenderSettings.enhancer_blend,
+        help="how much of the enhanced face is kept, 0-1 "
+        f"(default {RenderSettings.enhancer_blend:g})",
     )
 
 

@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from app.engine.errors import InputError
+
 log = logging.getLogger(__name__)
 
 IfExists = Literal["replace", "rename"]
@@ -39,6 +41,17 @@ TEMP_SUFFIX = ".part"
 NAME_MAX_BYTES = 255  # ext4, XFS, btrfs, APFS, NTFS (in UTF-16 units there; bytes is stricter)
 _TOKEN_RE = re.compile(r"\.(\d+)-[0-9a-f]{8}\.part$")
 _MAX_TRIES = 100
+
+
+def make_output_folder(folder: Path) -> None:
+    """Create `folder` (and its parents) for outputs; InputError naming it when it is a
+    file or cannot be created."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the folder ({exc.strerror})") from None
 
 
 def temp_name(output: Path, token: str) -> str:

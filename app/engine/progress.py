@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,3 +20,13 @@ class FrameProgress:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
+
+
+def format_duration(seconds: float, unknown: str = "–") -> str:
+    """A duration or ETA as m:ss, h:mm:ss from an hour on; `unknown` when there is none
+    (NaN, infinite or negative: no rate measured yet)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return unknown
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

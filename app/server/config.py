@@ -12,6 +12,7 @@ import platformdirs
 
 from app.engine import paths
 from app.engine.errors import InputError
+from app.engine.outputs import make_output_folder
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -75,12 +76,10 @@ def build_config(
     if max_upload_mb <= 0:
         raise InputError(f"--max-upload-mb {max_upload_mb:g}: must be more than 0")
     output = Path(os.path.abspath(output_dir or default_output_dir()))
-    if output.exists() and not output.is_dir():
-        raise InputError(f"--output-dir {output}: is a file, not a folder")
     try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--output-dir {output}: cannot create it ({exc.strerror})") from None
+        make_output_folder(output)
+    except InputError as exc:
+        raise InputError(f"--output-dir {exc}") from None
     roots = list(allow_dirs) if allow_dirs else default_allow_dirs(output)
     for root in allow_dirs:
         if not root.is_dir():

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from app.engine.queue.joblog import setup_logging
+from app.engine.logs import setup_logging
 from app.server.app import create_app
 from app.server.bearer import load_or_create_token, token_path
 from app.server.config import ServerConfig

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths
 
 from app.engine.settings import (
+    DETECTORS,
     ENCODERS,
     HW_DECODERS,
     LOOP_MODES,
@@ -27,7 +29,6 @@ ORGANISATION = "LipsyncStudio"
 APPLICATION = "lipsync-studio"
 GROUP = "render"
 DEFAULT_NAME_PATTERN = "{video}_{audio}.mp4"
-DETECTORS = ("auto", "yunet", "haar")
 LANGUAGES = ("system", "en", "zh_CN")
 
 
@@ -47,22 +48,25 @@ def default_output_dir() -> str:
 
 @dataclass
 class AppSettings:
-    device: str = "auto"  # auto | cpu | cuda:N | dml:N
-    model: str = "auto"  # auto | draft | a registry model
-    detector: str = "auto"
+    # The render's own settings (a field named as RenderSettings' goes into every job):
+    # their defaults are the engine's.
+    device: str = RenderSettings.device  # auto | cpu | cuda:N | dml:N
+    model: str = RenderSettings.model  # auto | draft | a registry model
+    detector: str = RenderSettings.detector
+    crf: int = RenderSettings.crf
+    preset: str = RenderSettings.preset
+    encoder: str = RenderSettings.encoder  # settings.ENCODERS
+    hw_decode: str = RenderSettings.hw_decode  # settings.HW_DECODERS
+    loop: str = RenderSettings.loop
+    mask: str = RenderSettings.mask  # where the lip-sync result lands: mouth | lower-face
+    feather: float = RenderSettings.feather  # soft edge of that mask, 0..1
+    enhancer: str = RenderSettings.enhancer  # none | a face-enhancer model name
+    # The app's own.
     output_dir: str = ""  # "" -> default_output_dir()
     name_pattern: str = DEFAULT_NAME_PATTERN
-    crf: int = 18
-    preset: str = "veryfast"
-    encoder: str = "auto"  # settings.ENCODERS
-    hw_decode: str = "none"  # settings.HW_DECODERS
-    loop: str = "pingpong"
     stall_timeout_s: float = 300.0
     max_parallel: int = 1  # jobs at once per device
     language: str = "system"  # system | en | zh_CN (applied at start-up)
-    mask: str = "lower-face"  # where the lip-sync result lands: mouth | lower-face
-    feather: float = 0.3  # soft edge of that mask, 0..1
-    enhancer: str = "none"  # none | a face-enhancer model name
     render_on: str = "local"  # local | ray (farm_link.RENDER_TARGETS)
     ray_address: str = "auto"  # the Ray cluster: auto (`ray start` on this machine) | HOST:PORT
 
@@ -120,23 +124,15 @@ class AppSettings:
         return Path(self.output_dir or default_output_dir())
 
     def render_settings(self, video: Path, audio: Path, output: Path) -> RenderSettings:
-        return RenderSettings(
-            video=video,
-            audio=audio,
-            output=output,
-            model=self.model,
-            device=self.device,
-            crf=self.crf,
-            preset=self.preset,
-            encoder=self.encoder,
-            hw_decode=self.hw_decode,
-            loop=self.loop,  # type: ignore[arg-type]
-            detector=self.detector,
-            mask=self.mask,
-            feather=self.feather,
-            enhancer=self.enhancer,
-        )
+        chosen: dict[str, Any] = {name: getattr(self, name) for name in _RENDER_FIELDS}
+        return RenderSettings(video=video, audio=audio, output=output, **chosen)
 
     def slots(self, devices: list[str]) -> dict[str, int]:
         """Scheduler slots: every device this machine offers, max_parallel jobs each."""
         return {device: self.max_parallel for device in devices}
+
+
+# The fields AppSettings shares with RenderSettings: what a job gets from these settings.
+_RENDER_FIELDS = tuple(
+    f.name for f in fields(AppSettings) if f.name in {g.name for g in fields(RenderSettings)}
+)

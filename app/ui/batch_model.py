@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from app.engine.progress import FrameProgress
+from app.engine.progress import FrameProgress, format_duration
 from app.engine.queue.jobstore import DONE_WITH_WARNING, FINISHED_STATES, Job, JobStore
 
 # State and Progress come right after the names: they stay visible in a narrow window.
@@ -124,15 +124,6 @@ def device_label(device: str) -> str:
 def first_line(text: str | None, limit: int = 140) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def format_duration(seconds: float) -> str:
-    if seconds != seconds or seconds == float("inf") or seconds < 0:
-        return "–"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _order_key(job: Job) -> tuple[int, int]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from app.ui.batch_model import BatchSummary, format_duration
+from app.engine.progress import format_duration
+from app.ui.batch_model import BatchSummary
 
 translate = QCoreApplication.translate
 

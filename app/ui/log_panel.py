@@ -119,7 +119,8 @@ def diagnostics(job_counts: Mapping[str, int] | None = None, last_errors: int = 
 
     from app import __version__
     from app.engine import paths
-    from app.engine.queue.joblog import log_path, read_events
+    from app.engine.logs import log_path
+    from app.engine.queue.joblog import read_events
 
     lines = [
         f"lipsync-studio {__version__}",

@@ -112,7 +112,7 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     return 0; on an error print "smoke-test: failed: …" and return 1.
     """
     from app.engine import paths
-    from app.engine.queue.joblog import setup_logging
+    from app.engine.logs import log_to_file
     from app.engine.queue.jobstore import JobStore
     from app.ui.app_settings import AppSettings, open_settings
     from app.ui.i18n import install_translators, remove_translators
@@ -121,11 +121,7 @@ def run_gui(argv: Sequence[str] | None = None) -> int:
     argv = list(argv) if argv is not None else list(sys.argv)
     smoke = "--smoke-test" in argv[1:] or os.environ.get(SMOKE_ENV) == "1"
     files = [Path(a) for a in argv[1:] if not a.startswith("-") and Path(a).exists()]
-    root = logging.getLogger()
-    for handler in root.handlers:  # the console keeps the level `lipsync-studio -v` gave it
-        if type(handler) is logging.StreamHandler and handler.level == logging.NOTSET:
-            handler.setLevel(root.level)
-    setup_logging()  # the JSON-lines file gets INFO and up, for the log panel
+    log_to_file()  # INFO and up, for the log panel; the console keeps what `-v` gave it
     app = QApplication.instance() or QApplication(argv or ["lipsync-studio"])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)

@@ -24,8 +24,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.errors import InputError
-from app.engine.settings import ENCODERS, HW_DECODERS, LOOP_MODES, MASK_PRESETS, PRESETS
-from app.ui.app_settings import DETECTORS, AppSettings, default_output_dir
+from app.engine.settings import (
+    DETECTORS,
+    ENCODERS,
+    HW_DECODERS,
+    LOOP_MODES,
+    MASK_PRESETS,
+    PRESETS,
+)
+from app.ui.app_settings import AppSettings, default_output_dir
 from app.ui.farm_link import LOCAL, RAY
 from app.ui.i18n import LANGUAGES, language_label
 

@@ -125,7 +125,7 @@ def no_dialogs(monkeypatch):
 @pytest.fixture
 def jsonlog() -> Iterator[None]:
     """The app's JSON-lines log file, as the desktop app sets it up (the log panel's source)."""
-    from app.engine.queue.joblog import setup_logging, shutdown_logging
+    from app.engine.logs import setup_logging, shutdown_logging
 
     setup_logging()
     yield

@@ -11,7 +11,8 @@ from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.engine.queue.joblog import log_event, shutdown_logging
+from app.engine.logs import shutdown_logging
+from app.engine.queue.joblog import log_event
 from app.ui.log_panel import LogPanel, format_event
 from app.ui.main import ErrorReporter, run_gui
 from app.ui.main_window import MainWindow

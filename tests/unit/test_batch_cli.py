@@ -17,6 +17,7 @@ import pytest
 from app.cli import main
 from app.engine import outputs
 from app.engine.errors import InputError
+from app.engine.logs import shutdown_logging
 from app.engine.models.lipsync.draft import DraftModel
 from app.engine.queue.batch_plan import (
     check_name_template,
@@ -24,7 +25,7 @@ from app.engine.queue.batch_plan import (
     pair_by_name,
     plan_outputs,
 )
-from app.engine.queue.joblog import read_events, shutdown_logging
+from app.engine.queue.joblog import read_events
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import Scheduler, result_fields
 from app.engine.render.pipeline import render

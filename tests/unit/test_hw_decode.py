@@ -28,7 +28,7 @@ def test_none_is_the_cpu_decoder_and_logs_nothing(caplog) -> None:
 
 def test_a_device_that_cannot_decode_falls_back_with_one_line(tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.INFO, logger=hw_decode.__name__)
-    broken = next(d for d in hw_decode.AUTO_ORDER if hw_decode.decode_error(d) is not None)
+    broken = next(d for d in hw_decode.AUTO_HW_DEVICES if hw_decode.decode_error(d) is not None)
     video = make_video(tmp_path / "v.mp4", 64, 48, seconds=0.4, audio=False)
     with media.open_video(video) as reader:
         cpu = list(reader.frames())

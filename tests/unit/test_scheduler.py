@@ -21,8 +21,9 @@ import pytest
 
 from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
+from app.engine.logs import JsonFormatter, setup_logging, shutdown_logging
 from app.engine.progress import FrameProgress
-from app.engine.queue.joblog import JsonFormatter, read_events, setup_logging, shutdown_logging
+from app.engine.queue.joblog import read_events
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
 from app.engine.queue.scheduler import RenderRunner, Scheduler, accepted_devices, render_runner
 from app.engine.settings import RenderSettings

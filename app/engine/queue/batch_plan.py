@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.engine import paths
 from app.engine.errors import InputError
-from app.engine.outputs import name_key, output_name_of
+from app.engine.outputs import make_output_folder, name_key, output_name_of
 from app.engine.queue.filelock import FileLock
 from app.engine.queue.jobstore import PENDING_STATES, JobSpec, JobStore
 from app.engine.settings import RenderSettings
@@ -168,12 +168,7 @@ def queue_pairs(
     """
     check_name_template(template)
     names = [format_name(template, v, a, i) for i, (v, a) in enumerate(pairs, 1)]
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{folder}: cannot create the folder ({exc.strerror})") from None
+    make_output_folder(folder)
     lock = FileLock(paths.data_dir() / ADD_LOCK)
     lock.acquire(blocking=True)
     try:

@@ -27,28 +27,27 @@ MEL_STEP = 16  # columns per chunk (0.2 s), Wav2Lip's syncnet_mel_step_size
 SILENCE = -MAX_ABS_VALUE  # the normalised value of "below -100 dB"
 
 
+# Slaney's auditory scale (librosa's default, which Wav2Lip's mels use): linear below
+# 1 kHz, logarithmic above.
+_SLANEY_HZ_PER_MEL = 200.0 / 3
+_SLANEY_LOG_HZ = 1000.0  # where the log part starts
+_SLANEY_LOG_MEL = _SLANEY_LOG_HZ / _SLANEY_HZ_PER_MEL
+_SLANEY_LOG_STEP = np.log(6.4) / 27.0
+
+
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney's auditory scale: linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = np.log(6.4) / 27.0
-    mel = hz / f_sp
-    log_part = hz >= min_log_hz
-    mel[log_part] = min_log_mel + np.log(hz[log_part] / min_log_hz) / logstep
+    mel = hz / _SLANEY_HZ_PER_MEL
+    log_part = hz >= _SLANEY_LOG_HZ
+    mel[log_part] = _SLANEY_LOG_MEL + np.log(hz[log_part] / _SLANEY_LOG_HZ) / _SLANEY_LOG_STEP
     return mel
 
 
 def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     mel = np.asarray(mel, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = np.log(6.4) / 27.0
-    hz = f_sp * mel
-    log_part = mel >= min_log_mel
-    hz[log_part] = min_log_hz * np.exp(logstep * (mel[log_part] - min_log_mel))
+    hz = _SLANEY_HZ_PER_MEL * mel
+    log_part = mel >= _SLANEY_LOG_MEL
+    hz[log_part] = _SLANEY_LOG_HZ * np.exp(_SLANEY_LOG_STEP * (mel[log_part] - _SLANEY_LOG_MEL))
     return hz
 
 

@@ -32,8 +32,7 @@ def faces_at(settings: RenderSettings, seconds: float) -> FramePick:
     """The frame of the job's video at `seconds` (the last one past the end) and every
     face in it, largest first: what the GUI's face picker shows."""
     from app.engine.render import media
-    from app.engine.render.faces import create_detector
-    from app.engine.render.recipe import detector_path
+    from app.engine.render.recipe import make_detector
 
     info = media.probe(settings.video).video
     if info is None:
@@ -43,5 +42,4 @@ def faces_at(settings: RenderSettings, seconds: float) -> FramePick:
         frame = next(frames, None)
     if frame is None:
         raise InputError(f"{settings.video.name}: no frame at {seconds:g} s")
-    detector = create_detector(settings.detector, detector_path(settings))
-    return FramePick(index / info.fps, frame, tuple(detector.detect(frame)))
+    return FramePick(index / info.fps, frame, tuple(make_detector(settings).detect(frame)))

@@ -23,7 +23,7 @@ import numpy as np
 import onnxruntime as ort
 
 from app.engine.models.contracts import EDTALK, TensorNames
-from app.engine.models.lipsync.onnx_runner import OnnxLipSyncModel, check_batch, infer_batches
+from app.engine.models.lipsync.onnx_runner import OnnxLipSyncModel
 
 CROP_SIZE = int(EDTALK.output.dims[-1])  # the face crop's side, in and out
 
@@ -35,6 +35,7 @@ class EdTalkModel(OnnxLipSyncModel):
     default_name = "edtalk_256"
     template = "ffhq"
     crop_size = CROP_SIZE
+    rgb = True
 
     def __init__(
         self,
@@ -52,16 +53,15 @@ class EdTalkModel(OnnxLipSyncModel):
         super().__init__(session, name, batch_size, model_path=model_path, names=names)
 
     def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        n = check_batch(crops, mels, CROP_SIZE)
-        out = np.empty((n, CROP_SIZE, CROP_SIZE, 3), dtype=np.uint8)
-        source, target = self._runner.inputs["source"], self._runner.inputs["target"]
         self._runner.inputs["weight"][0] = self.weight  # read at each call: may be changed
+        return super().infer(crops, mels, indices)
 
-        def fill(start: int, stop: int) -> None:
-            k = stop - start
-            source[:k, 0] = mels[start:stop]
-            # BGR -> RGB by reversing the channel axis of the view; no copy.
-            rgb = crops[start:stop, :, :, ::-1].transpose(0, 3, 1, 2)
-            np.divide(rgb, np.float32(255.0), out=target[:k], dtype=np.float32)
-
-        return infer_batches(self._runner, n, fill, out, reverse_channels=True)
+    def _fill_target(self, crops: np.ndarray) -> None:
+        # BGR -> RGB by reversing the channel axis of the view; no copy.
+        rgb = crops[:, :, :, ::-1].transpose(0, 3, 1, 2)
+        np.divide(
+            rgb,
+            np.float32(255.0),
+            out=self._runner.inputs["target"][: len(crops)],
+            dtype=np.float32,
+        )

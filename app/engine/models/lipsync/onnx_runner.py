@@ -249,12 +249,15 @@ def check_batch(crops: np.ndarray, mels: np.ndarray, size: int) -> int:
 
 
 class OnnxLipSyncModel:
-    """What every ONNX lip-sync family shares: a runner over its session and a batch
-    size chosen for the session's provider. Subclasses set `contract`, `template`,
-    `crop_size` and `default_name`, and implement `infer`."""
+    """What every ONNX lip-sync family shares: a runner over its session, a batch size
+    chosen for the session's provider, and the batch loop (each crop's mel chunk into
+    `source`). Subclasses set `contract`, `template`, `crop_size`, `rgb` and
+    `default_name`, and implement `_fill_target`."""
 
     contract: Contract
     default_name: str
+    crop_size: int
+    rgb: bool  # the model sees and draws RGB (the crops are BGR)
 
     def __init__(
         self,
@@ -300,3 +303,20 @@ class OnnxLipSyncModel:
 
     def prepare(self, mels: np.ndarray) -> None:
         """Nothing to precompute: each frame sees only its own mel chunk."""
+
+    def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 BGR crops and their (N, 80, 16) mel chunks -> the model's
+        faces, (N, S, S, 3) uint8 BGR."""
+        n = check_batch(crops, mels, self.crop_size)
+        out = np.empty((n, self.crop_size, self.crop_size, 3), dtype=np.uint8)
+        source = self._runner.inputs["source"]
+
+        def fill(start: int, stop: int) -> None:
+            source[: stop - start, 0] = mels[start:stop]
+            self._fill_target(crops[start:stop])
+
+        return infer_batches(self._runner, n, fill, out, reverse_channels=self.rgb)
+
+    def _fill_target(self, crops: np.ndarray) -> None:
+        """Write one batch of crops into rows [0, len(crops)) of the face input."""
+        raise NotImplementedError

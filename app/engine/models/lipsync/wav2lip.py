@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.engine.models.contracts import WAV2LIP
-from app.engine.models.lipsync.onnx_runner import OnnxLipSyncModel, check_batch, infer_batches
+from app.engine.models.lipsync.onnx_runner import OnnxLipSyncModel
 
 CROP_SIZE = int(WAV2LIP.output.dims[-1])  # the face crop's side, in and out
 
@@ -32,25 +32,13 @@ class Wav2LipModel(OnnxLipSyncModel):
     default_name = "wav2lip_96"
     template = "wav2lip"
     crop_size = CROP_SIZE
+    rgb = False
 
-    def infer(self, crops: np.ndarray, mels: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        n = check_batch(crops, mels, CROP_SIZE)
-        out = np.empty((n, CROP_SIZE, CROP_SIZE, 3), dtype=np.uint8)
-        source, target = self._runner.inputs["source"], self._runner.inputs["target"]
-        half = CROP_SIZE // 2
-
-        def fill(start: int, stop: int) -> None:
-            k = stop - start
-            source[:k, 0] = mels[start:stop]
-            reference = target[:k, 3:6]
-            # Same arithmetic as FaceFusion (float32 / 255), straight into the buffer.
-            np.divide(
-                crops[start:stop].transpose(0, 3, 1, 2),
-                np.float32(255.0),
-                out=reference,
-                dtype=np.float32,
-            )
-            target[:k, 0:3, :half] = reference[:, :, :half]
-            target[:k, 0:3, half:] = 0
-
-        return infer_batches(self._runner, n, fill, out, reverse_channels=False)
+    def _fill_target(self, crops: np.ndarray) -> None:
+        k, half = len(crops), CROP_SIZE // 2
+        target = self._runner.inputs["target"]
+        reference = target[:k, 3:6]
+        # Same arithmetic as FaceFusion (float32 / 255), straight into the buffer.
+        np.divide(crops.transpose(0, 3, 1, 2), np.float32(255.0), out=reference, dtype=np.float32)
+        target[:k, 0:3, :half] = reference[:, :, :half]
+        target[:k, 0:3, half:] = 0

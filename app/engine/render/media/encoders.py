@@ -31,7 +31,13 @@ log = logging.getLogger(__name__)
 LIBX264 = "libx264"
 # What `auto` tries, best first: H.264 only (HEVC plays in fewer places), vendors in
 # order of how fast and how good their encoders are at equal quality.
-AUTO_ORDER: tuple[str, ...] = ("h264_nvenc", "h264_videotoolbox", "h264_qsv", "h264_amf", "h264_mf")
+AUTO_HW_ENCODERS: tuple[str, ...] = (
+    "h264_nvenc",
+    "h264_videotoolbox",
+    "h264_qsv",
+    "h264_amf",
+    "h264_mf",
+)
 PROBE_SIZE = (1280, 720)  # hardware encoders have minimum sizes; test at a real one
 # x264's macroblock-tree rate control gives a different encode of the same frames from
 # one run to the next in the libx264 of the PyAV wheels: the heap's state (what other
@@ -122,7 +128,7 @@ def open_error(codec: str, width: int = PROBE_SIZE[0], height: int = PROBE_SIZE[
 
 def openable() -> tuple[str, ...]:
     """The hardware encoders that open on this machine, in `auto`'s order."""
-    return tuple(codec for codec in AUTO_ORDER if open_error(codec) is None)
+    return tuple(codec for codec in AUTO_HW_ENCODERS if open_error(codec) is None)
 
 
 @functools.cache
@@ -134,13 +140,13 @@ def choose(requested: str, width: int = PROBE_SIZE[0], height: int = PROBE_SIZE[
     if requested == LIBX264:
         return LIBX264
     if requested == "auto":
-        for codec in AUTO_ORDER:
+        for codec in AUTO_HW_ENCODERS:
             if open_error(codec) is None and open_error(codec, width, height) is None:
                 log.info("encoder auto: using %s", codec)
                 return codec
         log.info(
             "encoder auto: no hardware encoder opens here (tried %s); using libx264",
-            ", ".join(AUTO_ORDER),
+            ", ".join(AUTO_HW_ENCODERS),
         )
         return LIBX264
     reason = open_error(requested, width, height)

@@ -28,7 +28,7 @@ from app.engine.settings import HW_DECODERS
 log = logging.getLogger(__name__)
 
 # What `auto` tries, best first (each exists on one platform: NVIDIA, Windows, Apple, Linux).
-AUTO_ORDER: tuple[str, ...] = ("cuda", "d3d11va", "videotoolbox", "vaapi", "qsv")
+AUTO_HW_DEVICES: tuple[str, ...] = ("cuda", "d3d11va", "videotoolbox", "vaapi", "qsv")
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,7 +72,7 @@ def choose(requested: str) -> HWAccel | None:
         raise ValueError(f"unknown hardware decoder {requested!r} (one of {HW_DECODERS})")
     if requested == "none":
         return None
-    tried = AUTO_ORDER if requested == "auto" else (requested,)
+    tried = AUTO_HW_DEVICES if requested == "auto" else (requested,)
     reasons = []
     for device_type in tried:
         reason = decode_error(device_type)
