@@ -79,8 +79,9 @@ def run_render(job: dict) -> dict:
     from app.engine.render.pipeline import render
 
     if job.get("unbounded"):  # frames in flight capped by count alone, as before (large_frames)
-        for name in ("CHANNEL_BYTES", "BATCH_BYTES", "HELD_BYTES"):
-            setattr(frame_budget, name, 1 << 40)
+        budgets = ("CHANNEL", "BATCH", "HELD", "DECODE", "LOOKAHEAD")
+        for name in budgets:
+            setattr(frame_budget, f"{name}_BYTES", 1 << 40)
     model, detector = make_model(job), make_detector(job)
     settings = settings_of(job, job["audio"], job["output"], bool(job.get("track_cache")))
     ticks: list[float] = []
