@@ -90,7 +90,9 @@ class Run:
         model: str,
         batch: int | None = None,
         track_cache: bool = False,
+        interval: int | None = 5,
     ) -> dict:
+        """A child's render job; `interval` None: the app's default detection schedule."""
         return {
             "kind": "render",
             "video": str(video),
@@ -101,7 +103,7 @@ class Run:
             "batch": batch,
             "detector": "yunet" if self.yunet else "haar",
             "yunet_path": str(self.yunet) if self.yunet else None,
-            "interval": 5,
+            "interval": interval,
             "track_cache": track_cache,
             "home": self.home(name),
         }

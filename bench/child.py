@@ -57,6 +57,7 @@ def make_detector(job: dict):  # -> FaceDetector
 def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> RenderSettings
     from app.engine.settings import RenderSettings
 
+    interval = job.get("interval", 5)  # None: the app's default schedule
     return RenderSettings(
         video=Path(job["video"]),
         audio=Path(audio),
@@ -66,7 +67,7 @@ def settings_of(job: dict, audio: str, output: str, track_cache: bool):  # -> Re
         encoder=job.get("encoder", "libx264"),
         detector=job["detector"],
         detector_model=job.get("yunet_path"),
-        detect_interval=int(job.get("interval", 5)),
+        detect_interval=RenderSettings.detect_interval if interval is None else int(interval),
         track_cache=track_cache,
         batch_size=job.get("batch"),
     )
@@ -150,9 +151,12 @@ def run_audio(job: dict) -> dict:
 
 
 def run_batch(job: dict) -> dict:
-    """Each audio rendered twice in turn, with the face-track cache and without, so both
-    series see the same background load; each series has its own output names."""
+    """Each audio rendered twice in turn, with batch reuse and without, so both series
+    see the same background load; each series has its own output names. Reuse is what
+    the scheduler's RenderRunner does: the face-track cache, and the presenter's frames
+    kept in memory (frame_cache.py) while more jobs of it follow."""
     from app.engine.render import track_cache
+    from app.engine.render.frame_cache import FrameCache
     from app.engine.render.pipeline import render
 
     series: dict[str, dict] = {}
@@ -165,12 +169,21 @@ def run_batch(job: dict) -> dict:
         }
     stage_cpu: dict[str, dict[str, float]] = {"cache": {}, "no_cache": {}}
     track_cache.reset_stats()
-    for k, audio in enumerate(job["audios"]):
+    kept = FrameCache(job.get("frame_bytes"))  # None: the app's default budget
+    kept_mb = 0.0
+    audios = job["audios"]
+    for k, audio in enumerate(audios):
         for on in (False, True):
             name = "cache" if on else "no_cache"
             output = Path(job["out_dir"]) / f"{name}-{k:02d}.mp4"
             start, cpu = time.perf_counter(), time.process_time()
-            result = render(settings_of(job, audio, str(output), on))
+            frames = kept.job(Path(job["video"]), keep=k + 1 < len(audios)) if on else None
+            try:
+                result = render(settings_of(job, audio, str(output), on), frames=frames)
+            finally:
+                if frames is not None:
+                    kept_mb = max(kept_mb, kept.used_bytes / 1e6)
+                    frames.close()
             elapsed = time.perf_counter() - start
             s = series[name]
             s["elapsed_s"] += elapsed
@@ -189,6 +202,8 @@ def run_batch(job: dict) -> dict:
         "cache_misses": stats.misses,
         "hashes_computed": stats.hashes_computed,
         "hashes_reused": stats.hashes_reused,
+        "frames_kept_mb": round(kept_mb, 1),
+        "frames_budget_mb": round(kept.max_bytes / 1e6, 1),
     }
 
 

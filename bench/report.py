@@ -523,11 +523,19 @@ def _batch(r: dict, add) -> None:
     add("## 6. Batch reuse: one presenter x several audios, reuse on vs off\n")
     add(
         f"{b['audios']} audios of {b['audio_s']:g} s on one {b['presenter_s']:g} s 720p "
-        f"presenter, draft model, detector {r['inputs']['detector']}; each job is "
+        f"presenter, draft model, detector {_batch_detector(r)}; each job is "
         "`pipeline.render(settings)` "
         "as the scheduler runs it (model and detector made per job). The two series "
         "alternate job by job in one process, so both see the same background load; the "
-        "cache starts empty.\n"
+        "cache starts empty. Reuse on = the face-track cache, plus the presenter's decoded "
+        "frames and their YUV kept in memory while more of its jobs follow "
+        "(frame_cache.py)"
+        + (
+            f": {b['frames_kept_mb']:.0f} MB kept at most, budget {b['frames_budget_mb']:.0f} MB"
+            if b.get("frames_budget_mb")
+            else ""
+        )
+        + ".\n"
     )
     cpu_off, cpu_on = b.get("without_cache_cpu_s"), b.get("with_cache_cpu_s")
     cpu_ratio = f"{cpu_on / cpu_off:.2f}" if cpu_off and cpu_on else "-"
@@ -563,6 +571,14 @@ def _batch(r: dict, add) -> None:
         f"Cache: {b['cache_hits']} hits, {b['cache_misses']} misses; video hashed "
         f"{b['hashes_computed']} time(s), hash reused {b['hashes_reused']} time(s).\n"
     )
+
+
+def _batch_detector(r: dict) -> str:
+    """The batch's detector and schedule (older results: the run's detector line)."""
+    schedule = r["batch"].get("schedule")
+    if schedule is None:
+        return r["inputs"]["detector"]
+    return ("yunet" if "yunet" in r["inputs"]["detector"] else "haar") + f", {schedule}"
 
 
 def _encoders(r: dict, add) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
+from app.engine.settings import RenderSettings
 from app.engine.threads import thread_plan
 from bench import efficiency, encoder_quality, probe_cost, stage_costs, stages
 from bench.inputs import FPS, SIZES
@@ -204,7 +205,7 @@ def batch(run: Run) -> None:
         out_dir = run.work / "batch"
         out_dir.mkdir()
         job = dict(
-            run.render_job("batch", run.clip["720p"], run.batch_audio[0], "draft"),
+            run.render_job("batch", run.clip["720p"], run.batch_audio[0], "draft", interval=None),
             kind="batch",
             audios=[str(a) for a in run.batch_audio],
             out_dir=str(out_dir),
@@ -229,6 +230,10 @@ def batch(run: Run) -> None:
             "cache_misses": result["cache_misses"],
             "hashes_computed": result["hashes_computed"],
             "hashes_reused": result["hashes_reused"],
+            "frames_kept_mb": result.get("frames_kept_mb"),
+            "frames_budget_mb": result.get("frames_budget_mb"),
+            "schedule": f"at least every {RenderSettings.detect_interval}th frame, more where "
+            "the face moves (the app's default)",
             "renders": {"with_cache": cached["renders"], "without_cache": uncached["renders"]},
             "peak_rss_mb": round(result["peak_rss_mb"], 1),
             "others_cores": _rounded(result["others_cores"]),

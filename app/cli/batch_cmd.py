@@ -239,12 +239,12 @@ def _run_queue(store: JobStore, args: argparse.Namespace) -> int:
 def _engine(args: argparse.Namespace) -> tuple[Runner, dict[str, int]]:
     """The runner and slots: this machine's devices, or a Ray cluster's (imported only
     when asked for, so a plain install never needs Ray)."""
-    from app.engine.queue.scheduler import render_runner
+    from app.engine.queue.scheduler import RenderRunner
 
     if args.engine != "ray":
         from app.engine.models.providers import list_devices
 
-        return render_runner, {d.device: 1 for d in list_devices()}
+        return RenderRunner(), {d.device: 1 for d in list_devices()}
     if args.ray_cpus_per_job < 1:
         raise InputError(f"--ray-cpus-per-job {args.ray_cpus_per_job}: must be at least 1")
     try:

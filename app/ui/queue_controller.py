@@ -25,7 +25,7 @@ from app.engine import paths
 from app.engine.progress import FrameProgress
 from app.engine.queue.filelock import RUNNER_LOCK, FileLock
 from app.engine.queue.jobstore import FINISHED_STATES, Job, JobSpec, JobStore
-from app.engine.queue.scheduler import Runner, Scheduler, render_runner
+from app.engine.queue.scheduler import RenderRunner, Runner, Scheduler
 from app.engine.workers import PoolExecutor, SchedulerBridge
 from app.ui.app_settings import AppSettings
 from app.ui.farm_link import RAY, FarmLink, describe_local
@@ -55,7 +55,7 @@ class QueueController(QObject):
         self.store = store
         self._settings = settings
         self.devices = devices
-        self._runner = runner or render_runner
+        self._runner = runner or RenderRunner()
         self.bridge = SchedulerBridge(parent=self)
         self.bridge.job_event.connect(self._on_job_event)
         self._lock = FileLock(paths.data_dir() / RUNNER_LOCK)

@@ -25,7 +25,7 @@ from app.engine.logs import JsonFormatter, setup_logging, shutdown_logging
 from app.engine.progress import FrameProgress
 from app.engine.queue.joblog import read_events
 from app.engine.queue.jobstore import Job, JobSpec, JobStore
-from app.engine.queue.scheduler import Scheduler, accepted_devices, render_runner
+from app.engine.queue.scheduler import RenderRunner, Scheduler, accepted_devices, render_runner
 from app.engine.settings import RenderSettings
 from tests.support.leftovers import any_temp, crashed_temp
 from tests.support.mediagen import make_audio, make_video
@@ -542,3 +542,44 @@ def test_a_job_whose_model_is_not_installed_fails_as_model_missing_without_retri
     assert job is not None and (job.state, job.attempts) == ("failed", 1)
     assert job.error_kind == "model_missing" and "wav2lip_96" in (job.error or "")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_the_jobs_of_one_presenter_reuse_its_decoded_frames(
+    store: JobStore, make_scheduler: Callable[..., Scheduler], tmp_path: Path
+) -> None:
+    """The scheduler tells the runner when queued jobs of the same video follow; the
+    default runner then keeps the frames for them, and the last job lets them go."""
+    videos = [make_video(tmp_path / f"{n}.mp4", 64, 64, 25, 1.0, audio=False) for n in "ab"]
+    audio = make_audio(tmp_path / "speech.wav", 1.0, kind="speechlike")
+    names = ["a", "a", "a", "b"]
+    store.add_many(
+        [
+            JobSpec(
+                RenderSettings(
+                    videos[n == "b"],
+                    audio,
+                    tmp_path / f"out{k}.mp4",
+                    model="draft",
+                    detector="haar",
+                    track_cache=False,
+                )
+            )
+            for k, n in enumerate(names)
+        ]
+    )
+    real = RenderRunner()
+    seen: list[tuple[str, bool, bool]] = []
+
+    def runner(
+        job: Job, on_progress: Callable[[FrameProgress], None], cancel: threading.Event
+    ) -> object:
+        seen.append((job.video.stem, job.presenter_follows, real.frames.used_bytes > 0))
+        return real(job, on_progress, cancel)
+
+    sched = make_scheduler(runner)
+    sched.start()
+    assert sched.run_until_idle(timeout=60)
+    assert [job.state for job in store.page()] == ["done"] * 4
+    # (video, more of it queued, frames kept when it started)
+    assert seen == [("a", True, False), ("a", True, True), ("a", False, True), ("b", False, False)]
+    assert real.frames.used_bytes == 0

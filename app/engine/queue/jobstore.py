@@ -151,6 +151,9 @@ class Job:
     warning: str | None = None  # set on a done job whose output needs a look
     error_kind: FailureKind | None = None  # why it failed; None unless `error` is set
     model_used: str | None = None  # the model that rendered a done job ("auto" resolved)
+    # Not stored: the scheduler's word, when it starts the job, that queued jobs of the
+    # same presenter video follow it (so the render keeps the video's decoded frames).
+    presenter_follows: bool = field(default=False, compare=False)
 
     @property
     def done_with_warning(self) -> bool:
@@ -486,6 +489,13 @@ class JobStore:
         return [
             row[0] for row in self._query("SELECT id FROM jobs WHERE id > ? ORDER BY id", (job_id,))
         ]
+
+    def queued_with_video(self, video: Path) -> int:
+        """How many queued jobs render `video` (the scheduler's batch-reuse hint)."""
+        rows = self._query(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND video = ?", (str(video),)
+        )
+        return int(rows[0][0])
 
     def pending(self) -> dict[int, tuple[str, int]]:
         """id -> (state, frames done) of every queued and running job, in one query."""

@@ -27,6 +27,12 @@ it is marked failed ("stalled: no progress for N s"), and the worker gets
 the slot, so the queue moves on.
 The retry is queued when the old runner has let go of the job (returned or abandoned).
 
+Batch reuse. When a job starts, the runner is told whether queued jobs of the same
+presenter video follow it (`Job.presenter_follows`); the default runner (RenderRunner)
+then keeps the video's decoded frames in memory, within a byte budget, for them
+(render/frame_cache.py). The face track is reused through its on-disk cache
+(render/track_cache.py) whatever the order.
+
 Hooks for a GUI, plain callables run on the jobs' threads (keep them quick; the Qt
 adapter turns them into signals): `on_job_event(job_id, state)` and
 `on_progress(job_id, FrameProgress)`. Every start, finish, failure, cancel and
@@ -59,6 +65,7 @@ from app.engine.queue.jobstore import (
     device_family,
 )
 from app.engine.render.coverage import FaceCoverage
+from app.engine.render.frame_cache import FrameCache
 from app.engine.settings import RenderSettings
 from app.engine.throttle import Throttle
 
@@ -86,11 +93,38 @@ ACCELERATORS = ("cuda", "dml")
 def render_runner(
     job: Job, on_progress: ProgressCallback, cancel: threading.Event
 ) -> dict[str, Any]:
-    """The production runner: render the job with the pipeline."""
+    """Render the job with the pipeline, nothing kept between jobs (RenderRunner keeps
+    a presenter's frames for the jobs that follow)."""
     from app.engine.render import pipeline  # lazy: PyAV/ONNX Runtime load only when a job runs
 
     result = pipeline.render(job.to_settings(), on_progress=on_progress, cancel=cancel)
     return result_fields(result)
+
+
+class RenderRunner:
+    """The production runner: render the job with the pipeline, and when the scheduler
+    says more jobs of the same presenter video follow (`Job.presenter_follows`), keep the
+    video's decoded frames in memory for them, `frame_bytes` at most (frame_cache.py).
+    A job with none following reads what is kept and drops it when it ends."""
+
+    def __init__(self, frame_bytes: int | None = None) -> None:
+        self.frames = FrameCache(frame_bytes)
+
+    def __call__(
+        self, job: Job, on_progress: ProgressCallback, cancel: threading.Event
+    ) -> dict[str, Any]:
+        from app.engine.render import pipeline  # lazy: PyAV/ONNX Runtime load at the 1st job
+
+        settings = job.to_settings()
+        frames = self.frames.job(settings.video, settings.hw_decode, keep=job.presenter_follows)
+        try:
+            result = pipeline.render(
+                settings, on_progress=on_progress, cancel=cancel, frames=frames
+            )
+        finally:
+            if frames is not None:
+                frames.close()
+        return result_fields(result)
 
 
 def result_fields(result: object) -> dict[str, Any]:
@@ -174,7 +208,7 @@ class Scheduler:
     def __init__(
         self,
         store: JobStore,
-        runner: Runner = render_runner,
+        runner: Runner | None = None,
         *,
         slots: Mapping[str, int] | None = None,
         stall_timeout: float = DEFAULT_STALL_TIMEOUT_S,
@@ -198,7 +232,7 @@ class Scheduler:
             raise ValueError("timeouts and intervals must be positive, max_retries >= 0")
         self.store = store
         self.slots = slots
-        self._runner = runner
+        self._runner: Runner = runner if runner is not None else RenderRunner()
         self.executor: Executor = executor or ThreadExecutor()
         self.stall_timeout = stall_timeout
         self.max_retries = max_retries
@@ -486,6 +520,12 @@ class Scheduler:
     def _run_runner(self, run: _RunningJob) -> _Outcome:
         """The runner's return or exception, as an outcome (on the job's thread)."""
         job = run.job
+        try:
+            follows = self.store.queued_with_video(job.video) > 0
+        except Exception:  # only a hint: a locked store must not fail the job
+            log.warning("job %d: could not look for jobs of the same video", job.id)
+            follows = False
+        job = dataclasses.replace(job, presenter_follows=follows)
         try:
             returned = self._runner(job, lambda p: self._report(run, p), run.cancel)
         except RenderCancelled:

@@ -48,6 +48,7 @@ class Pasted:
 
     rect: Rect
     alpha: np.ndarray
+    changed: bool = True  # False: the model changed nothing, no pixel was written
 
 
 def paste_region(matrix: np.ndarray, mask: np.ndarray, frame_shape: tuple[int, ...]) -> Rect | None:
@@ -112,12 +113,15 @@ def paste_face(
     matrix: np.ndarray,
     landmarks: np.ndarray,
     options: PasteOptions = PasteOptions(),
+    into: np.ndarray | None = None,
 ) -> Pasted | None:
     """In place: the model's change to `crop` (its `output`) pasted into `frame`.
 
     `matrix` is the 2x3 frame -> crop transform from crop.estimate_alignment and
     `landmarks` the face's 5 frame points it was fitted to. Returns where the paste
-    region lies (None when it misses the frame); faces partly outside are fine."""
+    region lies (None when it misses the frame); faces partly outside are fine.
+    `into` (frame-sized): write the pasted rectangle there instead, `frame` stays as it
+    is (a frame shared by several renders, frame_cache.py); only `rect` of it is set."""
     if output.shape != crop.shape:
         raise ValueError(f"output {output.shape} and crop {crop.shape} shapes differ")
     size = crop.shape[0]
@@ -129,7 +133,7 @@ def paste_face(
     alpha = warp_back(region, matrix, rect, image_data=False)
     change = change_map(output, crop)
     if not change.any():
-        return Pasted(rect, alpha)  # nothing changed: the frame keeps its own pixels
+        return Pasted(rect, alpha, changed=False)  # the frame keeps its own pixels
     x0, y0, x1, y1 = rect
     roi = frame[y0:y1, x0:x1]
     roi_f = roi.astype(np.float32)
@@ -151,5 +155,5 @@ def paste_face(
         blended = roi_f + a * (add + k * (source - roi_f))
     else:
         blended = roi_f + a * k * add
-    store(roi, blended)
+    store(roi if into is None else into[y0:y1, x0:x1], blended)
     return Pasted(rect, alpha)

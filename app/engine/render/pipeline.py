@@ -16,6 +16,7 @@ leaves nothing at the output path: the writer works on a temporary file
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from av.video.frame import VideoFrame
 
 from app.engine import outputs
 from app.engine.errors import InputError, RenderCancelled
@@ -35,7 +37,10 @@ from app.engine.render.coverage import FaceCoverage
 from app.engine.render.enhance import FaceEnhancer
 from app.engine.render.face_track import FaceTrack, Settled
 from app.engine.render.faces import Face, FaceDetector
+from app.engine.render.frame_cache import JobFrames
 from app.engine.render.frame_plan import plan_frames
+from app.engine.render.media.yuv_patch import FORMAT as YUV420P
+from app.engine.render.media.yuv_patch import YuvPatcher
 from app.engine.render.model_workers import ModelWorkers
 from app.engine.render.recipe import Generated, JobPlan, plan_job, probe_inputs
 from app.engine.render.stages import (
@@ -91,9 +96,12 @@ def render(
     model: LipSyncModel | None = None,
     detector: FaceDetector | None = None,
     face_track: FaceTrack | None = None,
+    frames: JobFrames | None = None,
 ) -> RenderResult:
     """Run a render to completion; see iter_render for the keyword components."""
-    job = iter_render(settings, cancel, model=model, detector=detector, face_track=face_track)
+    job = iter_render(
+        settings, cancel, model=model, detector=detector, face_track=face_track, frames=frames
+    )
     while True:
         try:
             progress = next(job)
@@ -111,13 +119,16 @@ def iter_render(
     detector: FaceDetector | None = None,
     face_track: FaceTrack | None = None,
     enhancer: FaceEnhancer | None = None,
+    frames: JobFrames | None = None,
 ) -> Generator[FrameProgress, None, RenderResult]:
     """Yield a FrameProgress per written frame; return the RenderResult.
 
     `model`, `detector`, `face_track` (a cached track of this video) and `enhancer`
     replace what the settings would load; tests and the batch scheduler pass them. Without a
     `face_track`, `settings.track_cache` loads the video's track from the on-disk cache
-    and stores it back after a successful render (track_cache.py).
+    and stores it back after a successful render (track_cache.py). `frames`: the
+    presenter's decoded frames kept in memory across a batch's jobs (frame_cache.py),
+    read where kept and, when it says so, kept for the jobs that follow.
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
@@ -158,7 +169,7 @@ def iter_render(
     )
     run: _Run | None = None
     try:
-        run = _Run(plan, cancel, writer.converter(), threads)
+        run = _Run(plan, cancel, writer.converter(), threads, frames)
         run.start()
         yield from run.encode_into(writer)
         if cancel.is_set():  # cancelled (or abandoned as stalled) after the last frame
@@ -274,6 +285,7 @@ class _Run:
         cancel: threading.Event,
         convert: media.FrameConverter,
         threads: ThreadPlan,
+        frames: JobFrames | None = None,
     ) -> None:
         settings = plan.settings
         self.settings, self.n_out, self.cancel = settings, plan.frames, cancel
@@ -292,6 +304,14 @@ class _Run:
         self.generated = Channel(self.stop, capacity)
         self.blended = Channel(self.stop, capacity)
         self.reader = media.open_video(settings.video, settings.hw_decode, threads.decoder_threads)
+        self.frames = frames
+        self.source = frames.source(self.reader) if frames is not None else self.reader
+        # Kept frames in the encoder's yuv420p: convert only the pasted rectangle. The
+        # face enhancer works on whole frames, so with one every frame is converted.
+        self.patcher: YuvPatcher | None = None
+        if frames is not None and convert.pix_fmt == YUV420P and plan.enhancer is None:
+            self.patcher = YuvPatcher(convert.width - convert.width % 2, convert.height // 2 * 2)
+        self.src_of: dict[int, int] = {}  # output frame -> source frame, for the patcher
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
@@ -305,8 +325,10 @@ class _Run:
 
     # -- stages (each runs in its own thread) --------------------------------
     def _decode(self, clock: StageClock) -> None:
-        plan = plan_frames(self.reader, self.n_out, self.settings.loop, self.settings.video.name)
+        plan = plan_frames(self.source, self.n_out, self.settings.loop, self.settings.video.name)
         for planned in timed_iter(plan, clock):
+            if self.patcher is not None:
+                self.src_of[planned.out_index] = planned.src_index
             self.decoded.put(planned)
         self.decoded.put(END)
 
@@ -372,11 +394,41 @@ class _Run:
         encoder's format here: the encoder's thread is the pipeline's serial bottleneck
         on the CPU, this one is idle."""
         with Timer(clock, len(batch)):
-            if any(item.mouth is not None for item in batch):
-                self.lipsync.paste_batch(batch)
-            converted = [self.convert(item.frame) for item in batch]
-        for item, frame in zip(batch, converted):
-            self.blended.put((item.index, item.frame, frame))
+            if self.patcher is not None:
+                blended = [self._blend_kept(item, self.patcher) for item in batch]
+            else:
+                batch = [_writable(item) for item in batch]
+                if any(item.mouth is not None for item in batch):
+                    self.lipsync.paste_batch(batch)
+                blended = [_Blended(item.frame, self.convert(item.frame)) for item in batch]
+        for item in blended:
+            self.blended.put(item)
+
+    def _blend_kept(self, item: Generated, patcher: YuvPatcher) -> _Blended:
+        """Blend a frame of a presenter whose frames are kept (self.frames): when its YUV
+        is kept, convert only the pasted rectangle into a copy of it; otherwise paste
+        and convert the whole frame, and keep its untouched YUV for the next jobs."""
+        assert self.frames is not None
+        src = self.src_of.pop(item.index)
+        yuv = self.frames.yuv(src, YUV420P)
+        if yuv is not None:
+            canvas = np.empty_like(item.frame)  # only the pasted rectangle is written
+            pasted = self.lipsync.paste_apart(item, canvas)
+            if pasted is None or not pasted.changed:
+                return _Blended(item.frame, patcher.frame(yuv))
+            x, y, region = _patch_region(patcher, item.frame, canvas, pasted.rect)
+            return _Blended(item.frame, patcher.frame(yuv, region, (x, y)), (x, y, region))
+        item = _writable(item)
+        pasted = self.lipsync.paste_apart(item, item.frame)
+        converted = self.convert(item.frame)
+        if self.frames.keep:
+            if pasted is None or not pasted.changed:
+                self.frames.put_yuv(src, YUV420P, converted.to_ndarray())
+            elif (untouched := self.frames.bgr(src)) is not None:
+                x0, y0, x1, y1 = patcher.even_rect(pasted.rect)
+                yuv = patcher.patched(converted.to_ndarray(), untouched[y0:y1, x0:x1], (x0, y0))
+                self.frames.put_yuv(src, YUV420P, yuv)
+        return _Blended(item.frame, converted)
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:
@@ -384,17 +436,17 @@ class _Run:
         rate = _Rate()
         next_preview = 0.0
         try:
-            for _index, frame, converted in self.blended:
+            for blended in self.blended:
                 if self.cancel.is_set():
                     raise RenderCancelled(f"{self.settings.output}: render cancelled")
                 with Timer(self.encode_clock):
-                    writer.write_frame(converted)
+                    writer.write_frame(blended.converted)
                 done += 1
                 fps = rate.tick()
                 now = time.monotonic()
                 preview = None
                 if now >= next_preview or done == self.n_out:
-                    preview, next_preview = _preview(frame), now + PREVIEW_EVERY_S
+                    preview, next_preview = _preview(blended.picture()), now + PREVIEW_EVERY_S
                 eta = (self.n_out - done) / fps if fps > 0 else float("inf")
                 yield FrameProgress(done, self.n_out, fps, eta, preview)
         except StopPipeline:
@@ -420,6 +472,43 @@ class _Run:
         clocks = {stage.stage_name: stage.clock for stage in self.stages}
         clocks["encode"] = self.encode_clock
         return clocks
+
+
+@dataclass(frozen=True)
+class _Blended:
+    """A frame ready for the encoder, and its picture for the preview."""
+
+    frame: np.ndarray  # BGR; for a kept frame, without the paste (that is `patch`)
+    converted: VideoFrame  # what the encoder gets
+    patch: tuple[int, int, np.ndarray] | None = None  # x, y and the BGR pasted there
+
+    def picture(self) -> np.ndarray:
+        if self.patch is None:
+            return self.frame
+        x, y, region = self.patch
+        picture = self.frame.copy()
+        picture[y : y + region.shape[0], x : x + region.shape[1]] = region
+        return picture
+
+
+def _writable(item: Generated) -> Generated:
+    """`item` with a frame of its own when a result is to be pasted into a kept one."""
+    if item.mouth is None or item.frame.flags.writeable:
+        return item
+    return dataclasses.replace(item, frame=item.frame.copy())
+
+
+def _patch_region(
+    patcher: YuvPatcher, frame: np.ndarray, canvas: np.ndarray, rect: tuple[int, int, int, int]
+) -> tuple[int, int, np.ndarray]:
+    """The even-aligned BGR rectangle around `rect`: `frame`'s pixels with the pasted
+    ones (`canvas` inside `rect`) over them; (x, y, region)."""
+    ex0, ey0, ex1, ey1 = patcher.even_rect(rect)
+    x0, y0 = rect[0], rect[1]
+    x1, y1 = min(rect[2], ex1), min(rect[3], ey1)  # an odd last column/row is not encoded
+    region = frame[ey0:ey1, ex0:ex1].copy()
+    region[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0] = canvas[y0:y1, x0:x1]
+    return ex0, ey0, region
 
 
 class _Rate:
