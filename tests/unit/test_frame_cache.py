@@ -37,8 +37,8 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return video, first, second
 
 
-def _settings(video: Path, audio: Path, out: Path) -> RenderSettings:
-    return RenderSettings(
+def _settings(video: Path, audio: Path, out: Path, **changes: object) -> RenderSettings:
+    return RenderSettings(  # type: ignore[arg-type]
         video,
         audio,
         out,
@@ -49,6 +49,7 @@ def _settings(video: Path, audio: Path, out: Path) -> RenderSettings:
         encoder="libx264",
         if_exists="replace",
         reproducible=True,  # the same frames give the same bytes (encoders.setup)
+        **changes,
     )
 
 
@@ -59,11 +60,16 @@ def _packets(path: Path) -> list[bytes]:
 
 
 def _render(
-    video: Path, audio: Path, out: Path, cache: FrameCache | None = None, keep: bool = False
+    video: Path,
+    audio: Path,
+    out: Path,
+    cache: FrameCache | None = None,
+    keep: bool = False,
+    **changes: object,
 ) -> RenderResult:
     frames = cache.job(video, keep=keep) if cache is not None else None
     try:
-        return render(_settings(video, audio, out), frames=frames)
+        return render(_settings(video, audio, out, **changes), frames=frames)
     finally:
         if frames is not None:
             frames.close()
@@ -74,13 +80,25 @@ def test_kept_frames_give_the_same_bytes_as_decoding_again(tmp_path: Path, job) 
     plain = [_packets(_render(video, a, tmp_path / f"plain-{a.stem}.mp4").output) for a in job[1:]]
     cache = FrameCache(64 << 20)
     filled = _render(video, first, tmp_path / "filled.mp4", cache, keep=True)
-    # Every source frame is kept, in BGR and in the encoder's YUV.
-    assert cache.used_bytes == SOURCE_FRAMES * FRAME_BYTES
+    # Every source frame is kept, in BGR and in the encoder's YUV, and its paste prep.
+    assert cache.used_bytes > SOURCE_FRAMES * FRAME_BYTES
     reused = _render(video, second, tmp_path / "reused.mp4", cache, keep=False)
     assert reused.frames_with_face == reused.frames == 30
     assert _packets(filled.output) == plain[0]
     assert _packets(reused.output) == plain[1]  # pasted into kept YUV: the same bytes
     assert cache.used_bytes == 0  # the last job of the presenter let them go
+
+
+def test_a_job_that_pastes_differently_makes_its_own_paste_prep(tmp_path: Path, job) -> None:
+    """The kept masks are the first job's (lower face, feather 0.3); a job of the same
+    presenter with another mask and feather pastes with its own."""
+    video, first, second = job
+    look = {"mask": "mouth", "feather": 0.6}
+    plain = _packets(_render(video, second, tmp_path / "plain.mp4", **look).output)
+    cache = FrameCache(64 << 20)
+    _render(video, first, tmp_path / "filled.mp4", cache, keep=True)
+    reused = _render(video, second, tmp_path / "reused.mp4", cache, keep=False, **look)
+    assert _packets(reused.output) == plain
 
 
 def test_kept_frames_are_read_not_decoded(tmp_path: Path, job, monkeypatch) -> None:

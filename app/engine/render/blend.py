@@ -106,6 +106,41 @@ def store(roi: np.ndarray, blended: np.ndarray) -> None:
     roi[...] = blended.astype(roi.dtype)
 
 
+@dataclass(frozen=True)
+class PastePrep:
+    """What pasting into one face needs that the model's result does not change: the
+    same for every audio a presenter frame is rendered with (frame_cache.py keeps it)."""
+
+    rect: Rect
+    alpha: np.ndarray  # the region mask warped over `rect`
+    lips: np.ndarray  # the crop-sized lips mask
+    source: np.ndarray | None  # the input crop warped back over `rect` (detail mode)
+
+    @property
+    def nbytes(self) -> int:
+        source = self.source.nbytes if self.source is not None else 0
+        return self.alpha.nbytes + self.lips.nbytes + source
+
+
+def prepare_paste(
+    frame_shape: tuple[int, ...],
+    crop: np.ndarray,
+    matrix: np.ndarray,
+    landmarks: np.ndarray,
+    options: PasteOptions = PasteOptions(),
+) -> PastePrep | None:
+    """paste_face's audio-independent half (None: the region misses the frame)."""
+    size = crop.shape[0]
+    points = crop_points(landmarks, matrix)
+    region, lips = face_masks(points, size, options.mask, options.feather)
+    rect = paste_region(matrix, region, frame_shape)
+    if rect is None:
+        return None
+    alpha = warp_back(region, matrix, rect, image_data=False)
+    source = warp_back(crop, matrix, rect, image_data=True) if options.detail else None
+    return PastePrep(rect, alpha, lips, source)
+
+
 def paste_face(
     frame: np.ndarray,
     output: np.ndarray,
@@ -114,6 +149,7 @@ def paste_face(
     landmarks: np.ndarray,
     options: PasteOptions = PasteOptions(),
     into: np.ndarray | None = None,
+    prep: PastePrep | None = None,
 ) -> Pasted | None:
     """In place: the model's change to `crop` (its `output`) pasted into `frame`.
 
@@ -121,16 +157,14 @@ def paste_face(
     `landmarks` the face's 5 frame points it was fitted to. Returns where the paste
     region lies (None when it misses the frame); faces partly outside are fine.
     `into` (frame-sized): write the pasted rectangle there instead, `frame` stays as it
-    is (a frame shared by several renders, frame_cache.py); only `rect` of it is set."""
+    is (a frame shared by several renders, frame_cache.py); only `rect` of it is set.
+    `prep`: prepare_paste's result for these arguments, when the caller kept it."""
     if output.shape != crop.shape:
         raise ValueError(f"output {output.shape} and crop {crop.shape} shapes differ")
-    size = crop.shape[0]
-    points = crop_points(landmarks, matrix)
-    region, lips = face_masks(points, size, options.mask, options.feather)
-    rect = paste_region(matrix, region, frame.shape)
-    if rect is None:
+    prep = prep or prepare_paste(frame.shape, crop, matrix, landmarks, options)
+    if prep is None:
         return None
-    alpha = warp_back(region, matrix, rect, image_data=False)
+    rect, alpha = prep.rect, prep.alpha
     change = change_map(output, crop)
     if not change.any():
         return Pasted(rect, alpha, changed=False)  # the frame keeps its own pixels
@@ -140,8 +174,9 @@ def paste_face(
     out = warp_back(output, matrix, rect, image_data=True)
     if options.detail:
         # Everywhere: add the change. On changed lips: take the output outright.
-        replace = warp_back(lips * change, matrix, rect, image_data=False)
-        source = warp_back(crop, matrix, rect, image_data=True)
+        assert prep.source is not None
+        replace = warp_back(prep.lips * change, matrix, rect, image_data=False)
+        source = prep.source
         add = out - source
     else:
         replace = warp_back(change, matrix, rect, image_data=False)

@@ -5,7 +5,8 @@ same pixels to the encoder's YUV N times; only the mouth region differs between 
 jobs. The batch scheduler, when it knows more jobs of the same video follow, lets the
 first job keep what it decodes here (`FrameCache.job(..., keep=True)`); the later jobs
 read the frames from memory and convert only the pasted rectangle (pipeline.py,
-media/yuv_patch.py). A single render never fills it.
+media/yuv_patch.py); what a paste needs that the audio does not change (the face's
+masks and rectangle, blend.PastePrep) is kept too. A single render never fills it.
 
 Memory is bounded by bytes (`max_bytes`): frames are kept in decode order until the
 budget is spent, the rest of the video is decoded as usual ("what fits, or none"). A
@@ -22,12 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from app.engine.render.blend import PastePrep
 from app.engine.render.frame_plan import FrameSource
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,9 @@ class _Frames:
     bgr: dict[int, np.ndarray] = field(default_factory=dict)
     yuv: dict[int, np.ndarray] = field(default_factory=dict)
     yuv_format: str | None = None  # the pixel format the YUV arrays are in
+    # The audio-independent half of pasting into each frame's face (blend.PastePrep),
+    # under what it was made from (the face, the model's crop, the paste options).
+    preps: dict[int, tuple[Hashable, PastePrep]] = field(default_factory=dict)
     count: int | None = None  # the video's decodable frames, once a decode reached the end
     users: int = 0  # jobs using it now
     wanted: bool = False  # a job of this video said more follow: keep it after the job
@@ -127,6 +132,25 @@ class FrameCache:
                 return frames.bgr.get(index)
             return frames.yuv.get(index) if frames.yuv_format == yuv_format else None
 
+    def _get_prep(self, key: VideoKey, index: int, made_from: Hashable) -> PastePrep | None:
+        with self._lock:
+            frames = self._videos.get(key)
+            kept = frames.preps.get(index) if frames is not None else None
+        return kept[1] if kept is not None and kept[0] == made_from else None
+
+    def _put_prep(self, key: VideoKey, index: int, made_from: Hashable, prep: PastePrep) -> None:
+        for array in (prep.alpha, prep.lips, prep.source):
+            if array is not None:
+                array.setflags(write=False)  # shared by the jobs that follow
+        with self._lock:
+            frames = self._videos.get(key)
+            if frames is None or index in frames.preps:
+                return
+            if self._used + prep.nbytes > self.max_bytes:
+                return
+            self._used += prep.nbytes
+            frames.preps[index] = (made_from, prep)
+
     def _count(self, key: VideoKey) -> int | None:
         with self._lock:
             frames = self._videos.get(key)
@@ -176,8 +200,10 @@ class FrameCache:
     def _drop(self, key: VideoKey) -> None:
         """Forget a video's frames (lock held)."""
         frames = self._videos.pop(key)
-        freed = sum(a.nbytes for a in frames.bgr.values()) + sum(
-            a.nbytes for a in frames.yuv.values()
+        freed = (
+            sum(a.nbytes for a in frames.bgr.values())
+            + sum(a.nbytes for a in frames.yuv.values())
+            + sum(prep.nbytes for _, prep in frames.preps.values())
         )
         self._used -= freed
         if freed:
@@ -206,6 +232,14 @@ class JobFrames:
     def put_yuv(self, index: int, pix_fmt: str, yuv: np.ndarray) -> None:
         if self.keep:
             self.cache._put(self.key, index, yuv, pix_fmt)
+
+    def prep(self, index: int, made_from: Hashable) -> PastePrep | None:
+        """The paste prep of source frame `index`, if kept for the same `made_from`."""
+        return self.cache._get_prep(self.key, index, made_from)
+
+    def put_prep(self, index: int, made_from: Hashable, prep: PastePrep) -> None:
+        if self.keep:
+            self.cache._put_prep(self.key, index, made_from, prep)
 
     def close(self) -> None:
         if not self._closed:

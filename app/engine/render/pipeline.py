@@ -33,6 +33,7 @@ from app.engine.errors import InputError, RenderCancelled
 from app.engine.models.lipsync.base import LipSyncModel
 from app.engine.progress import FrameProgress
 from app.engine.render import media, tracking
+from app.engine.render.blend import PastePrep
 from app.engine.render.coverage import FaceCoverage
 from app.engine.render.enhance import FaceEnhancer
 from app.engine.render.face_track import FaceTrack, Settled
@@ -410,16 +411,17 @@ class _Run:
         and convert the whole frame, and keep its untouched YUV for the next jobs."""
         assert self.frames is not None
         src = self.src_of.pop(item.index)
+        prep = self._paste_prep(src, item)
         yuv = self.frames.yuv(src, YUV420P)
         if yuv is not None:
             canvas = np.empty_like(item.frame)  # only the pasted rectangle is written
-            pasted = self.lipsync.paste_apart(item, canvas)
+            pasted = self.lipsync.paste_apart(item, canvas, prep)
             if pasted is None or not pasted.changed:
                 return _Blended(item.frame, patcher.frame(yuv))
             x, y, region = _patch_region(patcher, item.frame, canvas, pasted.rect)
             return _Blended(item.frame, patcher.frame(yuv, region, (x, y)), (x, y, region))
         item = _writable(item)
-        pasted = self.lipsync.paste_apart(item, item.frame)
+        pasted = self.lipsync.paste_apart(item, item.frame, prep)
         converted = self.convert(item.frame)
         if self.frames.keep:
             if pasted is None or not pasted.changed:
@@ -429,6 +431,26 @@ class _Run:
                 yuv = patcher.patched(converted.to_ndarray(), untouched[y0:y1, x0:x1], (x0, y0))
                 self.frames.put_yuv(src, YUV420P, yuv)
         return _Blended(item.frame, converted)
+
+    def _paste_prep(self, src: int, item: Generated) -> PastePrep | None:
+        """The audio-independent half of pasting into source frame `src`'s face: kept
+        by an earlier job of this presenter, or made now (and kept for the next)."""
+        assert self.frames is not None
+        if item.mouth is None:
+            return None
+        assert item.landmarks is not None and item.matrix is not None and item.crop is not None
+        made_from = (
+            item.landmarks.tobytes(),
+            item.matrix.tobytes(),
+            item.crop.shape,
+            self.lipsync.options,
+        )
+        prep = self.frames.prep(src, made_from)
+        if prep is None:
+            prep = self.lipsync.prepare(item)
+            if prep is not None:
+                self.frames.put_prep(src, made_from, prep)
+        return prep
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:

@@ -29,7 +29,7 @@ from app.engine.models.lipsync.loader import load_model
 from app.engine.models.registry import find_detector_model
 from app.engine.render import media, track_cache, tracking
 from app.engine.render.audio import mel_chunks, mel_spectrogram
-from app.engine.render.blend import Pasted, PasteOptions, paste_face
+from app.engine.render.blend import Pasted, PasteOptions, PastePrep, paste_face, prepare_paste
 from app.engine.render.crop import estimate_alignment, warp_to_crop
 from app.engine.render.enhance import EnhanceItem, FaceEnhancer, enhance_faces
 from app.engine.render.face_choice import Anchor
@@ -281,17 +281,29 @@ class LipSync:
             enhance_faces(self.enhancer, to_enhance, self.enhancer_blend)
         return [item.frame for item in items]
 
-    def paste_apart(self, item: Generated, into: np.ndarray) -> Pasted | None:
+    def prepare(self, item: Generated) -> PastePrep | None:
+        """The audio-independent half of pasting `item` (blend.prepare_paste); None
+        without a result or when its region misses the frame."""
+        if item.mouth is None:
+            return None
+        assert item.crop is not None and item.matrix is not None
+        assert item.landmarks is not None
+        return prepare_paste(item.frame.shape, item.crop, item.matrix, item.landmarks, self.options)
+
+    def paste_apart(
+        self, item: Generated, into: np.ndarray, prep: PastePrep | None = None
+    ) -> Pasted | None:
         """One result pasted with the pasted rectangle written `into` (frame-sized;
         `item.frame` itself: in place). With another array, `item.frame` stays untouched:
         a frame that others share (frame_cache.py). Returns where the paste lies (None,
-        or `changed` False: nothing was written). No face enhancer: see paste_batch."""
+        or `changed` False: nothing was written). `prep`: `prepare(item)`, when kept.
+        No face enhancer: see paste_batch."""
         if item.mouth is None:
             return None
         assert item.crop is not None and item.matrix is not None
         assert item.landmarks is not None
         return paste_face(
-            item.frame, item.mouth, item.crop, item.matrix, item.landmarks, self.options, into
+            item.frame, item.mouth, item.crop, item.matrix, item.landmarks, self.options, into, prep
         )
 
     def run(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[np.ndarray]:
