@@ -540,8 +540,8 @@ def _batch(r: dict, add) -> None:
         "as the scheduler runs it (model and detector made per job). The two series "
         "alternate job by job in one process, so both see the same background load; the "
         "cache starts empty. Reuse on = the face-track cache, plus the presenter's decoded "
-        "frames and their YUV kept in memory while more of its jobs follow "
-        "(frame_cache.py)"
+        "frames, their YUV and their paste prep (masks, rectangle) kept in memory while "
+        "more of its jobs follow (frame_cache.py)"
         + (
             f": {b['frames_kept_mb']:.0f} MB kept at most, budget {b['frames_budget_mb']:.0f} MB"
             if b.get("frames_budget_mb")

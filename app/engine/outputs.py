@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -112,6 +113,19 @@ def temps_of(output: Path) -> list[Path]:
 def stray_temps(output: Path) -> list[Path]:
     """Temporary files of `output` whose writing process is gone (crash leftovers)."""
     return [p for p in temps_of(output) if not process_alive(writer_pid(p))]
+
+
+def wait_for_writers(output: Path, timeout: float) -> bool:
+    """Wait until no other live process writes a temporary file of `output` (True), or
+    `timeout` seconds (False: one still does, e.g. another program's render)."""
+    deadline = time.monotonic() + timeout
+    while any(
+        writer_pid(p) != os.getpid() and process_alive(writer_pid(p)) for p in temps_of(output)
+    ):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def remove_temps(output: Path, *, own: bool = False) -> None:

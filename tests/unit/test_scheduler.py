@@ -401,6 +401,31 @@ def test_start_recovers_jobs_a_crash_left_running(
     assert events == [(job_id, "queued"), (job_id, "running"), (job_id, "done")]
 
 
+def test_a_recovered_job_waits_for_its_earlier_attempt_to_wind_down(
+    store: JobStore, runner: FakeRender, make_scheduler: Callable[..., Scheduler], tmp_path: Path
+) -> None:
+    """A dead farm driver's task may still hold the output's temporary file for a moment
+    (then it is killed, leaving the file): the job keeps its name, and no file stays."""
+    job_id = store.add(spec(tmp_path, "orphaned"))
+    claimed = store.claim_next("cpu")
+    assert claimed is not None
+    claimed.output.parent.mkdir(parents=True)
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    threading.Thread(target=orphan.wait, daemon=True).start()  # reaped: no zombie stays
+    try:
+        crashed_temp(claimed.output, pid=orphan.pid)  # its file while it still runs
+        sched = make_scheduler(runner)
+        sched.start()
+        assert sched.run_until_idle(timeout=30)
+    finally:
+        orphan.kill()
+        orphan.wait()
+    job = store.get(job_id)
+    assert job is not None and job.state == "done"
+    assert job.output == claimed.output  # not NAME_2.mp4 for a file about to be garbage
+    assert job.output.exists() and not any_temp(job.output)
+
+
 def test_stop_puts_the_running_job_back_in_the_queue(
     store: JobStore, runner: FakeRender, make_scheduler: Callable[..., Scheduler], tmp_path: Path
 ) -> None:

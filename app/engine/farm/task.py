@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from ray.exceptions import GetTimeoutError, RayActorError
 
 from app.engine import outputs
 from app.engine.errors import InputError
@@ -89,7 +90,9 @@ def watch_driver(board: Any, cancel: threading.Event, stop: threading.Event) -> 
     while not stop.wait(DRIVER_CHECK_S):
         try:
             ray.get(board.ping.remote(), timeout=10 * DRIVER_CHECK_S)
-        except Exception:  # RayActorError, GetTimeoutError: no driver to render for
+        except GetTimeoutError:  # a busy cluster: not a reason to drop a render
+            continue
+        except RayActorError:  # the board died with its driver: no one to render for
             cancel.set()
             return
 

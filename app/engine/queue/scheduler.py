@@ -84,6 +84,9 @@ DEFAULT_POLL_INTERVAL_S = 0.5  # idle workers re-check the store; the watchdog's
 DEFAULT_CANCEL_GRACE_S = 10.0
 DEFAULT_PROGRESS_INTERVAL_S = 0.1  # store writes of progress: ~10 per second per job
 CRASH_LIMIT = 3  # attempts after which a job found running at start-up is failed
+# A job claimed again may still have its earlier attempt winding down elsewhere (a dead
+# render-farm driver's task stops within a second or two): its output waits this long.
+EARLIER_ATTEMPT_GRACE_S = 15.0
 ACCELERATORS = ("cuda", "dml")
 
 
@@ -547,6 +550,9 @@ class Scheduler:
     def _claim_output(self, job: Job) -> Job:
         """A file that took the job's output name since it was queued (a retried done job,
         a copy) is kept: the job moves to the next free NAME_N.mp4, as at queue time."""
+        if job.attempts > 1:
+            outputs.wait_for_writers(job.output, EARLIER_ATTEMPT_GRACE_S)
+        outputs.remove_temps(job.output)  # a dead attempt's leftovers take no name
         if job.to_settings().if_exists != "rename":
             return job
         taken = [Path(o) for state in PENDING_STATES for o in self.store.outputs(state)]
@@ -556,7 +562,6 @@ class Scheduler:
         if free == job.output or not self.store.set_output(job.id, free):
             return job
         log.info("job %d: %s is taken; rendering to %s", job.id, job.output, free)
-        outputs.remove_temps(job.output)  # a dead earlier attempt's, under the old name
         return self.store.get(job.id) or job
 
     def _report(self, run: _RunningJob, progress: FrameProgress) -> None:
