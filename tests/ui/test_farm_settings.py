@@ -22,21 +22,26 @@ def ray_cluster(tmp_path_factory):
     ray.shutdown()
 
 
-def test_render_on_a_ray_cluster_from_settings(
-    qtbot, make_window, face_clip, speech, ray_cluster
-) -> None:
-    window = make_window()
-    assert window.target_label.text() == "Render on: this computer"
-
+def choose_ray_cluster(qtbot, window, address: str) -> None:
+    """Settings → Render on: Ray cluster at `address`, by keyboard and mouse."""
     dialog = window.open_settings()
     assert isinstance(dialog, SettingsDialog) and not dialog.ray_address.isEnabled()
     dialog.render_on.setFocus()
     qtbot.keyClick(dialog.render_on, Qt.Key.Key_Down)  # This computer -> Ray cluster
     assert dialog.render_on.currentData() == "ray" and dialog.ray_address.isEnabled()
     dialog.ray_address.clear()
-    qtbot.keyClicks(dialog.ray_address, ray_cluster)
+    qtbot.keyClicks(dialog.ray_address, address)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+
+def test_render_on_a_ray_cluster_from_settings(
+    qtbot, make_window, face_clip, speech, ray_cluster
+) -> None:
+    window = make_window()
+    assert window.target_label.text() == "Render on: this computer"
+
+    choose_ray_cluster(qtbot, window, ray_cluster)
 
     # Joined off the GUI thread; the cluster has 2 CPUs, a CPU job takes 2.
     qtbot.waitUntil(lambda: "jobs at once:" in window.target_label.text(), timeout=60_000)
@@ -70,7 +75,8 @@ def test_an_unreachable_cluster_is_said_briefly_with_the_reason_in_the_tooltip(
         raise InputError(reason)
 
     monkeypatch.setattr(cluster, "connect", unreachable)
-    window = make_window(render_on="ray", ray_address="10.9.9.9:6379")
+    window = make_window()
+    choose_ray_cluster(qtbot, window, "10.9.9.9:6379")
     qtbot.waitUntil(lambda: "not reachable" in window.target_label.text(), timeout=10_000)
     assert window.target_label.text() == ("Render on: Ray cluster at 10.9.9.9:6379 (not reachable)")
     assert window.target_label.toolTip() == reason

@@ -81,7 +81,8 @@ def _is_ray_worker(pid: int) -> bool:
 
 
 def watch_driver(board: Any, cancel: threading.Event, stop: threading.Event) -> None:
-    """Set `cancel` once the board stops answering: its owner, the driver, is gone.
+    """Set `cancel` once the board is dead: its owner, the driver, is gone (a slow answer
+    from a busy cluster is not that).
 
     Ray ends a dead driver's tasks, but only after a while; meanwhile an orphan would
     finish and publish an output the resumed batch does not know about, or be killed
