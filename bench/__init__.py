@@ -1,1 +1,1 @@
-"""Reproducible benchmarks of the engine: `python -m bench [--quick] [--out DIR]`."""
+"""Reproducible benchmarks of the engine: `python -m bench [--quick] [--only S] [--out DIR]`."""

@@ -1,11 +1,15 @@
-"""`python -m bench [--quick] [--out DIR]`: the engine's performance, as ratios measured
-side by side in one run, written to DIR/results.json and DIR/RESULTS.md.
+"""`python -m bench [--quick] [--only SECTION[,SECTION]] [--out DIR]`: the engine's
+performance, as ratios measured side by side in one run, written to DIR/results.json and
+DIR/RESULTS.md.
 
 Sections: 1 probe (in-process vs ffprobe), 2 stages alone at 720p and 1080p,
 3 pipeline efficiency (end-to-end fps / floor), 4 the sequential (Wav2Lip-script)
 baseline, 5 flat memory (short vs long render), 6 batch with/without the face-track
 cache, 7 encoders, 8 large frames (peak RSS of a 36 MP still and a 4K video,
-large_frames.py). Inputs are made on the spot (inputs.py); everything the run writes besides the
+large_frames.py), 9 the face enhancer's ms/frame at batch 8 on the CPU (enhancer.py).
+`--only` runs some of them (names or numbers: probe, stages (2-4), memory, batch,
+encoders, large_frames, enhancer; sections.SECTIONS) and makes only their inputs.
+Inputs are made on the spot (inputs.py); everything the run writes besides the
 two result files lives in a temporary folder, the app's cache included.
 --quick is CI's smoke run (under 2 minutes on 2 cores): the same sections on shorter
 inputs; its numbers are noisier and say so.
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from bench import inputs, machine
 from bench.measure import Quiet
+from bench.sections import SECTIONS, select
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
@@ -48,12 +53,16 @@ class Plan:
     quiet_budget_s: float  # ... and this much in all
     retry_until_s: float  # rerun a cheap measurement that others disturbed, until then
     haar_every_frame: int  # frames for the (slow) Haar-on-every-frame row
+    enhancer_frames: int  # 1080p frames the face enhancer is timed on (batches of 8)
+    enhancer_warmup: int  # frames run through each enhancer stand-in before the clock
 
     @classmethod
     def of(cls, quick: bool) -> Plan:
         if quick:
-            return cls(True, 2, 32, 16, 16, 20, 3, 2, (4, 20), 10, 1, 1, 0, 0, 0, 32)
-        return cls(False, 10, 250, 96, 128, 100, 30, 20, (30, 300), 10, 8, 2, 15, 120, 540, 100)
+            return cls(True, 2, 32, 16, 16, 20, 3, 2, (4, 20), 10, 1, 1, 0, 0, 0, 32, 8, 1)
+        return cls(
+            False, 10, 250, 96, 128, 100, 30, 20, (30, 300), 10, 8, 2, 15, 120, 540, 100, 32, 8
+        )
 
 
 class Run:
@@ -65,6 +74,7 @@ class Run:
         self.sources = inputs.sources()
         self.yunet = self.sources.yunet
         self.results: dict = {}
+        self.wav2lip: Path | None = None  # the Wav2Lip stand-in, when a section needs it
         self.timings: dict[str, float] = {}
         self.quiet = Quiet(plan.quiet_wait_s, plan.quiet_budget_s)
 
@@ -100,7 +110,7 @@ class Run:
             "audio": str(audio),
             "output": str(self.work / f"{name}.mp4"),
             "model": model,
-            "model_path": str(self.wav2lip),
+            "model_path": None if self.wav2lip is None else str(self.wav2lip),
             "batch": batch,
             "detector": "yunet" if self.yunet else "haar",
             "yunet_path": str(self.yunet) if self.yunet else None,
@@ -128,36 +138,53 @@ class Run:
         return _Section()
 
     # -- inputs ----------------------------------------------------------------------------
-    def make_inputs(self) -> None:
+    def make_inputs(self, needs: frozenset[str]) -> None:
+        """The inputs named in `needs` (sections.Section.inputs): "clip-720p",
+        "long-1080p", "stage_audio", "e2e_audio", "memory_audio", "batch_audio",
+        "wav2lip"; a long clip brings its base clip."""
         p, w = self.plan, self.work
         from tests.support import standins
 
         self.clip = {
             res: inputs.write_presenter(w / f"presenter-{res}.mp4", res, p.base_s)
             for res in inputs.SIZES
+            if {f"clip-{res}", f"long-{res}"} & needs
         }
-        longest = max(p.memory_s[1], p.e2e_draft_s, p.e2e_wav2lip_s)
+        longest = {
+            "720p": max(p.memory_s[1], p.e2e_draft_s, p.e2e_wav2lip_s),
+            "1080p": p.e2e_draft_s,
+        }
         self.long = {
-            "720p": inputs.repeat_video(
-                self.clip["720p"], w / "presenter-720p-long.mp4", math.ceil(longest / p.base_s)
-            ),
-            "1080p": inputs.repeat_video(
-                self.clip["1080p"],
-                w / "presenter-1080p-long.mp4",
-                math.ceil(p.e2e_draft_s / p.base_s),
-            ),
+            res: inputs.repeat_video(
+                self.clip[res],
+                w / f"presenter-{res}-long.mp4",
+                math.ceil(longest[res] / p.base_s),
+            )
+            for res in inputs.SIZES
+            if f"long-{res}" in needs
         }
-        self.stage_audio = inputs.write_speech(w / "speech-stages.wav", p.stage_frames / inputs.FPS)
-        self.e2e_audio = {
-            "draft": inputs.write_speech(w / "speech-e2e-draft.wav", p.e2e_draft_s),
-            "wav2lip": inputs.write_speech(w / "speech-e2e-wav2lip.wav", p.e2e_wav2lip_s),
-        }
-        self.memory_audio = [inputs.write_speech(w / f"speech-{s:g}s.wav", s) for s in p.memory_s]
-        self.batch_audio = [
-            inputs.write_speech(w / f"speech-batch-{k:02d}.wav", p.batch_audio_s, offset_s=1.1 * k)
-            for k in range(p.batch_audios)
-        ]
-        self.wav2lip = standins.build_wav2lip_fullsize(w / "wav2lip_fullsize_fp32.onnx")
+        if "stage_audio" in needs:
+            self.stage_audio = inputs.write_speech(
+                w / "speech-stages.wav", p.stage_frames / inputs.FPS
+            )
+        if "e2e_audio" in needs:
+            self.e2e_audio = {
+                "draft": inputs.write_speech(w / "speech-e2e-draft.wav", p.e2e_draft_s),
+                "wav2lip": inputs.write_speech(w / "speech-e2e-wav2lip.wav", p.e2e_wav2lip_s),
+            }
+        if "memory_audio" in needs:
+            self.memory_audio = [
+                inputs.write_speech(w / f"speech-{s:g}s.wav", s) for s in p.memory_s
+            ]
+        if "batch_audio" in needs:
+            self.batch_audio = [
+                inputs.write_speech(
+                    w / f"speech-batch-{k:02d}.wav", p.batch_audio_s, offset_s=1.1 * k
+                )
+                for k in range(p.batch_audios)
+            ]
+        if "wav2lip" in needs:
+            self.wav2lip = standins.build_wav2lip_fullsize(w / "wav2lip_fullsize_fp32.onnx")
         self.results["inputs"] = {
             "face_image": self.sources.face_image,
             "detector": "yunet (every 5th frame)"
@@ -167,11 +194,15 @@ class Run:
                 res: f"{w}x{h}, {inputs.FPS} fps, {p.base_s:g} s base clip, "
                 f"{self.clip[res].stat().st_size / 1e6:.2f} MB"
                 for res, (w, h) in inputs.SIZES.items()
+                if res in self.clip
             },
             "speech": "app/resources/samples/speech.wav looped",
-            "wav2lip_standin": "standins.build_wav2lip_fullsize (fp32, random weights, "
-            "36.3 M parameters, 7.9 GFLOP/frame)",
         }
+        if self.wav2lip is not None:
+            self.results["inputs"]["wav2lip_standin"] = (
+                "standins.build_wav2lip_fullsize (fp32, random weights, "
+                "36.3 M parameters, 7.9 GFLOP/frame)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,11 +223,23 @@ def main(argv: list[str] | None = None) -> int:
         default="cpu",
         help="cpu (the full benchmark) | cuda[:N] | dml[:N]: the GPU sections (bench/gpu.py)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="SECTION[,SECTION]",
+        help="run only these sections, by name or number: "
+        + ", ".join(f"{s.name} ({'/'.join(s.numbers)})" for s in SECTIONS),
+    )
     args = parser.parse_args(argv)
+    try:
+        chosen = select(args.only)
+    except ValueError as error:
+        parser.error(str(error))
     command = "python -m bench" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )
     if args.device != "cpu":
+        if args.only:
+            parser.error("--only chooses among the CPU sections; --device runs bench/gpu.py")
         from bench import gpu
 
         return gpu.main(args.device, args.quick, args.out, command)
@@ -216,11 +259,12 @@ def main(argv: list[str] | None = None) -> int:
             machine=machine.describe(),
             plan=asdict(plan),
         )
-        from bench import sections
-
+        if args.only:
+            results["only"] = [section.name for section in chosen]
         with run.section("inputs"):
-            run.make_inputs()
-        sections.run_all(run)
+            run.make_inputs(frozenset().union(*(section.inputs for section in chosen)))
+        for section in chosen:
+            section.run(run)
         results["timings_s"] = run.timings
         results["quiet_wait"] = {"waited_s": round(run.quiet.waited_s, 1), "calls": run.quiet.calls}
         results["total_s"] = round(time.perf_counter() - run.started, 1)

@@ -1,15 +1,26 @@
-"""The six sections, in the order they run. Measurements that are compared run next to
-each other: each resolution's stages alone, then its end-to-end renders, then (720p)
-the sequential baseline on the same input right after our render of it."""
+"""The sections, in the order they run (SECTIONS; `--only` picks some). Measurements
+that are compared run next to each other: each resolution's stages alone, then its
+end-to-end renders, then (720p) the sequential baseline on the same input right after
+our render of it."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.engine.settings import RenderSettings
 from app.engine.threads import thread_plan
-from bench import efficiency, encoder_quality, large_frames, probe_cost, stage_costs, stages
+from bench import (
+    efficiency,
+    encoder_quality,
+    enhancer,
+    large_frames,
+    probe_cost,
+    stage_costs,
+    stages,
+)
 from bench.inputs import FPS, SIZES
 from bench.measure import cores, disturbed, least_disturbed, run_child
 
@@ -19,15 +30,6 @@ if TYPE_CHECKING:
 CPU_DEFAULT_BATCH = 8  # onnx_runner._DEFAULT_BATCH["cpu"]; also stages.CHANNEL_FRAMES (up to 1080p)
 MEMORY_TARGET = 1.2
 BATCH_TARGET = 0.75  # issue 15: one presenter x 10 audios, reuse on / off, draft
-
-
-def run_all(run: Run) -> None:
-    probe(run)
-    stages_pipeline_baseline(run)
-    memory(run)
-    batch(run)
-    encoder_table(run)
-    large_frames.run(run)
 
 
 def probe(run: Run) -> None:
@@ -239,3 +241,46 @@ def batch(run: Run) -> None:
             "peak_rss_mb": round(result["peak_rss_mb"], 1),
             "others_cores": _rounded(result["others_cores"]),
         }
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    numbers: tuple[str, ...]  # the section numbers RESULTS.md gives what it measures
+    run: Callable[[Run], None]
+    inputs: frozenset[str]  # what Run.make_inputs must make for it
+
+
+SECTIONS = (
+    Section("probe", ("1",), probe, frozenset({"long-720p"})),
+    Section(
+        "stages",
+        ("2", "3", "4"),
+        stages_pipeline_baseline,
+        frozenset(
+            {"long-720p", "long-1080p", "stage_audio", "e2e_audio", "wav2lip"},
+        ),
+    ),
+    Section("memory", ("5",), memory, frozenset({"long-720p", "memory_audio"})),
+    Section("batch", ("6",), batch, frozenset({"clip-720p", "batch_audio"})),
+    Section("encoders", ("7",), encoder_table, frozenset({"clip-720p"})),
+    Section("large_frames", ("8",), large_frames.run, frozenset()),
+    Section("enhancer", ("9",), enhancer.run, frozenset({"clip-1080p"})),
+)
+
+
+def select(only: str | None) -> list[Section]:
+    """The sections `--only` names ("batch", "6", "enhancer,probe"), in the run's order;
+    all of them for None. ValueError names an unknown one."""
+    if only is None:
+        return list(SECTIONS)
+    wanted = {word.strip().lower() for word in only.split(",") if word.strip()}
+    known = {key: s for s in SECTIONS for key in (s.name, *s.numbers)}
+    unknown = sorted(wanted - known.keys())
+    names = ", ".join(s.name for s in SECTIONS)
+    if unknown:
+        raise ValueError(f"--only {only!r}: unknown section {', '.join(unknown)} (known: {names})")
+    if not wanted:
+        raise ValueError(f"--only {only!r} names no section (known: {names})")
+    chosen = {known[key].name for key in wanted}
+    return [s for s in SECTIONS if s.name in chosen]
