@@ -56,21 +56,18 @@ def markdown(r: dict) -> str:
     )
     _machine(r, add)
     _summary(r, add)
-    if "probe" in r:
-        _probe(r, add)
-    if "stages" in r:
-        _stages(r, add)
-        _efficiency(r, add)
-        _sequential(r, add)
-    if "memory" in r:
-        _memory(r, add)
-    if "batch" in r:
-        _batch(r, add)
-    _encoders(r, add)
-    if "large_frames" in r:
-        add(large_frames_markdown(r["large_frames"]))
-    if "enhancer" in r:
-        add(enhancer_markdown(r["enhancer"]))
+    sections = (  # results key -> its writer; an `--only` run has some of the keys
+        ("probe", _probe),
+        ("stages", _stages_to_sequential),
+        ("memory", _memory),
+        ("batch", _batch),
+        ("encoders", _encoders),
+        ("large_frames", lambda r, add: add(large_frames_markdown(r["large_frames"]))),
+        ("enhancer", lambda r, add: add(enhancer_markdown(r["enhancer"]))),
+    )
+    for key, write in sections:
+        if r.get(key):
+            write(r, add)
     add("---\n")
     add(
         "Also in bench/: `bench_jobstore.py` (the job queue at 100,000 jobs) and "
@@ -180,6 +177,13 @@ def _summary(r: dict, add) -> None:
         "during one of the stages-alone measurements its floor comes from, so that ratio "
         "is not trustworthy (section 3 gives the numbers).\n"
     )
+
+
+def _stages_to_sequential(r: dict, add) -> None:
+    """Sections 2-4: they run together (sections.stages_pipeline_baseline)."""
+    _stages(r, add)
+    _efficiency(r, add)
+    _sequential(r, add)
 
 
 def _probe(r: dict, add) -> None:
