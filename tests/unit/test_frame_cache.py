@@ -178,3 +178,25 @@ def test_a_rectangle_converts_to_the_bytes_of_the_whole_frame() -> None:
         whole = convert(changed).to_ndarray()
         assert np.array_equal(patcher.patched(base_yuv, region, (ex0, ey0)), whole)
         assert np.array_equal(patcher.frame(base_yuv, region, (ex0, ey0)).to_ndarray(), whole)
+        # The steady rectangle (larger, for swscale's sake) gives the same bytes.
+        sx0, sy0, sx1, sy1 = patcher.steady_rect((x0, y0, x1, y1))
+        steady = changed[sy0:sy1, sx0:sx1]
+        assert np.array_equal(patcher.frame(base_yuv, steady, (sx0, sy0)).to_ndarray(), whole)
+
+
+def test_the_steady_rectangle_holds_the_paste_and_keeps_its_size() -> None:
+    patcher = YuvPatcher(128, 72)
+    sizes = []
+    for rect in [
+        (10, 11, 31, 40),
+        (50, 3, 61, 20),
+        (120, 60, 127, 71),
+        (0, 0, 5, 5),
+        (90, 9, 127, 70),
+    ]:
+        x0, y0, x1, y1 = patcher.steady_rect(rect)
+        assert x0 <= rect[0] and y0 <= rect[1] and x1 >= rect[2] and y1 >= rect[3]
+        assert 0 <= x0 and 0 <= y0 and x1 <= 128 and y1 <= 72
+        assert x0 % 2 == y0 % 2 == x1 % 2 == y1 % 2 == 0
+        sizes.append((x1 - x0, y1 - y0))
+    assert sizes == [(22, 30), (22, 30), (22, 30), (22, 30), (38, 62)]

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import shutil
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from app.engine import outputs
 from app.engine.errors import InputError
 from app.engine.render import media
+from app.engine.render.media.writer import AUDIO_AHEAD_S
 from tests.support.mediagen import (
     SQUARE_BGR,
     luma_psnr,
@@ -410,14 +412,24 @@ def test_writer_pads_audio_to_duration_with_silence(tmp_path):
     assert np.abs(audio[int(0.7 * 16000) :]).max() < 0.01  # then silence
 
 
-def test_writer_encodes_audio_alongside_the_video(tmp_path):
+@pytest.mark.parametrize("duration", [None, 20.0])
+def test_writer_encodes_audio_alongside_the_video(tmp_path, duration):
+    """The audio is encoded as the video comes (on its own thread): at most
+    AUDIO_AHEAD_S ahead of it when the output's length is known, never ahead when not,
+    so the muxer never holds the whole soundtrack."""
     speech = make_audio(tmp_path / "long.wav", 20.0, 16000, 1, "speechlike")
-    writer = media.VideoWriter(tmp_path / "out.mp4", 64, 48, 25, audio_path=speech)
+    writer = media.VideoWriter(
+        tmp_path / "out.mp4", 64, 48, 25, audio_path=speech, duration=duration
+    )
+    ahead = AUDIO_AHEAD_S if duration else 0.0
     try:
         for k in range(1, 51):
             writer.write(pattern_frame(k, 64, 48))
-            # Never more than one AAC frame (1024 samples at 48 kHz) behind the video.
-            assert k / 25 - 1024 / 48000 <= writer.audio_seconds <= k / 25
+            deadline = time.monotonic() + 10
+            while writer.audio_seconds < k / 25 + ahead - 1024 / 48000:
+                assert time.monotonic() < deadline, f"audio stuck at {writer.audio_seconds}"
+                time.sleep(0.001)
+            assert writer.audio_seconds <= k / 25 + ahead
     finally:
         writer.abort()
     assert list(tmp_path.iterdir()) == [speech]

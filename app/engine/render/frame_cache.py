@@ -52,6 +52,14 @@ def default_max_bytes() -> int:
 
 
 @dataclass(frozen=True)
+class KeptCrop:
+    """A face's alignment matrix and the model's crop made with it."""
+
+    matrix: np.ndarray
+    pixels: np.ndarray
+
+
+@dataclass(frozen=True)
 class VideoKey:
     """A presenter video's file identity and the decode settings its pixels depend on."""
 
@@ -80,9 +88,11 @@ class _Frames:
     bgr: dict[int, np.ndarray] = field(default_factory=dict)
     yuv: dict[int, np.ndarray] = field(default_factory=dict)
     yuv_format: str | None = None  # the pixel format the YUV arrays are in
-    # The audio-independent half of pasting into each frame's face (blend.PastePrep),
-    # under what it was made from (the face, the model's crop, the paste options).
-    preps: dict[int, tuple[Hashable, PastePrep]] = field(default_factory=dict)
+    # What the audio does not change, by (kind, source index), under what it was made
+    # from and with its size: "paste" blend.PastePrep (made from the face, the model's
+    # crop, the paste options), "crop" the model's aligned crop (from the face, the
+    # model's template and size).
+    derived: dict[tuple[str, int], tuple[Hashable, object, int]] = field(default_factory=dict)
     count: int | None = None  # the video's decodable frames, once a decode reached the end
     users: int = 0  # jobs using it now
     wanted: bool = False  # a job of this video said more follow: keep it after the job
@@ -135,24 +145,37 @@ class FrameCache:
                 return frames.bgr.get(index)
             return frames.yuv.get(index) if frames.yuv_format == yuv_format else None
 
-    def _get_prep(self, key: VideoKey, index: int, made_from: Hashable) -> PastePrep | None:
+    def _get_derived(
+        self, key: VideoKey, kind: str, index: int, made_from: Hashable
+    ) -> object | None:
         with self._lock:
             frames = self._videos.get(key)
-            kept = frames.preps.get(index) if frames is not None else None
+            kept = frames.derived.get((kind, index)) if frames is not None else None
         return kept[1] if kept is not None and kept[0] == made_from else None
 
-    def _put_prep(self, key: VideoKey, index: int, made_from: Hashable, prep: PastePrep) -> None:
-        for array in (prep.alpha, prep.lips, prep.source):
-            if array is not None:
-                array.setflags(write=False)  # shared by the jobs that follow
+    def _put_derived(
+        self,
+        key: VideoKey,
+        kind: str,
+        index: int,
+        made_from: Hashable,
+        value: object,
+        arrays: tuple[np.ndarray | None, ...],
+    ) -> None:
+        """Keep `value` (whose memory is `arrays`, made read-only: the jobs that follow
+        share them) if it fits."""
+        kept = [a for a in arrays if a is not None]
+        for array in kept:
+            array.setflags(write=False)
+        nbytes = sum(a.nbytes for a in kept)
         with self._lock:
             frames = self._videos.get(key)
-            if frames is None or index in frames.preps:
+            if frames is None or (kind, index) in frames.derived:
                 return
-            if self._used + prep.nbytes > self.max_bytes:
+            if self._used + nbytes > self.max_bytes:
                 return
-            self._used += prep.nbytes
-            frames.preps[index] = (made_from, prep)
+            self._used += nbytes
+            frames.derived[(kind, index)] = (made_from, value, nbytes)
 
     def _count(self, key: VideoKey) -> int | None:
         with self._lock:
@@ -206,7 +229,7 @@ class FrameCache:
         freed = (
             sum(a.nbytes for a in frames.bgr.values())
             + sum(a.nbytes for a in frames.yuv.values())
-            + sum(prep.nbytes for _, prep in frames.preps.values())
+            + sum(nbytes for *_, nbytes in frames.derived.values())
         )
         self._used -= freed
         if freed:
@@ -238,11 +261,23 @@ class JobFrames:
 
     def prep(self, index: int, made_from: Hashable) -> PastePrep | None:
         """The paste prep of source frame `index`, if kept for the same `made_from`."""
-        return self.cache._get_prep(self.key, index, made_from)
+        prep = self.cache._get_derived(self.key, "paste", index, made_from)
+        return prep if isinstance(prep, PastePrep) else None
 
     def put_prep(self, index: int, made_from: Hashable, prep: PastePrep) -> None:
         if self.keep:
-            self.cache._put_prep(self.key, index, made_from, prep)
+            arrays = (prep.alpha, prep.lips, prep.source)
+            self.cache._put_derived(self.key, "paste", index, made_from, prep, arrays)
+
+    def crop(self, index: int, made_from: Hashable) -> KeptCrop | None:
+        """The model's aligned crop of source frame `index`, if kept for `made_from`."""
+        crop = self.cache._get_derived(self.key, "crop", index, made_from)
+        return crop if isinstance(crop, KeptCrop) else None
+
+    def put_crop(self, index: int, made_from: Hashable, crop: KeptCrop) -> None:
+        if self.keep:
+            arrays = (crop.matrix, crop.pixels)
+            self.cache._put_derived(self.key, "crop", index, made_from, crop, arrays)
 
     def close(self) -> None:
         if not self._closed:

@@ -39,7 +39,7 @@ from app.engine.render.coverage import FaceCoverage
 from app.engine.render.enhance import FaceEnhancer
 from app.engine.render.face_track import FaceTrack, Settled
 from app.engine.render.faces import Face, FaceDetector
-from app.engine.render.frame_cache import JobFrames
+from app.engine.render.frame_cache import JobFrames, KeptCrop
 from app.engine.render.frame_plan import plan_frames
 from app.engine.render.media.yuv_patch import FORMAT as YUV420P
 from app.engine.render.media.yuv_patch import YuvPatcher
@@ -314,6 +314,8 @@ class _Run:
         if frames is not None and convert.pix_fmt == YUV420P and plan.enhancer is None:
             self.patcher = YuvPatcher(convert.width - convert.width % 2, convert.height // 2 * 2)
         self.src_of: dict[int, int] = {}  # output frame -> source frame, for the patcher
+        if self.patcher is not None:  # a batch's later jobs reuse the model's crops too
+            self.lipsync.aligner = self._aligned
         self.stages = [
             Stage("decode", self._decode, self.stop),
             Stage("faces", self._faces, self.stop),
@@ -428,10 +430,24 @@ class _Run:
             if pasted is None or not pasted.changed:
                 self.frames.put_yuv(src, YUV420P, converted.to_ndarray())
             elif (untouched := self.frames.bgr(src)) is not None:
-                x0, y0, x1, y1 = patcher.even_rect(pasted.rect)
+                x0, y0, x1, y1 = patcher.steady_rect(pasted.rect)
                 yuv = patcher.patched(converted.to_ndarray(), untouched[y0:y1, x0:x1], (x0, y0))
                 self.frames.put_yuv(src, YUV420P, yuv)
         return _Blended(item.frame, converted)
+
+    def _aligned(self, index: int, frame: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray]:
+        """LipSync.align for output frame `index`: kept by an earlier job of this
+        presenter, or made now (and kept for the next)."""
+        assert self.frames is not None
+        src = self.src_of[index]
+        model = self.lipsync.model
+        made_from = (face.landmarks.tobytes(), model.template, model.crop_size)
+        kept = self.frames.crop(src, made_from)
+        if kept is not None:
+            return kept.matrix, kept.pixels
+        matrix, crop = self.lipsync.align(frame, face)
+        self.frames.put_crop(src, made_from, KeptCrop(matrix, crop))
+        return matrix, crop
 
     def _paste_prep(self, src: int, item: Generated) -> PastePrep | None:
         """The audio-independent half of pasting into source frame `src`'s face: kept
@@ -524,9 +540,9 @@ def _writable(item: Generated) -> Generated:
 def _patch_region(
     patcher: YuvPatcher, frame: np.ndarray, canvas: np.ndarray, rect: tuple[int, int, int, int]
 ) -> tuple[int, int, np.ndarray]:
-    """The even-aligned BGR rectangle around `rect`: `frame`'s pixels with the pasted
-    ones (`canvas` inside `rect`) over them; (x, y, region)."""
-    ex0, ey0, ex1, ey1 = patcher.even_rect(rect)
+    """The patcher's even-aligned BGR rectangle around `rect`: `frame`'s pixels with
+    the pasted ones (`canvas` inside `rect`) over them; (x, y, region)."""
+    ex0, ey0, ex1, ey1 = patcher.steady_rect(rect)
     x0, y0 = rect[0], rect[1]
     x1, y1 = min(rect[2], ex1), min(rect[3], ey1)  # an odd last column/row is not encoded
     region = frame[ey0:ey1, ex0:ex1].copy()

@@ -16,7 +16,7 @@ change to the recipe changes every one of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,6 +225,9 @@ class Generated:
     landmarks: np.ndarray | None = field(default=None, repr=False)  # the face's 5 points
 
 
+Aligner = Callable[[int, np.ndarray, Face], tuple[np.ndarray, np.ndarray]]
+
+
 class LipSync:
     """crop -> infer -> paste (-> enhance) for one job's model and mel chunks.
 
@@ -245,10 +248,22 @@ class LipSync:
         self.options = options or PasteOptions()
         self.enhancer = enhancer
         self.enhancer_blend = enhancer_blend
+        # (output index, frame, face) -> align(frame, face), or what an earlier job of a
+        # batch kept of it (pipeline.py); None: align every time.
+        self.aligner: Aligner | None = None
 
     def with_model(self, model: LipSyncModel) -> LipSync:
-        """The same recipe (mels, paste options, enhancer) over another model instance."""
-        return LipSync(model, self.mels, self.options, self.enhancer, self.enhancer_blend)
+        """The same recipe (mels, paste options, enhancer, aligner) over another model
+        instance."""
+        other = LipSync(model, self.mels, self.options, self.enhancer, self.enhancer_blend)
+        other.aligner = self.aligner
+        return other
+
+    def align(self, frame: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray]:
+        """The face's alignment matrix to the model's template and the crop made with it."""
+        size = self.model.crop_size
+        matrix = estimate_alignment(face.landmarks, self.model.template, size)
+        return matrix, warp_to_crop(frame, matrix, size)
 
     @property
     def paste_batch_size(self) -> int:
@@ -257,14 +272,16 @@ class LipSync:
 
     def infer(self, batch: Sequence[tuple[int, np.ndarray, Face | None]]) -> list[Generated]:
         """(output index, frame, face or None) in -> the same frames with their mouths."""
-        model, size = self.model, self.model.crop_size
+        model = self.model
         todo = [(i, frame, face) for i, frame, face in batch if face is not None]
         results: dict[int, Generated] = {}
         if todo:
-            matrices = [estimate_alignment(f.landmarks, model.template, size) for *_, f in todo]
-            crops = np.stack(
-                [warp_to_crop(frame, m, size) for (_, frame, _), m in zip(todo, matrices)]
-            )
+            aligned = [
+                self.aligner(i, frame, face) if self.aligner else self.align(frame, face)
+                for i, frame, face in todo
+            ]
+            matrices = [matrix for matrix, _ in aligned]
+            crops = np.stack([crop for _, crop in aligned])
             indices = np.array([i for i, _, _ in todo], dtype=np.int64)
             mouths = model.infer(crops, self.mels[indices], indices)
             for k, (index, frame, face) in enumerate(todo):

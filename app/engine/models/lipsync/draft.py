@@ -205,7 +205,10 @@ MIN_INTERIOR = 0.1  # a dark opening this tall is worth keeping as the mouth's i
 MAX_SHIFT = 0.25  # the lip line moves at most this far (mouth widths) to an opening
 
 
-def find_opening(crop: np.ndarray, geo: _MouthGeometry) -> tuple[int, int, int] | None:
+Opening = tuple[int, int, int]  # top row, bottom row, dark rows (find_opening)
+
+
+def find_opening(crop: np.ndarray, geo: _MouthGeometry) -> Opening | None:
     """The presenter's own mouth opening on the centre columns of an aligned crop:
     (top row, bottom row, rows of it that are dark), or None for a closed mouth.
 
@@ -275,12 +278,14 @@ class DraftModel:
         # The openness was worked out in prepare() from these same chunks, with the
         # whole clip's loudness range and the smoothing across frames.
         amounts = self.openness[np.asarray(indices, dtype=np.int64)]
-        for crop in crops:
-            self._remember_interior(crop)
+        # The presenter's own opening, once per crop: the interior and the opening use it.
+        openings = [find_opening(crop, self._geometry_for(crop.shape[0])) for crop in crops]
+        for crop, opening in zip(crops, openings):
+            self._remember_interior(crop, opening)
         out = crops.copy()  # openness 0: bit-identical
         for i, amount in enumerate(amounts):
             if amount > 0.0:
-                out[i] = self.open_mouth(crops[i], float(amount))
+                out[i] = self._open_mouth(crops[i], float(amount), openings[i])
         return out
 
     def _geometry_for(self, size: int, shift: int = 0) -> _MouthGeometry:
@@ -289,11 +294,11 @@ class DraftModel:
             geo = self._geometry[(size, shift)] = _MouthGeometry(size, self.template, shift)
         return geo
 
-    def _remember_interior(self, crop: np.ndarray) -> None:
-        """Keep the most open dark mouth interior of the clip so far (box columns)."""
+    def _remember_interior(self, crop: np.ndarray, opening: Opening | None) -> None:
+        """Keep the most open dark mouth interior of the clip so far (box columns);
+        `opening`: find_opening's answer for `crop`."""
         size = crop.shape[0]
         geo = self._geometry_for(size)
-        opening = find_opening(crop, geo)
         if opening is None or opening[2] < MIN_INTERIOR * geo.width:
             return
         best = self._interior.get(size)
@@ -304,12 +309,18 @@ class DraftModel:
 
     def open_mouth(self, crop: np.ndarray, openness: float) -> np.ndarray:
         """One crop with the mouth opened by `openness` in [0, 1]."""
+        if openness <= 0.0:
+            return crop.copy()
+        return self._open_mouth(
+            crop, openness, find_opening(crop, self._geometry_for(crop.shape[0]))
+        )
+
+    def _open_mouth(self, crop: np.ndarray, openness: float, opening: Opening | None) -> np.ndarray:
         size = crop.shape[0]
         out = crop.copy()
         if openness <= 0.0:
             return out
         geo = self._geometry_for(size)
-        opening = find_opening(crop, geo)
         if opening is not None:
             # Open the presenter's own opening further, from its middle, by what it
             # lacks: a mouth already open that far is left as it is.

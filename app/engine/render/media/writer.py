@@ -13,7 +13,6 @@ from typing import Any
 import av
 import av.error
 import numpy as np
-from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 from av.container import OutputContainer
 from av.video.frame import VideoFrame
@@ -24,9 +23,9 @@ from app.engine import outputs
 from app.engine.errors import InputError
 from app.engine.render import frame_budget
 from app.engine.render.media import encoders
+from app.engine.render.media.audio_encoder import AudioEncoder
 from app.engine.render.media.audio_reader import AudioSource
 from app.engine.render.media.container import (
-    AAC_FRAME,
     BT709,
     OUT_AUDIO_BITRATE,
     OUT_AUDIO_RATE,
@@ -35,6 +34,10 @@ from app.engine.render.media.container import (
 from app.engine.settings import ENCODERS, PRESETS
 
 log = logging.getLogger(__name__)
+
+# How far the audio thread may encode ahead of the video: enough that it never waits
+# for a frame, little enough that the muxer's interleaving queue stays small.
+AUDIO_AHEAD_S = 1.0
 
 
 class FrameConverter:
@@ -121,7 +124,6 @@ class VideoWriter:
         self.rate = Fraction(fps).limit_denominator(1001)
         self._duration = duration
         self._frames = 0
-        self._audio_sent = 0  # samples
         self._state = "open"
         even_w, even_h = width - width % 2, height - height % 2
         self.encoder = encoders.choose(encoder, even_w, even_h)
@@ -132,6 +134,7 @@ class VideoWriter:
         )
         self._convert = self.converter()
         self._audio: AudioSource | None = None
+        self._audio_encoder: AudioEncoder | None = None
         self._container: OutputContainer | None = None
         try:
             # FFmpeg opens the file only at the first packet: find a bad folder now.
@@ -158,6 +161,9 @@ class VideoWriter:
                 self._container = self._open_container()
                 self._vstream = self._add_video()
             self._astream = self._add_audio() if self._audio is not None else None
+            self._container.start_encoding()  # before the audio thread uses its encoder
+            if self._audio is not None and self._astream is not None:
+                self._audio_encoder = AudioEncoder(self._audio, self._astream)
         except BaseException:
             self.abort()
             raise
@@ -188,6 +194,7 @@ class VideoWriter:
         ctx.format = "fltp"  # the native encoder's only sample format
         ctx.bit_rate = OUT_AUDIO_BITRATE
         ctx.time_base = Fraction(1, OUT_AUDIO_RATE)
+        ctx.open()  # here, not in the audio thread's first encode
         return stream
 
     def __enter__(self) -> VideoWriter:
@@ -206,8 +213,9 @@ class VideoWriter:
 
     @property
     def audio_seconds(self) -> float:
-        """Seconds of audio encoded so far (it follows the video as frames are written)."""
-        return self._audio_sent / OUT_AUDIO_RATE
+        """Seconds of audio encoded so far: it follows the video as frames are written,
+        at most AUDIO_AHEAD_S ahead of it (on its own thread: it may lag a little)."""
+        return self._audio_encoder.sent / OUT_AUDIO_RATE if self._audio_encoder else 0.0
 
     def converter(self) -> FrameConverter:
         """A converter to this writer's input frames, for another thread to use."""
@@ -226,11 +234,14 @@ class VideoWriter:
         frame.time_base = 1 / self.rate
         self._mux(self._vstream.encode(frame))
         self._frames += 1
-        if self._astream is not None:
-            until = round(self._frames / self.rate * OUT_AUDIO_RATE)
+        if self._audio_encoder is not None:
+            # Ahead of the video only when the length is known: never past the end.
+            ahead = AUDIO_AHEAD_S if self._duration is not None else 0.0
+            until = round((self._frames / self.rate + ahead) * OUT_AUDIO_RATE)
             if self._duration is not None:
                 until = min(until, self._total_audio_samples())
-            self._encode_audio(until, final=False)
+            self._audio_encoder.advance(until)
+            self._mux(self._audio_encoder.packets())
 
     def close(self) -> Path:
         """Flush, finish the audio, close and rename the temporary file into place."""
@@ -242,9 +253,8 @@ class VideoWriter:
             if self._frames == 0:
                 raise RuntimeError(f"{self.output}: no frames were written")
             self._mux(self._vstream.encode())  # a bare encode() flushes
-            if self._astream is not None:
-                self._encode_audio(self._total_audio_samples(), final=True)
-                self._mux(self._astream.encode())
+            if self._audio_encoder is not None:
+                self._mux(self._audio_encoder.finish(self._total_audio_samples()))
             assert self._container is not None
             self._container.close()
             self._container = None
@@ -265,16 +275,19 @@ class VideoWriter:
         if self._state == "closed":
             return
         self._state = "aborted"
+        self._close_audio()  # its thread first: it may be using the container's stream
         if self._container is not None:
             try:
                 self._container.close()
             except Exception as exc:  # noqa: BLE001 - the file is deleted anyway
                 log.debug("closing aborted %s: %s", self.part.name, exc)
             self._container = None
-        self._close_audio()
         self.part.unlink(missing_ok=True)
 
     def _close_audio(self) -> None:
+        if self._audio_encoder is not None:
+            self._audio_encoder.close()
+            self._audio_encoder = None
         if self._audio is not None:
             self._audio.close()
             self._audio = None
@@ -282,22 +295,6 @@ class VideoWriter:
     def _total_audio_samples(self) -> int:
         seconds = self._duration if self._duration is not None else self._frames / self.rate
         return round(seconds * OUT_AUDIO_RATE)
-
-    def _encode_audio(self, until: int, final: bool) -> None:
-        """Encode audio up to sample `until`; only whole AAC frames unless `final`."""
-        assert self._audio is not None and self._astream is not None
-        while self._audio_sent < until:
-            n = min(AAC_FRAME, until - self._audio_sent)
-            if n < AAC_FRAME and not final:
-                return
-            frame = AudioFrame.from_ndarray(
-                self._audio.read(n), format="fltp", layout=self._audio.layout
-            )
-            frame.sample_rate = OUT_AUDIO_RATE
-            frame.pts = self._audio_sent
-            frame.time_base = Fraction(1, OUT_AUDIO_RATE)
-            self._mux(self._astream.encode(frame))
-            self._audio_sent += n
 
     def _mux(self, packets: list[av.Packet[Any]]) -> None:
         assert self._container is not None
