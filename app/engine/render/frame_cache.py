@@ -5,8 +5,9 @@ same pixels to the encoder's YUV N times; only the mouth region differs between 
 jobs. The batch scheduler, when it knows more jobs of the same video follow, lets the
 first job keep what it decodes here (`FrameCache.job(..., keep=True)`); the later jobs
 read the frames from memory and convert only the pasted rectangle (pipeline.py,
-media/yuv_patch.py); what a paste needs that the audio does not change (the face's
-masks and rectangle, blend.PastePrep) is kept too. A single render never fills it.
+media/yuv_patch.py); what the audio does not change is kept too: the model's aligned
+crop of each face (recipe.LipSync.aligner) and what a paste needs (the face's masks and
+rectangle, blend.PastePrep). A single render never fills it.
 
 Memory is bounded by bytes (`max_bytes`): frames are kept in decode order until the
 budget is spent, the rest of the video is decoded as usual ("what fits, or none"). A
