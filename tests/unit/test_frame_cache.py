@@ -113,10 +113,19 @@ def test_kept_frames_are_read_not_decoded(tmp_path: Path, job, monkeypatch) -> N
             decoded.append(start)
             yield frame
 
+    opened: list[Path] = []
+    real_init = VideoReader.__init__
+
+    def recording_init(self: VideoReader, path: Path, *args: object, **kwargs: object) -> None:
+        opened.append(Path(path))
+        real_init(self, path, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(VideoReader, "frames", counting)
+    monkeypatch.setattr(VideoReader, "__init__", recording_init)
     result = _render(video, second, tmp_path / "reused.mp4", cache, keep=True)
     assert result.frames == 30
     assert decoded == []
+    assert opened == []  # every frame it needs is kept: the file is not even opened
 
 
 def test_frames_beyond_the_budget_are_decoded(tmp_path: Path, job) -> None:

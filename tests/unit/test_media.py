@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import os
@@ -99,6 +100,34 @@ def test_probe_generated_clip(clip):
     assert info.audio is not None
     assert (info.audio.sample_rate, info.audio.channels, info.audio.codec) == (48000, 1, "aac")
     assert info.audio.duration == pytest.approx(1.0, abs=0.03)
+
+
+def test_probe_answers_an_unchanged_file_without_opening_it_again(tmp_path, monkeypatch):
+    probe_module = importlib.import_module("app.engine.render.media.probe")  # not the function
+    path = make_video(tmp_path / "a.mp4", 64, 48, 25, 1.0)
+    opened: list[Path] = []
+    real_open = probe_module.open_input
+
+    def counting_open(p, *args, **kwargs):
+        opened.append(Path(p))
+        return real_open(p, *args, **kwargs)
+
+    monkeypatch.setattr(probe_module, "open_input", counting_open)
+    first = media.probe(path)
+    assert media.probe(path) == first
+    assert opened == [path]
+    # Rewritten (another length): probed afresh.
+    make_video(tmp_path / "b.mp4", 64, 48, 25, 2.0)
+    os.replace(tmp_path / "b.mp4", path)
+    assert media.probe(path).duration == pytest.approx(2.0, abs=0.03)
+    assert opened == [path, path]
+    # A file that fails is never remembered: it fails each time, naming itself.
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 10)
+    for _ in range(2):
+        with pytest.raises(InputError, match="bad.mp4"):
+            media.probe(bad)
+    assert opened.count(bad) == 2
 
 
 @pytest.mark.parametrize(

@@ -303,8 +303,16 @@ class _Run:
         decoder_threads = frame_budget.decoder_threads(
             each, threads.decoder_threads, usable_cores()
         )
-        self.reader = media.open_video(
-            settings.video, settings.hw_decode, decoder_threads, settings.max_still_side
+
+        def open_reader() -> media.VideoReader:
+            return media.open_video(
+                settings.video, settings.hw_decode, decoder_threads, settings.max_still_side
+            )
+
+        # A batch's later job may find every frame it needs kept: open the file only
+        # when one is not.
+        self.reader: media.VideoReader | _OpenOnFirstRead = (
+            open_reader() if frames is None else _OpenOnFirstRead(open_reader)
         )
         self.frames = frames
         self.source = frames.source(self.reader) if frames is not None else self.reader
@@ -511,6 +519,23 @@ class _Run:
         clocks = {stage.stage_name: stage.clock for stage in self.stages}
         clocks["encode"] = self.encode_clock
         return clocks
+
+
+class _OpenOnFirstRead:
+    """A video reader opened by `open_reader` when frames are first asked of it."""
+
+    def __init__(self, open_reader: Callable[[], media.VideoReader]) -> None:
+        self._open = open_reader
+        self._reader: media.VideoReader | None = None
+
+    def frames(self, start: int = 0) -> Generator[np.ndarray, None, None]:
+        if self._reader is None:
+            self._reader = self._open()
+        return self._reader.frames(start)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
 
 
 @dataclass(frozen=True)

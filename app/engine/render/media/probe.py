@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import struct
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -76,12 +79,47 @@ class MediaInfo:
         }
 
 
+# A render probes its inputs several times (checks, plan, reader), a batch once per job,
+# and each probe opens the file and decodes its first frames (~10 ms). A file that has
+# not changed (same size, modification time and inode) gives the answer it gave.
+_MEMO_SIZE = 256
+_memo: OrderedDict[tuple[object, ...], MediaInfo] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Describe a media file, after checking that its first frames really decode.
 
     Raises InputError for a missing, empty, unreadable, truncated or undecodable file.
     """
-    path = Path(path)
+    key = _file_key(path)
+    if key is not None:
+        with _memo_lock:
+            known = _memo.get(key)
+            if known is not None:
+                _memo.move_to_end(key)
+                return known
+    info = _probe(Path(path))
+    if key is not None:
+        with _memo_lock:
+            _memo[key] = info
+            while len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    return info
+
+
+def _file_key(path: str | os.PathLike[str]) -> tuple[object, ...] | None:
+    """The file as it is now, or None (not a file we can stat: probe says why)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (os.fspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def _probe(path: Path) -> MediaInfo:
     name = str(path)
     with open_input(path) as container:
         vstream = video_stream(container)
