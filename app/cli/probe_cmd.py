@@ -11,9 +11,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli import arg_types
 from app.engine.settings import DETECTORS, RenderSettings
+
+if TYPE_CHECKING:
+    from app.engine.render.media import VideoInfo
 
 RATE = 16_000  # enough to count seconds
 
@@ -54,7 +58,7 @@ def run_probe(args: argparse.Namespace) -> int:
     if args.faces:
         if info.video is None:
             raise InputError(f"{args.file}: has no video stream, so no faces")
-        facts["faces"] = _faces(args, info.video.fps)
+        facts["faces"] = _faces(args, info.video)
     text = json.dumps(facts, indent=2)
     if args.output is None:
         print(text)
@@ -65,8 +69,8 @@ def run_probe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _faces(args: argparse.Namespace, fps: float) -> dict:
-    from app.engine.render import tracking
+def _faces(args: argparse.Namespace, video: VideoInfo) -> dict:
+    from app.engine.render import media, tracking
     from app.engine.render.face_choice import FaceSpec
     from app.engine.render.recipe import make_detector
 
@@ -81,7 +85,16 @@ def _faces(args: argparse.Namespace, fps: float) -> dict:
     )
     settings.face = str(FaceSpec.parse(args.face))
     track = tracking.track_until(settings, make_detector(settings))
-    return tracking.report(track, fps, settings.face)
+    # A still over max_still_side is tracked scaled down, as the render reads it; the
+    # report gives the file's pixels, the ones --face takes.
+    tracked = media.fit_still(video, settings.max_still_side)
+    return tracking.report(
+        track,
+        video.fps,
+        settings.face,
+        (video.width, video.height),
+        (tracked.width, tracked.height),
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from app.ui.images import bgr_to_qimage
@@ -23,15 +23,27 @@ OTHER = QColor(240, 200, 60)
 
 
 class FaceBoxesView(QWidget):
-    """The frame scaled to fit, a box per face; a click inside a box picks that face."""
+    """The frame scaled to fit, a box per face; a click inside a box picks that face.
+
+    `faces` are in the file's pixels (`source_size`: width, height), which may be larger
+    than `frame` (a still the render reads scaled down: media/stills.py); the picture
+    and the boxes are both mapped onto the widget from that size."""
 
     picked = Signal(int)  # index into `faces`
 
-    def __init__(self, frame: np.ndarray, faces: tuple[Face, ...], parent: QWidget | None = None):
+    def __init__(
+        self,
+        frame: np.ndarray,
+        faces: tuple[Face, ...],
+        parent: QWidget | None = None,
+        source_size: tuple[int, int] | None = None,
+    ):
         super().__init__(parent)
         self.image = bgr_to_qimage(frame)
         self.faces = faces
+        self.source_size = source_size or (self.image.width(), self.image.height())
         self.chosen: int | None = None
+        self._shown = QImage()  # the picture smoothed to the size it is drawn at
         self.setMinimumSize(320, 200)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
@@ -39,7 +51,7 @@ class FaceBoxesView(QWidget):
         return QSize(640, 400)
 
     def _image_rect(self) -> QRectF:
-        w, h = self.image.width(), self.image.height()
+        w, h = self.source_size
         scale = min(self.width() / w, self.height() / h)
         x = (self.width() - w * scale) / 2
         y = (self.height() - h * scale) / 2
@@ -48,16 +60,24 @@ class FaceBoxesView(QWidget):
     def face_rect(self, index: int) -> QRectF:
         """Where face `index` is drawn, in this widget's coordinates."""
         target = self._image_rect()
-        scale = target.width() / self.image.width()
+        sx = target.width() / self.source_size[0]
+        sy = target.height() / self.source_size[1]
         x1, y1, x2, y2 = (float(v) for v in self.faces[index].box)
-        return QRectF(
-            target.x() + x1 * scale, target.y() + y1 * scale, (x2 - x1) * scale, (y2 - y1) * scale
-        )
+        return QRectF(target.x() + x1 * sx, target.y() + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy)
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        target = self._image_rect()
+        size = target.size().toSize()
+        if self._shown.size() != size and not size.isEmpty():
+            # Smoothed once per size: a 4096 px still drawn unsmoothed at 640 px aliases.
+            self._shown = self.image.scaled(
+                size,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(20, 20, 20))
-        painter.drawImage(self._image_rect(), self.image)
+        painter.drawImage(target, self._shown)
         for i in range(len(self.faces)):
             painter.setPen(
                 QPen(PICKED if i == self.chosen else OTHER, 3 if i == self.chosen else 2)
@@ -86,11 +106,12 @@ class FacePickerDialog(QDialog):
         frame: np.ndarray,
         faces: tuple[Face, ...],
         parent: QWidget | None = None,
+        source_size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.seconds = seconds
-        self.view = FaceBoxesView(frame, faces, self)
+        self.view = FaceBoxesView(frame, faces, self, source_size)
         self.note = QLabel(
             self.tr("Click the face that should speak.")
             if faces
@@ -120,7 +141,8 @@ class FacePickerDialog(QDialog):
         self.accept()
 
     def choice(self) -> str:
-        """The job's `face` setting for what was picked: "X,Y@SECONDS" or "auto"."""
+        """The job's `face` setting for what was picked: "X,Y@SECONDS" (the file's
+        pixels) or "auto"."""
         if self._automatic or self.view.chosen is None:
             return "auto"
         box = self.view.faces[self.view.chosen].box

@@ -413,6 +413,7 @@ class MainWindow(QMainWindow):
             pick.frame,
             pick.faces,
             self,
+            pick.source_size,
         )
         self.face_picker = dialog  # reachable while open (tests drive it like a person)
         dialog.accepted.connect(lambda: self._face_chosen(job_id, dialog.choice()))

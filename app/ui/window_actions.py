@@ -144,6 +144,9 @@ def install_actions(window: MainWindow) -> None:
         None,
         translate("MainWindow", "Open the folder of the selected job's output"),
     )
+    # The toolbar's shorter label (menus keep the full text): at 1024 px the full one went
+    # behind the » extension menu.
+    window.act_open_folder.setIconText(translate("MainWindow", "Output folder"))
     window.act_open_file = _action(
         window,
         translate("MainWindow", "Open the render"),

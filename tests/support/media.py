@@ -104,3 +104,32 @@ def stream_facts(path: Path) -> dict[str, object]:
             "audio_s": float(a.duration * a.time_base) if a.duration else None,
             "pix_fmt": v.codec_context.pix_fmt,
         }
+
+
+def upscaled_still(source: Path, path: Path, long_side: int) -> Path:
+    """`source` (a still) scaled up to a long side of `long_side` pixels, written to `path`:
+    a real photo larger than a render's max_still_side (media/stills.py)."""
+    image = cv2.imread(str(source))
+    h, w = image.shape[:2]
+    factor = long_side / max(h, w)
+    big = cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_CUBIC)
+    if not cv2.imwrite(str(path), big, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+        raise OSError(f"cannot write {path}")
+    return path
+
+
+def changed_by_render(still: Path, output: Path, max_still_side: int = 0) -> np.ndarray:
+    """Where a render of `still` (crf 0) changed the picture in any frame: a bool mask at
+    the render's size, against the still as the render reads it sent through the same
+    lossless writer (so only the model's pixels differ)."""
+    with media.open_video(still, max_still_side=max_still_side) as reader:
+        (image,) = list(reader.frames())
+    h, w = image.shape[:2]
+    stored = output.with_name(output.stem + "-untouched.mp4")
+    with media.VideoWriter(stored, w, h, 25.0, crf=0, preset="ultrafast") as writer:
+        writer.write(image)
+    (untouched,) = decode_all(stored)
+    changed = np.zeros(untouched.shape[:2], bool)
+    for frame in decode_all(output):
+        changed |= np.abs(frame.astype(np.int16) - untouched.astype(np.int16)).max(axis=2) > 0
+    return changed

@@ -64,6 +64,12 @@ class Face:
     def area(self) -> float:
         return float(max(self.box[2] - self.box[0], 0.0) * max(self.box[3] - self.box[1], 0.0))
 
+    def scaled(self, sx: float, sy: float) -> Face:
+        """This face in a picture scaled by `sx` across and `sy` down (a still the render
+        read scaled down, back in its file's pixels: media/stills.py)."""
+        factor = np.array([sx, sy], dtype=np.float32)
+        return Face(self.box * np.tile(factor, 2), self.landmarks * factor, self.score)
+
 
 @runtime_checkable
 class FaceDetector(Protocol):

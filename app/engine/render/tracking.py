@@ -115,9 +115,26 @@ def track_until(
     return builder.track
 
 
-def report(track: FaceTrack, fps: float, face: str) -> dict[str, Any]:
+def report(
+    track: FaceTrack,
+    fps: float,
+    face: str,
+    source: tuple[int, int],
+    tracked: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     """The track as plain JSON data: per frame its shot, the chosen face (box and 5
-    landmarks, or null), whether the detector ran on it, and the other faces it saw."""
+    landmarks, or null), whether the detector ran on it, and the other faces it saw.
+
+    Coordinates are in the file's pixels (`source`: width, height), the pixels `--face`
+    and the GUI's face picker take; a still the render scales down was `tracked` at a
+    smaller size (media/stills.py), and its faces are scaled back."""
+    width, height = source
+    tw, th = tracked or source
+    sx, sy = width / tw, height / th
+
+    def face_json(face: Face) -> dict[str, Any]:
+        return _face_json(face.scaled(sx, sy) if (sx, sy) != (1.0, 1.0) else face)
+
     frames: list[dict[str, Any]] = []
     for index in track.indices():
         entry = track.entry(index)
@@ -127,9 +144,9 @@ def report(track: FaceTrack, fps: float, face: str) -> dict[str, Any]:
                 "frame": index,
                 "time": round(index / fps, 4),
                 "shot": entry.shot,
-                "face": _face_json(entry.face) if entry.face is not None else None,
+                "face": face_json(entry.face) if entry.face is not None else None,
                 "detected": entry.detected,
-                "others": [_face_json(f) for f in entry.others],
+                "others": [face_json(f) for f in entry.others],
             }
         )
     with_face = sum(f["face"] is not None for f in frames)
@@ -137,6 +154,8 @@ def report(track: FaceTrack, fps: float, face: str) -> dict[str, Any]:
         "detector": track.detector_name,
         "face": face,
         "fps": fps,
+        "coordinates": f"source pixels {width}x{height}",
+        "tracked_size": f"{tw}x{th}",
         "frames_with_face": with_face,
         "shots": 1 + max((f["shot"] for f in frames), default=0),
         "frames": frames,

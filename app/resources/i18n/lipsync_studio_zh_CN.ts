@@ -540,6 +540,10 @@ No: the audio waits for a video you drop or add next.</source>
         <translation>打开选中任务的输出所在文件夹</translation>
     </message>
     <message>
+        <source>Output folder</source>
+        <translation>输出文件夹</translation>
+    </message>
+    <message>
         <source>Open the render</source>
         <translation>打开成片</translation>
     </message>
