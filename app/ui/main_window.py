@@ -75,6 +75,7 @@ from app.ui.settings_dialog import SettingsDialog, missing_models
 from app.ui.store_watch import StoreWatch
 from app.ui.tasks import Tasks
 from app.ui.window_actions import install_actions
+from app.ui.window_size import DEFAULT_SIZE, first_size
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,8 @@ class MainWindow(QMainWindow):
         self.about_dialog: AboutDialog | None = None
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
-        self.resize(1280, 760)
+        screen = self.screen()
+        self.resize(first_size(screen.availableGeometry()) if screen else DEFAULT_SIZE)
 
         self.queue = QueueController(
             store, lambda: self.settings, self.devices, runner, self, pool=self.pool

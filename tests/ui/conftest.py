@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.engine.queue.jobstore import JobStore
 from app.ui.app_settings import AppSettings, open_settings
 from app.ui.main_window import MainWindow
+from app.ui.window_size import DEFAULT_SIZE
 from tests.support.media import talking_head_frames, write_clip
 from tests.support.mediagen import make_audio, make_video
 
@@ -86,11 +87,17 @@ def make_window(qtbot, store: JobStore, out_dir: Path) -> Iterator[Callable[...,
     """MainWindow(s) on the test's store with tiny-render settings; shut down afterwards."""
     windows: list[MainWindow] = []
 
-    def make(save_settings: bool = True, **overrides: object) -> MainWindow:
+    def make(
+        save_settings: bool = True, first_start_size: bool = False, **overrides: object
+    ) -> MainWindow:
         qs = open_settings()
         if save_settings:
             test_settings(out_dir, **overrides).save(qs)
         window = MainWindow(store, qs, devices=["cpu"])
+        if not first_start_size:
+            # The tests were written for the default size; the offscreen screen
+            # (800x800) shrinks a first start (window_size.py, test_window_size.py).
+            window.resize(DEFAULT_SIZE)
         qtbot.addWidget(window)
         windows.append(window)
         return window
