@@ -24,16 +24,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Generator, Hashable
+from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 
-from app.engine.render.blend import PastePrep
 from app.engine.render.frame_plan import FrameSource
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MiB = 1 << 20
 # 720p: ~4.1 MB a frame (BGR 2.8 + YUV 1.4), so 1 GiB keeps ~260 frames (10 s at 25 fps);
@@ -260,25 +262,25 @@ class JobFrames:
         if self.keep:
             self.cache._put(self.key, index, yuv, pix_fmt)
 
-    def prep(self, index: int, made_from: Hashable) -> PastePrep | None:
-        """The paste prep of source frame `index`, if kept for the same `made_from`."""
-        prep = self.cache._get_derived(self.key, "paste", index, made_from)
-        return prep if isinstance(prep, PastePrep) else None
-
-    def put_prep(self, index: int, made_from: Hashable, prep: PastePrep) -> None:
-        if self.keep:
-            arrays = (prep.alpha, prep.lips, prep.source)
-            self.cache._put_derived(self.key, "paste", index, made_from, prep, arrays)
-
-    def crop(self, index: int, made_from: Hashable) -> KeptCrop | None:
-        """The model's aligned crop of source frame `index`, if kept for `made_from`."""
-        crop = self.cache._get_derived(self.key, "crop", index, made_from)
-        return crop if isinstance(crop, KeptCrop) else None
-
-    def put_crop(self, index: int, made_from: Hashable, crop: KeptCrop) -> None:
-        if self.keep:
-            arrays = (crop.matrix, crop.pixels)
-            self.cache._put_derived(self.key, "crop", index, made_from, crop, arrays)
+    def reuse(
+        self,
+        kind: str,
+        index: int,
+        made_from: Hashable,
+        make: Callable[[], T | None],
+        arrays: Callable[[T], tuple[np.ndarray | None, ...]],
+    ) -> T | None:
+        """What the audio does not change about source frame `index` (`kind`: "paste",
+        "crop"): kept by an earlier job for the same `made_from`, or `make()` now, and
+        kept for the jobs that follow (its memory is `arrays(value)`, made read-only).
+        None when `make` gives None."""
+        kept = self.cache._get_derived(self.key, kind, index, made_from)
+        if kept is not None:
+            return cast(T, kept)  # a kind holds one type: the caller's
+        value = make()
+        if value is not None and self.keep:
+            self.cache._put_derived(self.key, kind, index, made_from, value, arrays(value))
+        return value
 
     def close(self) -> None:
         if not self._closed:

@@ -450,12 +450,15 @@ class _Run:
         src = self.src_of[index]
         model = self.lipsync.model
         made_from = (face.landmarks.tobytes(), model.template, model.crop_size)
-        kept = self.frames.crop(src, made_from)
-        if kept is not None:
-            return kept.matrix, kept.pixels
-        matrix, crop = self.lipsync.align(frame, face)
-        self.frames.put_crop(src, made_from, KeptCrop(matrix, crop))
-        return matrix, crop
+        kept = self.frames.reuse(
+            "crop",
+            src,
+            made_from,
+            lambda: KeptCrop(*self.lipsync.align(frame, face)),
+            lambda crop: (crop.matrix, crop.pixels),
+        )
+        assert kept is not None  # align always makes one
+        return kept.matrix, kept.pixels
 
     def _paste_prep(self, src: int, item: Generated) -> PastePrep | None:
         """The audio-independent half of pasting into source frame `src`'s face: kept
@@ -470,12 +473,13 @@ class _Run:
             item.crop.shape,
             self.lipsync.options,
         )
-        prep = self.frames.prep(src, made_from)
-        if prep is None:
-            prep = self.lipsync.prepare(item)
-            if prep is not None:
-                self.frames.put_prep(src, made_from, prep)
-        return prep
+        return self.frames.reuse(
+            "paste",
+            src,
+            made_from,
+            lambda: self.lipsync.prepare(item),
+            lambda prep: (prep.alpha, prep.lips, prep.source),
+        )
 
     # -- the caller's thread --------------------------------------------------
     def encode_into(self, writer: media.VideoWriter) -> Generator[FrameProgress, None, None]:
