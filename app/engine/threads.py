@@ -24,6 +24,17 @@ machine (bench/RESULTS.md, sections 2 and 3; 2 cores, AVX-512):
   the same at 1, 2, 3 or auto threads (11.8-12.2 ms at 720p): more threads only let it
   use whatever core the other stages leave idle. Hardware encoders ignore it.
 - **Draft model**: no ONNX session; numpy and OpenCV in the model thread.
+- **Priorities** (Linux): the stages that feed the encoder (decode, faces, model,
+  blend) and the audio encoder run at nice +10; the thread that calls the video
+  encoder, and libx264's own threads, stay at the process's priority. libx264's frame
+  threads wait on each other's rows, so alone it uses only ~1.6 of 2 cores; at equal
+  priority the feeders took the cores when an x264 thread became ready, and a batch's
+  later jobs (little but x264 left to do) ran at 1.64 cores. With the feeders below
+  it, x264 runs the moment it can and the feeders fill the gaps: 1.76 cores and ~9 %
+  less wall time for those jobs; first jobs and single renders, which the feeders
+  dominate, measured the same (bench/RESULTS.md, section 6). Per-thread nice values
+  are Linux's; Windows' thread priorities are strict (a lower one runs only when no
+  higher one can), which was not measured, so elsewhere nothing is changed.
 
 These threads over-subscribe the cores on purpose (the OS shares them; nothing spins),
 and bench's machine floor counts all of them: it divides the cores by the sum of every
@@ -33,11 +44,14 @@ stage's process CPU per frame, FFmpeg's and ORT's threads included.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
 ModelDevice = Literal["cpu", "gpu"]
 AUTO = 0  # FFmpeg's "pick the thread count yourself"
+FEEDER_NICE = 10  # see "Priorities" above
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class ThreadPlan:
     model_spinning: bool  # ORT workers busy-wait between operators
     decoder_threads: int  # FFmpeg decoder threads; AUTO = FFmpeg's choice
     encoder_threads: int  # libx264 threads; AUTO = x264's choice (cores x 1.5)
+    feeder_nice: int = FEEDER_NICE  # added to the encoder's feeders' nice value (Linux)
 
 
 def usable_cores() -> int:
@@ -63,3 +78,15 @@ def thread_plan(model_device: ModelDevice, cores: int | None = None) -> ThreadPl
     if model_device == "cpu":
         return ThreadPlan(1, cores, False, AUTO, AUTO)
     return ThreadPlan(1, 1, False, AUTO, AUTO)
+
+
+def lower_this_thread(nice: int) -> None:
+    """Add `nice` to the calling thread's nice value (Linux only; threads it starts
+    from now on inherit it). Best effort: a refusal leaves the priority as it is."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:  # on Linux PRIO_PROCESS with a thread id sets that thread alone
+        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
+    except OSError:
+        pass

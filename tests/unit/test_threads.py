@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
+import pytest
+
 from app.engine.models.providers import DeviceChoice, session_options
-from app.engine.threads import AUTO, thread_plan, usable_cores
+from app.engine.render.pipeline import render
+from app.engine.settings import RenderSettings
+from app.engine.threads import AUTO, lower_this_thread, thread_plan, usable_cores
+from tests.support.media import PORTRAIT_VIDEO, SPEECH
 
 
 def test_cpu_model_gets_every_core_as_single_threaded_workers() -> None:
@@ -26,3 +35,58 @@ def test_sessions_follow_the_plan() -> None:
     assert gpu.intra_op_num_threads == thread_plan("gpu").model_intra_op
     for options in (cpu, gpu):
         assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_encoders_feeders_run_below_the_encoding_thread(shared_media, tmp_path) -> None:
+    """During a render, the stage threads and the audio encoder's are niced by the
+    plan's feeder_nice; the thread that calls the video encoder (here: the test's,
+    through on_progress) keeps its priority, and so does everything after the render."""
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, int] = {}
+
+    def on_progress(_progress: object) -> None:
+        here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["encoding"] = here
+        for thread in threading.enumerate():
+            if thread.name.startswith("lipsync-") or thread.name == "audio-encode":
+                assert thread.native_id is not None
+                try:
+                    seen[thread.name] = os.getpriority(os.PRIO_PROCESS, thread.native_id)
+                except OSError:  # it ended meanwhile
+                    pass
+
+    render(
+        RenderSettings(
+            video=shared_media / PORTRAIT_VIDEO,
+            audio=shared_media / SPEECH,
+            output=tmp_path / "out.mp4",
+            model="draft",
+            detector="haar",
+        ),
+        on_progress=on_progress,
+    )
+    want = min(base + thread_plan("cpu").feeder_nice, 19)
+    stages = {f"lipsync-{name}" for name in ("decode", "faces", "model", "blend")}
+    assert stages | {"audio-encode"} <= seen.keys()
+    assert {name: seen[name] for name in stages | {"audio-encode"}} == dict.fromkeys(
+        stages | {"audio-encode"}, want
+    )
+    assert seen["encoding"] == base
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_lowering_a_thread_leaves_the_others_alone() -> None:
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    got: list[int] = []
+
+    def work() -> None:
+        lower_this_thread(3)
+        got.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert got == [min(base + 3, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base

@@ -167,6 +167,7 @@ def iter_render(
         if_exists=settings.if_exists,
         encoder=settings.encoder,
         encoder_threads=threads.encoder_threads,
+        audio_nice=threads.feeder_nice,
         reproducible=settings.reproducible,
     )
     run: _Run | None = None
@@ -325,10 +326,10 @@ class _Run:
         if self.patcher is not None:  # a batch's later jobs reuse the model's crops too
             self.lipsync.aligner = self._aligned
         self.stages = [
-            Stage("decode", self._decode, self.stop),
-            Stage("faces", self._faces, self.stop),
-            Stage("model", self._model, self.stop),
-            Stage("blend", self._blend, self.stop),
+            Stage("decode", self._decode, self.stop, threads.feeder_nice),
+            Stage("faces", self._faces, self.stop, threads.feeder_nice),
+            Stage("model", self._model, self.stop, threads.feeder_nice),
+            Stage("blend", self._blend, self.stop, threads.feeder_nice),
         ]
 
     def start(self) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.engine.threads import lower_this_thread
+
 END = object()  # end-of-stream marker, passed down the chain once
 _POLL_S = 0.1
 
@@ -72,8 +74,15 @@ class Channel:
 class Stage(threading.Thread):
     """Runs `work(clock)`; records the first exception and sets the shared stop event."""
 
-    def __init__(self, name: str, work: Callable[[StageClock], None], stop: threading.Event):
+    def __init__(
+        self,
+        name: str,
+        work: Callable[[StageClock], None],
+        stop: threading.Event,
+        nice: int = 0,
+    ):
         super().__init__(name=f"lipsync-{name}", daemon=True)
+        self.nice = nice  # added to the thread's nice value (threads.py, "Priorities")
         self.stage_name = name
         self.clock = StageClock()
         self.error: BaseException | None = None
@@ -81,6 +90,7 @@ class Stage(threading.Thread):
         self._stop_event = stop
 
     def run(self) -> None:
+        lower_this_thread(self.nice)
         try:
             self._work(self.clock)
         except StopPipeline:

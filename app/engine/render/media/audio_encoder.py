@@ -19,6 +19,7 @@ from av.audio.stream import AudioStream
 
 from app.engine.render.media.audio_reader import AudioSource
 from app.engine.render.media.container import AAC_FRAME, OUT_AUDIO_RATE
+from app.engine.threads import lower_this_thread
 
 
 class AudioEncoder:
@@ -29,8 +30,9 @@ class AudioEncoder:
     `packets`/`finish`. `close` stops the thread without finishing.
     """
 
-    def __init__(self, source: AudioSource, stream: AudioStream) -> None:
+    def __init__(self, source: AudioSource, stream: AudioStream, nice: int = 0) -> None:
         self._source, self._stream = source, stream
+        self._nice = nice  # added to the thread's nice value (threads.py, "Priorities")
         self._wake = threading.Condition()
         self._target = 0  # samples asked for
         self._final = False
@@ -78,6 +80,7 @@ class AudioEncoder:
             raise error
 
     def _run(self) -> None:
+        lower_this_thread(self._nice)
         try:
             while True:
                 with self._wake:

@@ -83,6 +83,7 @@ class VideoWriter:
 
     `encoder` is one of encoders.ENCODERS; one that cannot open here falls back to
     libx264 (encoders.choose). `encoder_threads` 0 lets the encoder choose.
+    `audio_nice`: added to the audio encoder thread's nice value (threads.py, "Priorities").
     `reproducible`: the same frames give the same bytes in every run (encoders.setup).
     """
 
@@ -100,6 +101,7 @@ class VideoWriter:
         if_exists: outputs.IfExists = "replace",
         encoder: str = encoders.LIBX264,
         encoder_threads: int = 0,
+        audio_nice: int = 0,
         reproducible: bool = False,
     ) -> None:
         self.output = Path(output)
@@ -163,7 +165,7 @@ class VideoWriter:
             self._astream = self._add_audio() if self._audio is not None else None
             self._container.start_encoding()  # before the audio thread uses its encoder
             if self._audio is not None and self._astream is not None:
-                self._audio_encoder = AudioEncoder(self._audio, self._astream)
+                self._audio_encoder = AudioEncoder(self._audio, self._astream, audio_nice)
         except BaseException:
             self.abort()
             raise
