@@ -306,7 +306,8 @@ def _stages(r: dict, add) -> None:
         f"every core as {r['machine']['cores']} workers of one ONNX Runtime intra-op thread "
         "each, on alternate batches, spinning off (app/engine/threads.py, "
         "model_workers.py); FFmpeg's decoder and libx264 choose their own threads; OpenCV "
-        "uses its default.\n"
+        "runs one thread (with the model on the CPU; every stage of section 2 was measured "
+        "so).\n"
     )
 
 

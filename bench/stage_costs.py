@@ -97,7 +97,42 @@ def run(
 ) -> dict:
     """Costs of every stage alone; `batch` None: sweep the Wav2Lip batch sizes first.
     Stages that take a few seconds run `repeats` times (the fastest is kept, see _best);
-    Haar on every frame (on the first `haar_every_frame` frames) and Wav2Lip run once."""
+    Haar on every frame (on the first `haar_every_frame` frames) and Wav2Lip run once.
+    OpenCV runs at the threads a CPU render gives it (threads.py)."""
+    with thread_costs.opencv_threads(thread_plan("cpu").opencv_threads):
+        return _run(
+            video,
+            audio,
+            work,
+            frames_n=frames_n,
+            yunet=yunet,
+            wav2lip=wav2lip,
+            wav2lip_frames=wav2lip_frames,
+            batch=batch,
+            sweep_frames=sweep_frames,
+            repeats=repeats,
+            quiet=quiet,
+            retry=retry,
+            haar_every_frame=haar_every_frame,
+        )
+
+
+def _run(
+    video: Path,
+    audio: Path,
+    work: Path,
+    *,
+    frames_n: int,
+    yunet: Path | None,
+    wav2lip: Path,
+    wav2lip_frames: int,
+    batch: int | None,
+    sweep_frames: int,
+    repeats: int,
+    quiet: Callable[[], None],
+    retry: Callable[[], bool],
+    haar_every_frame: int | None,
+) -> dict:
     out: dict = {"frames": frames_n, "repeats": repeats}
     frames, cost = _best(repeats, quiet, lambda: stages.decode(video, frames_n), retry)
     out["decode"] = cost.to_dict()

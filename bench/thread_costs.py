@@ -19,7 +19,7 @@ import numpy as np
 from app.engine.models.lipsync.wav2lip import Wav2LipModel
 from app.engine.render.faces import Face, FaceDetector
 from app.engine.render.recipe import LipSync
-from app.engine.threads import usable_cores
+from app.engine.threads import usable_cores, use_opencv_threads
 from bench import stages
 from bench.inputs import FPS
 from bench.measure import Cost
@@ -30,8 +30,9 @@ ONE = "1"  # one thread (for the model: one worker of one intra-op thread)
 
 @contextmanager
 def opencv_threads(n: int) -> Iterator[None]:
+    """OpenCV at `n` threads meanwhile (AUTO: its default), as threads.py sets it."""
     before = cv2.getNumThreads()
-    cv2.setNumThreads(n)
+    use_opencv_threads(n)
     try:
         yield
     finally:

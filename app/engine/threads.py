@@ -24,6 +24,13 @@ machine (bench/RESULTS.md, sections 2 and 3; 2 cores, AVX-512):
   the same at 1, 2, 3 or auto threads (11.8-12.2 ms at 720p): more threads only let it
   use whatever core the other stages leave idle. Hardware encoders ignore it.
 - **Draft model**: no ONNX session; numpy and OpenCV in the model thread.
+- **OpenCV** (YuNet in the faces stage, the warps in the model and blend stages): one
+  thread with the model on the CPU. Its pool of a thread per core costs CPU for every
+  call it splits: alone, faces cost 4.2 CPU ms/frame at OpenCV's default threads and
+  3.0 at one, blend 2.4 and 2.0 (bench section 2, 720p); in a 720p draft render the
+  pool's threads used 0.7-0.9 ms/frame (~3 % of the render), which a render that keeps
+  every core busy pays in wall time. With the model on a GPU, OpenCV keeps its default:
+  there the CPU stages may be what the GPU waits on, and that was not measured.
 - **Priorities** (Linux): the stages that feed the encoder (decode, faces, model,
   blend) and the audio encoder run at nice +10; the thread that calls the video
   encoder, and libx264's own threads, stay at the process's priority. libx264's frame
@@ -61,6 +68,7 @@ class ThreadPlan:
     model_spinning: bool  # ORT workers busy-wait between operators
     decoder_threads: int  # FFmpeg decoder threads; AUTO = FFmpeg's choice
     encoder_threads: int  # libx264 threads; AUTO = x264's choice (cores x 1.5)
+    opencv_threads: int = AUTO  # cv2.setNumThreads; AUTO = OpenCV's default (a thread per core)
     feeder_nice: int = FEEDER_NICE  # added to the encoder's feeders' nice value (Linux)
 
 
@@ -76,7 +84,7 @@ def thread_plan(model_device: ModelDevice, cores: int | None = None) -> ThreadPl
     """The threads of a render whose model runs on `model_device` (see the module doc)."""
     cores = usable_cores() if cores is None else max(1, cores)
     if model_device == "cpu":
-        return ThreadPlan(1, cores, False, AUTO, AUTO)
+        return ThreadPlan(1, cores, False, AUTO, AUTO, opencv_threads=1)
     return ThreadPlan(1, 1, False, AUTO, AUTO)
 
 
@@ -90,3 +98,11 @@ def lower_this_thread(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
     except OSError:
         pass
+
+
+def use_opencv_threads(threads: int) -> None:
+    """Set OpenCV's thread count for the process (AUTO: its default). Process-wide: the
+    last render to start sets it."""
+    import cv2  # here: threads.py is imported by code that never needs OpenCV
+
+    cv2.setNumThreads(threads if threads > 0 else -1)  # -1: back to OpenCV's default

@@ -6,12 +6,19 @@ import os
 import sys
 import threading
 
+import cv2
 import pytest
 
 from app.engine.models.providers import DeviceChoice, session_options
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
-from app.engine.threads import AUTO, lower_this_thread, thread_plan, usable_cores
+from app.engine.threads import (
+    AUTO,
+    lower_this_thread,
+    thread_plan,
+    usable_cores,
+    use_opencv_threads,
+)
 from tests.support.media import PORTRAIT_VIDEO, SPEECH
 
 
@@ -19,12 +26,13 @@ def test_cpu_model_gets_every_core_as_single_threaded_workers() -> None:
     plan = thread_plan("cpu", cores=8)
     assert (plan.model_workers, plan.model_intra_op, plan.model_spinning) == (8, 1, False)
     assert (plan.decoder_threads, plan.encoder_threads) == (AUTO, AUTO)
+    assert plan.opencv_threads == 1
 
 
 def test_gpu_model_leaves_the_cores_to_the_codecs() -> None:
     plan = thread_plan("gpu", cores=8)
     assert (plan.model_workers, plan.model_intra_op, plan.model_spinning) == (1, 1, False)
-    assert (plan.decoder_threads, plan.encoder_threads) == (AUTO, AUTO)
+    assert (plan.decoder_threads, plan.encoder_threads, plan.opencv_threads) == (AUTO,) * 3
 
 
 def test_sessions_follow_the_plan() -> None:
@@ -38,16 +46,19 @@ def test_sessions_follow_the_plan() -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
-def test_the_encoders_feeders_run_below_the_encoding_thread(shared_media, tmp_path) -> None:
-    """During a render, the stage threads and the audio encoder's are niced by the
+def test_a_cpu_render_runs_the_plan(shared_media, tmp_path) -> None:
+    """During a CPU render: the stage threads and the audio encoder's are niced by the
     plan's feeder_nice; the thread that calls the video encoder (here: the test's,
-    through on_progress) keeps its priority, and so does everything after the render."""
+    through on_progress) keeps its priority, and so does everything after the render;
+    OpenCV runs the plan's threads."""
+    use_opencv_threads(AUTO)  # OpenCV's default before the render
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     seen: dict[str, int] = {}
 
     def on_progress(_progress: object) -> None:
         here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         seen["encoding"] = here
+        seen["opencv threads"] = cv2.getNumThreads()
         for thread in threading.enumerate():
             if thread.name.startswith("lipsync-") or thread.name == "audio-encode":
                 assert thread.native_id is not None
@@ -73,6 +84,7 @@ def test_the_encoders_feeders_run_below_the_encoding_thread(shared_media, tmp_pa
         stages | {"audio-encode"}, want
     )
     assert seen["encoding"] == base
+    assert seen["opencv threads"] == thread_plan("cpu").opencv_threads == 1
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
 
 

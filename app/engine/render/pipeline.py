@@ -55,7 +55,13 @@ from app.engine.render.stages import (
     timed_iter,
 )
 from app.engine.settings import RenderSettings
-from app.engine.threads import ModelDevice, ThreadPlan, thread_plan, usable_cores
+from app.engine.threads import (
+    ModelDevice,
+    ThreadPlan,
+    thread_plan,
+    usable_cores,
+    use_opencv_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +160,7 @@ def iter_render(
     )
 
     threads = thread_plan(model_device(plan.model))
+    use_opencv_threads(threads.opencv_threads)
     # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
         output_now(settings),
