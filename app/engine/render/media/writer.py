@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 AUDIO_AHEAD_S = 1.0
 
 
+# PyAV's zero-copy wrapper (newer PyAVs), else its copying one; the same bytes either way.
+_wrap_bgr = getattr(VideoFrame, "from_numpy_buffer", VideoFrame.from_ndarray)
+
+
 class FrameConverter:
     """BGR arrays -> the encoder's input frames (BT.709, limited range).
 
@@ -57,8 +61,11 @@ class FrameConverter:
                 f"expected a {self.height}x{self.width}x3 uint8 frame, "
                 f"got {frame_bgr.shape} {frame_bgr.dtype}"
             )
-        even = frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
-        source = VideoFrame.from_ndarray(np.ascontiguousarray(even), format="bgr24")
+        even = np.ascontiguousarray(
+            frame_bgr[: self.height - self.height % 2, : self.width - self.width % 2]
+        )
+        # A view of the array, not a copy (0.2-0.5 ms at 720p): swscale reads it once, now.
+        source = _wrap_bgr(even, format="bgr24")
         return self._reformatter.reformat(
             source,
             format=self.pix_fmt,
