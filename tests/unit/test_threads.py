@@ -10,6 +10,7 @@ import cv2
 import pytest
 
 from app.engine.models.providers import DeviceChoice, session_options
+from app.engine.render.frame_cache import FrameCache, JobFrames
 from app.engine.render.pipeline import render
 from app.engine.settings import RenderSettings
 from app.engine.threads import (
@@ -45,19 +46,14 @@ def test_sessions_follow_the_plan() -> None:
         assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
-def test_a_cpu_render_runs_the_plan(shared_media, tmp_path) -> None:
-    """During a CPU render: the stage threads and the audio encoder's are niced by the
-    plan's feeder_nice; the thread that calls the video encoder (here: the test's,
-    through on_progress) keeps its priority, and so does everything after the render;
-    OpenCV runs the plan's threads."""
-    use_opencv_threads(AUTO)  # OpenCV's default before the render
-    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+def _priorities_during(settings: RenderSettings, frames: JobFrames | None) -> dict[str, int]:
+    """The nice value of each render thread (and OpenCV's thread count) while the
+    render writes frames; "encoding" is the thread that calls the video encoder (here:
+    the test's, through on_progress)."""
     seen: dict[str, int] = {}
 
     def on_progress(_progress: object) -> None:
-        here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        seen["encoding"] = here
+        seen["encoding"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         seen["opencv threads"] = cv2.getNumThreads()
         for thread in threading.enumerate():
             if thread.name.startswith("lipsync-") or thread.name == "audio-encode":
@@ -67,24 +63,45 @@ def test_a_cpu_render_runs_the_plan(shared_media, tmp_path) -> None:
                 except OSError:  # it ended meanwhile
                     pass
 
-    render(
-        RenderSettings(
+    render(settings, on_progress=on_progress, frames=frames)
+    return seen
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_a_batchs_later_job_runs_the_encoders_feeders_below_it(shared_media, tmp_path) -> None:
+    """A CPU render runs OpenCV at the plan's threads. A job that does all the work
+    keeps every thread at the caller's priority; a later job of the same presenter,
+    whose frames are kept, runs the stage threads and the audio encoder's at the
+    plan's feeder_nice, while the thread that calls the video encoder keeps its own.
+    Nothing outlives the render."""
+    use_opencv_threads(AUTO)  # OpenCV's default before the render
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    feeders = {f"lipsync-{name}" for name in ("decode", "faces", "model", "blend")}
+    feeders.add("audio-encode")
+    cache = FrameCache(256 << 20)
+    runs = []
+    for k in range(2):
+        settings = RenderSettings(
             video=shared_media / PORTRAIT_VIDEO,
             audio=shared_media / SPEECH,
-            output=tmp_path / "out.mp4",
+            output=tmp_path / f"out{k}.mp4",
             model="draft",
             detector="haar",
-        ),
-        on_progress=on_progress,
-    )
-    want = min(base + thread_plan("cpu").feeder_nice, 19)
-    stages = {f"lipsync-{name}" for name in ("decode", "faces", "model", "blend")}
-    assert stages | {"audio-encode"} <= seen.keys()
-    assert {name: seen[name] for name in stages | {"audio-encode"}} == dict.fromkeys(
-        stages | {"audio-encode"}, want
-    )
-    assert seen["encoding"] == base
-    assert seen["opencv threads"] == thread_plan("cpu").opencv_threads == 1
+        )
+        frames = cache.job(settings.video, keep=k == 0)
+        try:
+            runs.append(_priorities_during(settings, frames))
+        finally:
+            assert frames is not None
+            frames.close()
+    first, later = runs
+    assert feeders <= first.keys() and feeders <= later.keys()
+    assert {name: first[name] for name in feeders} == dict.fromkeys(feeders, base)
+    nice = thread_plan("cpu", frames_kept=True).feeder_nice
+    assert nice > 0
+    assert {name: later[name] for name in feeders} == dict.fromkeys(feeders, min(base + nice, 19))
+    assert first["encoding"] == later["encoding"] == base
+    assert first["opencv threads"] == thread_plan("cpu").opencv_threads == 1
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
 
 
