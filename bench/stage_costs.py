@@ -100,122 +100,93 @@ def run(
     Haar on every frame (on the first `haar_every_frame` frames) and Wav2Lip run once.
     OpenCV runs at the threads a CPU render gives it (threads.py)."""
     with thread_costs.opencv_threads(thread_plan("cpu").opencv_threads):
-        return _run(
-            video,
-            audio,
-            work,
-            frames_n=frames_n,
-            yunet=yunet,
-            wav2lip=wav2lip,
-            wav2lip_frames=wav2lip_frames,
-            batch=batch,
-            sweep_frames=sweep_frames,
-            repeats=repeats,
-            quiet=quiet,
-            retry=retry,
-            haar_every_frame=haar_every_frame,
-        )
+        out: dict = {"frames": frames_n, "repeats": repeats}
+        frames, cost = _best(repeats, quiet, lambda: stages.decode(video, frames_n), retry)
+        out["decode"] = cost.to_dict()
+        mels = stages.mels_for(audio, FPS, frames_n)
 
+        detectors = ([("yunet", YuNetDetector(yunet))] if yunet else []) + [
+            ("haar", HaarDetector())
+        ]
+        track: list[Face | None] | None = None
+        out["faces"] = {}
+        for name, detector in detectors:
+            for interval in INTERVALS:
+                slow = name == "haar" and interval == 1
+                some = frames[:haar_every_frame] if slow else frames
+                (faces, detections), cost = _best(
+                    1 if slow else repeats,
+                    quiet,
+                    lambda d=detector, k=interval, f=some: _faces(f, d, k),
+                    retry,
+                )
+                row = cost.to_dict()
+                row.update(
+                    detector=name,
+                    interval=interval,
+                    detections=detections,
+                    frames_with_face=sum(f is not None for f in faces),
+                )
+                out["faces"][f"{name}/{interval}"] = row
+                if track is None and interval == DEFAULT_INTERVAL:
+                    track = faces  # the render's default: YuNet if present, every 5th frame
+                    out["track_from"] = f"{name}/{interval}"
+        assert track is not None
 
-def _run(
-    video: Path,
-    audio: Path,
-    work: Path,
-    *,
-    frames_n: int,
-    yunet: Path | None,
-    wav2lip: Path,
-    wav2lip_frames: int,
-    batch: int | None,
-    sweep_frames: int,
-    repeats: int,
-    quiet: Callable[[], None],
-    retry: Callable[[], bool],
-    haar_every_frame: int | None,
-) -> dict:
-    out: dict = {"frames": frames_n, "repeats": repeats}
-    frames, cost = _best(repeats, quiet, lambda: stages.decode(video, frames_n), retry)
-    out["decode"] = cost.to_dict()
-    mels = stages.mels_for(audio, FPS, frames_n)
+        draft = DraftModel()
+        draft.prepare(mels)
+        step = LipSync(draft, mels)
+        pasted, cost = _best(repeats, quiet, lambda: stages.model(step, frames, track), retry)
+        out["model"] = {
+            "draft": {
+                **cost.to_dict(),
+                "batch": draft.batch_size,
+                "pasted": sum(p is not None for p in pasted),
+            }
+        }
+        cost = _best(repeats, quiet, lambda: stages.blend(step, pasted), retry)
+        out["blend"] = {"draft": cost.to_dict()}
 
-    detectors = ([("yunet", YuNetDetector(yunet))] if yunet else []) + [("haar", HaarDetector())]
-    track: list[Face | None] | None = None
-    out["faces"] = {}
-    for name, detector in detectors:
-        for interval in INTERVALS:
-            slow = name == "haar" and interval == 1
-            some = frames[:haar_every_frame] if slow else frames
-            (faces, detections), cost = _best(
-                1 if slow else repeats,
-                quiet,
-                lambda d=detector, k=interval, f=some: _faces(f, d, k),
-                retry,
+        session = wav2lip_session(wav2lip)
+        if batch is None:
+            out["wav2lip_batches"] = sweep_batches(
+                session, frames, track, mels, sweep_frames, quiet
             )
-            row = cost.to_dict()
-            row.update(
-                detector=name,
-                interval=interval,
-                detections=detections,
-                frames_with_face=sum(f is not None for f in faces),
-            )
-            out["faces"][f"{name}/{interval}"] = row
-            if track is None and interval == DEFAULT_INTERVAL:
-                track = faces  # the render's default: YuNet if present, every 5th frame
-                out["track_from"] = f"{name}/{interval}"
-    assert track is not None
-
-    draft = DraftModel()
-    draft.prepare(mels)
-    step = LipSync(draft, mels)
-    pasted, cost = _best(repeats, quiet, lambda: stages.model(step, frames, track), retry)
-    out["model"] = {
-        "draft": {
+            batch = out["wav2lip_batches"]["best"]
+        step = LipSync(Wav2LipModel(session, batch_size=batch), mels)
+        stages.model(step, frames, track, limit=min(batch, wav2lip_frames), workers=WORKERS)
+        quiet()
+        pasted, cost = stages.model(step, frames, track, limit=wav2lip_frames, workers=WORKERS)
+        out["model"]["wav2lip"] = {
             **cost.to_dict(),
-            "batch": draft.batch_size,
+            "batch": batch,
             "pasted": sum(p is not None for p in pasted),
         }
-    }
-    cost = _best(repeats, quiet, lambda: stages.blend(step, pasted), retry)
-    out["blend"] = {"draft": cost.to_dict()}
+        cost = _best(repeats, quiet, lambda: stages.blend(step, pasted), retry)
+        out["blend"]["wav2lip"] = cost.to_dict()
 
-    session = wav2lip_session(wav2lip)
-    if batch is None:
-        out["wav2lip_batches"] = sweep_batches(session, frames, track, mels, sweep_frames, quiet)
-        batch = out["wav2lip_batches"]["best"]
-    step = LipSync(Wav2LipModel(session, batch_size=batch), mels)
-    stages.model(step, frames, track, limit=min(batch, wav2lip_frames), workers=WORKERS)
-    quiet()
-    pasted, cost = stages.model(step, frames, track, limit=wav2lip_frames, workers=WORKERS)
-    out["model"]["wav2lip"] = {
-        **cost.to_dict(),
-        "batch": batch,
-        "pasted": sum(p is not None for p in pasted),
-    }
-    cost = _best(repeats, quiet, lambda: stages.blend(step, pasted), retry)
-    out["blend"]["wav2lip"] = cost.to_dict()
+        output = work / f"encode-{video.stem}.mp4"
+        cost = _best(repeats, quiet, lambda: stages.encode(frames, output, FPS, audio=audio), retry)
+        out["encode"] = cost.to_dict()
 
-    output = work / f"encode-{video.stem}.mp4"
-    cost = _best(repeats, quiet, lambda: stages.encode(frames, output, FPS, audio=audio), retry)
-    out["encode"] = cost.to_dict()
-
-    track_name, track_interval = out["track_from"].split("/")
-    out["threads"] = thread_costs.measure(
-        out,
-        best=lambda run: _best(repeats, quiet, run, retry),
-        video=video,
-        audio=audio,
-        work=work,
-        frames=frames,
-        detector=dict(detectors)[track_name],
-        interval=int(track_interval),
-        track=track,
-        mels=mels,
-        draft=LipSync(draft, mels),
-        wav2lip=wav2lip,
-        batch=batch,
-        wav2lip_frames=wav2lip_frames,
-    )
-    return out
+        track_name, track_interval = out["track_from"].split("/")
+        out["threads"] = thread_costs.measure(
+            out,
+            best=lambda run: _best(repeats, quiet, run, retry),
+            video=video,
+            audio=audio,
+            work=work,
+            frames=frames,
+            detector=dict(detectors)[track_name],
+            interval=int(track_interval),
+            track=track,
+            mels=mels,
+            draft=LipSync(draft, mels),
+            wav2lip=wav2lip,
+            batch=batch,
+            wav2lip_frames=wav2lip_frames,
+        )
+        return out
 
 
 def _faces(frames: list[np.ndarray], detector: FaceDetector, interval: int):
