@@ -31,22 +31,19 @@ machine (bench/RESULTS.md, sections 2 and 3; 2 cores, AVX-512):
   pool's threads used 0.7-0.9 ms/frame (~3 % of the render), which a render that keeps
   every core busy pays in wall time. With the model on a GPU, OpenCV keeps its default:
   there the CPU stages may be what the GPU waits on, and that was not measured.
-- **Priorities** (Linux), on a batch's later job of a presenter, whose decoded frames,
-  faces, crops and paste masks are kept (render/frame_cache.py): the stages that feed
-  the encoder (decode, faces, model, blend) and the audio encoder run at nice +10; the
-  thread that calls the video encoder, and libx264's own threads, stay at the
-  process's priority. Such a job has little but x264 left to do, and libx264's frame
+- **Priorities** (Linux): the stages that feed the encoder (decode, faces, model,
+  blend) and the audio encoder run at nice +10; the thread that calls the video
+  encoder, and libx264's own threads, stay at the process's priority. libx264's frame
   threads wait on each other's rows, so alone it uses only ~1.6 of 2 cores; at equal
-  priority the feeders took the cores when an x264 thread became ready, and those
-  jobs ran at 1.64 cores. With the feeders below it, x264 runs the moment it can and
-  the feeders fill the gaps: 1.76 cores and ~9 % less wall time (bench section 6:
-  reuse on/off 0.74-0.75 -> 0.68-0.69, three runs each, side by side). A job that
-  does all the work keeps equal priorities: there the blend thread (the paste and the
-  whole frame's YUV conversion) became the busiest thread at nice +10, and 720p draft
-  renders measured 78.0 fps at +10 vs 80.0 equal (medians of 5, interleaved).
-  Per-thread nice values are Linux's; Windows' thread priorities are strict (a lower
-  one runs only when no higher one can), which was not measured, so elsewhere nothing
-  is changed.
+  priority the feeders took the cores whenever an x264 thread became ready. With the
+  feeders below it, x264 runs the moment it can and the feeders fill the gaps.
+  Measured side by side, interleaved: 1080p draft renders 44.9 vs 40.4 fps (medians
+  of 5; x264 is ~60 % of their CPU); a batch's later jobs of a presenter, whose frames
+  are kept (little but x264 left to do), 1.76 instead of 1.64 cores busy, and bench
+  section 6's reuse on/off 0.68-0.69 instead of 0.74-0.75 (3 runs each); 720p draft
+  renders 68.0 vs 68.05 fps (medians of 6): the same. Per-thread nice values are
+  Linux's; Windows' thread priorities are strict (a lower one runs only when no higher
+  one can), which was not measured, so elsewhere nothing is changed.
 
 These threads over-subscribe the cores on purpose (the OS shares them; nothing spins),
 and bench's machine floor counts all of them: it divides the cores by the sum of every
@@ -74,7 +71,7 @@ class ThreadPlan:
     decoder_threads: int  # FFmpeg decoder threads; AUTO = FFmpeg's choice
     encoder_threads: int  # libx264 threads; AUTO = x264's choice (cores x 1.5)
     opencv_threads: int = AUTO  # cv2.setNumThreads; AUTO = OpenCV's default (a thread per core)
-    feeder_nice: int = 0  # added to the encoder's feeders' nice value (Linux)
+    feeder_nice: int = FEEDER_NICE  # added to the encoder's feeders' nice value (Linux)
 
 
 def usable_cores() -> int:
@@ -85,16 +82,12 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def thread_plan(
-    model_device: ModelDevice, cores: int | None = None, *, frames_kept: bool = False
-) -> ThreadPlan:
-    """The threads of a render whose model runs on `model_device` (see the module doc);
-    `frames_kept`: an earlier job of the batch kept the presenter's frames for it."""
+def thread_plan(model_device: ModelDevice, cores: int | None = None) -> ThreadPlan:
+    """The threads of a render whose model runs on `model_device` (see the module doc)."""
     cores = usable_cores() if cores is None else max(1, cores)
-    nice = FEEDER_NICE if frames_kept else 0
     if model_device == "cpu":
-        return ThreadPlan(1, cores, False, AUTO, AUTO, opencv_threads=1, feeder_nice=nice)
-    return ThreadPlan(1, 1, False, AUTO, AUTO, feeder_nice=nice)
+        return ThreadPlan(1, cores, False, AUTO, AUTO, opencv_threads=1)
+    return ThreadPlan(1, 1, False, AUTO, AUTO)
 
 
 def lower_this_thread(nice: int) -> None:

@@ -159,9 +159,7 @@ def iter_render(
         plan.detector.name,
     )
 
-    # A later job of the batch: its presenter's frames (and their YUV) are kept.
-    kept = frames is not None and frames.yuv(0, YUV420P) is not None
-    threads = thread_plan(model_device(plan.model), frames_kept=kept)
+    threads = thread_plan(model_device(plan.model))
     use_opencv_threads(threads.opencv_threads)
     # The writer first: if it cannot open, no thread has started and no reader is open.
     writer = media.VideoWriter(
